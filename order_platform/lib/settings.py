@@ -1,0 +1,48 @@
+"""Platform settings, read from the environment and validated once.
+
+Every variable is documented in the README. Defaults are the embedded ones: a folder of
+workbooks, a local blob folder and a SQLite file, all under ORDER_PLATFORM_HOME.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PlatformSettings(BaseSettings):
+    """Where the platform keeps its state and finds its inputs."""
+
+    model_config = SettingsConfigDict(env_prefix="ORDER_PLATFORM_", extra="ignore")
+
+    home: Path = Field(default=Path(".order_platform"), description="Embedded state folder.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///<home>/order_platform.db."
+    )
+    source_dir: Path | None = Field(
+        default=None, description="Folder standing in for SharePoint; default <home>/source."
+    )
+    blob_dir: Path | None = Field(default=None, description="Local blob store; default <home>/blob.")
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> PlatformSettings:
+        self.home = self.home.expanduser().absolute()
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{self.home / 'order_platform.db'}"
+        if self.source_dir is None:
+            self.source_dir = self.home / "source"
+        if self.blob_dir is None:
+            self.blob_dir = self.home / "blob"
+        self.source_dir = self.source_dir.expanduser().absolute()
+        self.blob_dir = self.blob_dir.expanduser().absolute()
+        return self
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+
+def load_settings() -> PlatformSettings:
+    return PlatformSettings()
