@@ -1,0 +1,160 @@
+"""Vectorised casts from raw cell text to ORDER_LIST types.
+
+Each cast returns the typed values plus two masks over the input: `invalid` (a value that cannot
+be loaded: the row is quarantined with a reason) and `placeholder` (TBC, TBA, 00/00/00 and the
+like: loaded as blank and counted, because the team types them on purpose). The common case
+(clean numbers, ISO dates, short text) takes one C-speed pass; only odd cells take the slow path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from order_platform.lib.schema import INT_RANGES, Column, Kind
+
+PLACEHOLDERS = frozenset(
+    {"TBC", "TBA", "TBD", "TBC.", "N/A", "NA", "-", "--", "?", "00/00/00", "00/00/0000", "0/0/00", "0/0/0000"}
+)
+_THOUSANDS = r"^-?\d{1,3}(,\d{3})+(\.\d+)?$"
+_DMY = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})\s*$")
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+@dataclass
+class Cast:
+    values: pd.Series
+    invalid: np.ndarray  # bool per input row
+    placeholder: np.ndarray  # bool per input row
+    reason: str = ""  # why invalid values are invalid, for the quarantine
+
+
+def _stripped(text: pd.Series) -> pd.Series:
+    """Trimmed text with blanks as None (a list comprehension: 3-5x faster than pandas' .str on objects)."""
+    values = [
+        (v.strip() or None) if v.__class__ is str else (None if v is None or v != v else str(v))
+        for v in text.tolist()
+    ]
+    return pd.Series(values, index=text.index, dtype=object)
+
+
+def _present(text: pd.Series) -> np.ndarray:
+    return np.fromiter((v is not None and v == v for v in text.tolist()), dtype=bool, count=len(text))
+
+
+def _placeholder_mask(text: pd.Series) -> np.ndarray:
+    return np.fromiter(
+        (v.__class__ is str and len(v) <= 10 and v.strip().upper() in PLACEHOLDERS for v in text.tolist()),
+        dtype=bool,
+        count=len(text),
+    )
+
+
+def _no_mask(n: int) -> np.ndarray:
+    return np.zeros(n, dtype=bool)
+
+
+def parse_numbers(text: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Numbers from text: `1,200`, ` 12 `, `15%`, `$3.50`; returns (float values, invalid, placeholder)."""
+    text = text.astype(object)
+    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+    failed = numbers.isna().to_numpy() & _present(text)
+    placeholder = _no_mask(len(text))
+    if failed.any():
+        # Only the cells plain to_numeric could not read take the slow path.
+        odd = _stripped(text[failed])
+        cleaned = odd.str.replace(r"^\$|\s", "", regex=True)
+        thousands = cleaned.str.match(_THOUSANDS).fillna(False).astype(bool)
+        cleaned = cleaned.where(~thousands, cleaned.str.replace(",", "", regex=False))
+        percent = cleaned.str.endswith("%").fillna(False).astype(bool)
+        cleaned = cleaned.where(~percent, cleaned.str[:-1])
+        retry = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+        retry = retry.where(~percent, retry / 100)
+        numbers[failed] = retry.to_numpy()
+        placeholder[failed] = _placeholder_mask(odd)
+    invalid = failed & numbers.isna().to_numpy() & ~placeholder
+    return numbers, invalid, placeholder
+
+
+def cast_integer(text: pd.Series, column: Column) -> Cast:
+    values, invalid, placeholder = parse_numbers(text)
+    arr = values.to_numpy()
+    low, high = INT_RANGES[column.kind]
+    with np.errstate(invalid="ignore"):
+        fractional = ~np.isnan(arr) & (np.abs(arr - np.round(arr)) > 1e-9)
+        out_of_range = ~np.isnan(arr) & ((arr < low) | (arr > high))
+    bad = invalid | fractional | out_of_range
+    typed = pd.Series(np.where(bad, np.nan, np.round(arr)), index=text.index).astype("Int64")
+    return Cast(typed, bad, placeholder, reason=f"not a whole number within {column.sql_server_type}")
+
+
+def cast_decimal(text: pd.Series, column: Column) -> Cast:
+    values, invalid, placeholder = parse_numbers(text)
+    rounded = values.round(column.scale or 0)
+    limit = column.max_abs_decimal or float("inf")
+    bad = invalid | (rounded.abs() >= limit).to_numpy()
+    return Cast(
+        rounded.where(~bad), bad, placeholder, reason=f"not a number that fits {column.sql_server_type}"
+    )
+
+
+def _day_month(text: pd.Series, day_first_default: bool) -> pd.Series:
+    """`dd/mm/yyyy` or `mm/dd/yyyy`, decided for the whole column by any part above 12."""
+    parts = text.str.extract(_DMY)
+    a, b, y = (pd.to_numeric(parts[i], errors="coerce") for i in range(3))
+    y = y.where(y >= 100, y + 2000)
+    if (a > 12).any():
+        day_first = True
+    elif (b > 12).any():
+        day_first = False
+    else:
+        day_first = day_first_default
+    day, month = (a, b) if day_first else (b, a)
+    frame = pd.DataFrame({"year": y, "month": month, "day": day}).dropna()
+    return pd.to_datetime(frame, errors="coerce") if len(frame) else pd.Series(dtype="datetime64[ns]")
+
+
+def cast_date(text: pd.Series, column: Column, day_first_default: bool = True) -> Cast:
+    """Dates from ISO text, Excel serial numbers, `dd/mm/yyyy` or `mm/dd/yyyy`."""
+    text = text.astype(object)
+    result = pd.to_datetime(text, format="ISO8601", errors="coerce").astype("datetime64[ns]")
+    todo = result.isna().to_numpy() & _present(text)
+    placeholder = _no_mask(len(text))
+    if todo.any():
+        odd = _stripped(text[todo])
+        placeholder[todo] = _placeholder_mask(odd)
+        serial = pd.to_numeric(odd, errors="coerce")
+        is_serial = serial.between(1, 2958465)
+        parsed = pd.Series(pd.NaT, index=odd.index, dtype="datetime64[ns]")
+        if is_serial.any():
+            parsed[is_serial] = EXCEL_EPOCH + pd.to_timedelta(np.floor(serial[is_serial]), unit="D")
+        rest = odd[~is_serial & odd.notna()]
+        if len(rest):
+            dm = _day_month(rest, day_first_default)
+            parsed.loc[dm.index] = dm
+        result[todo] = parsed.to_numpy()
+    invalid = todo & result.isna().to_numpy() & ~placeholder
+    return Cast(result.dt.normalize(), invalid, placeholder, reason="not a date (ISO, dd/mm/yyyy, mm/dd/yyyy or Excel)")
+
+
+def cast_text(text: pd.Series, column: Column) -> Cast:
+    text = _stripped(text)
+    too_long = _no_mask(len(text))
+    limit = column.length
+    values = text.tolist()
+    if limit is not None and max(map(len, filter(None, values)), default=0) > limit:
+        too_long = np.fromiter((v is not None and len(v) > limit for v in values), dtype=bool, count=len(values))
+    return Cast(text, too_long, _no_mask(len(text)), reason=f"longer than {column.sql_server_type} allows")
+
+
+def cast_column(text: pd.Series, column: Column) -> Cast:
+    if column.kind in (Kind.INT, Kind.SMALLINT):
+        return cast_integer(text, column)
+    if column.kind is Kind.DECIMAL:
+        return cast_decimal(text, column)
+    if column.kind is Kind.DATE:
+        return cast_date(text, column)
+    return cast_text(text, column)

@@ -1,0 +1,148 @@
+"""The one definition of ORDER_LIST: columns, types, groups and header aliases.
+
+Everything else derives from this module: the SQLAlchemy tables, the SQL Server DDL in sql/,
+the transform (how each column is cast and matched) and the sample-data generator.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache, cached_property
+from importlib import resources
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    INT = "int"
+    SMALLINT = "smallint"
+    DECIMAL = "decimal"
+    DATE = "date"
+    UUID = "uuid"
+
+
+_TYPE = re.compile(r"^(?P<base>[A-Z]+)(?:\((?P<a>\d+)(?:,(?P<b>\d+))?\))?$")
+_BASE_KIND = {
+    "NVARCHAR": Kind.TEXT,
+    "INT": Kind.INT,
+    "SMALLINT": Kind.SMALLINT,
+    "DECIMAL": Kind.DECIMAL,
+    "DATE": Kind.DATE,
+    "UNIQUEIDENTIFIER": Kind.UUID,
+}
+INT_RANGES = {Kind.INT: (-(2**31), 2**31 - 1), Kind.SMALLINT: (-(2**15), 2**15 - 1)}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sql_server_type: str
+    group: str  # key | order | size | detail | meta
+    kind: Kind
+    length: int | None = None  # NVARCHAR(n)
+    precision: int | None = None  # DECIMAL(p, s)
+    scale: int | None = None
+
+    @property
+    def is_size(self) -> bool:
+        return self.group == "size"
+
+    @property
+    def max_abs_decimal(self) -> float | None:
+        """Largest magnitude DECIMAL(p, s) holds: 10**(p-s) exclusive."""
+        if self.kind is not Kind.DECIMAL or self.precision is None or self.scale is None:
+            return None
+        return 10.0 ** (self.precision - self.scale)
+
+
+def _parse_column(raw: dict) -> Column:
+    sql_type = raw["sql_server_type"].replace(" ", "").upper()
+    match = _TYPE.match(sql_type)
+    if not match or match.group("base") not in _BASE_KIND:
+        raise ValueError(f"ORDER_LIST column {raw['name']!r}: unsupported type {raw['sql_server_type']!r}")
+    kind = _BASE_KIND[match.group("base")]
+    a, b = match.group("a"), match.group("b")
+    return Column(
+        name=raw["name"],
+        sql_server_type=raw["sql_server_type"],
+        group=raw["group"],
+        kind=kind,
+        length=int(a) if kind is Kind.TEXT and a else None,
+        precision=int(a) if kind is Kind.DECIMAL and a else None,
+        scale=int(b) if kind is Kind.DECIMAL and b else None,
+    )
+
+
+def _config_json(name: str) -> dict:
+    return json.loads(resources.files("order_platform.config").joinpath(name).read_text(encoding="utf-8"))
+
+
+# Lineage columns the platform adds to each published line (not part of the production 411).
+LINEAGE_COLUMNS: tuple[str, ...] = ("_SOURCE_FILE", "_SOURCE_SHEET", "_SOURCE_ROW", "_LOAD_ID", "_EXTRA_COLUMNS")
+KEY_COLUMN = "record_uuid"
+SOURCE_TABLE_COLUMN = "_SOURCE_TABLE"
+AAG_ORDER_NUMBER = "AAG ORDER NUMBER"
+CUSTOMER_NAME = "CUSTOMER NAME"
+SOURCE_CUSTOMER_NAME = "SOURCE_CUSTOMER_NAME"
+TOTAL_QTY = "TOTAL QTY"
+ORDER_TYPE = "ORDER TYPE"
+
+
+@dataclass(frozen=True, eq=False)
+class OrderListSchema:
+    columns: tuple[Column, ...]
+    aliases: dict[str, str]  # normalised source header -> canonical column name
+
+    @cached_property
+    def by_name(self) -> dict[str, Column]:
+        return {c.name: c for c in self.columns}
+
+    @cached_property
+    def size_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.is_size)
+
+    @cached_property
+    def business_columns(self) -> tuple[Column, ...]:
+        """Columns a workbook can feed (everything except the key and lineage)."""
+        return tuple(c for c in self.columns if c.group in ("order", "size", "detail"))
+
+    def canonical_for(self, header: str) -> str | None:
+        """The canonical column a source header feeds, ignoring case and stray spaces."""
+        return self._lookup.get(normalise_header(header))
+
+    @cached_property
+    def _lookup(self) -> dict[str, str]:
+        lookup = {normalise_header(c.name): c.name for c in self.business_columns}
+        for alias, canonical in self.aliases.items():
+            lookup.setdefault(alias, canonical)
+        return lookup
+
+
+def normalise_header(header: object) -> str:
+    """Upper-case, collapse whitespace (incl. non-breaking), strip. `36x30 ` == `36X30`."""
+    return " ".join(str(header).replace("\u00a0", " ").split()).upper()
+
+
+@cache
+def order_list_schema() -> OrderListSchema:
+    columns = tuple(_parse_column(raw) for raw in _config_json("order_list_schema.json")["columns"])
+    by_name = {c.name for c in columns}
+    aliases: dict[str, str] = {}
+    for alias, canonical in _config_json("header_aliases.json")["aliases"].items():
+        if canonical not in by_name:
+            raise ValueError(f"header_aliases.json: {alias!r} points at unknown column {canonical!r}")
+        aliases[normalise_header(alias)] = canonical
+    schema = OrderListSchema(columns=columns, aliases=aliases)
+    _check_unambiguous(schema)
+    return schema
+
+
+def _check_unambiguous(schema: OrderListSchema) -> None:
+    seen: dict[str, str] = {}
+    for column in schema.business_columns:
+        key = normalise_header(column.name)
+        if key in seen:
+            raise ValueError(f"columns {seen[key]!r} and {column.name!r} differ only in case or spacing")
+        seen[key] = column.name

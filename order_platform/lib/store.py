@@ -1,0 +1,255 @@
+"""Database reads and writes for the ORDER_LIST layers: raw, staging, publish, quarantine, load log.
+
+Bulk writes go through the driver's executemany (SQLite) or fast_executemany (SQL Server); the
+publish is one transaction that swaps a customer's slice, so readers see the old or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from order_platform.lib.schema import KEY_COLUMN, SOURCE_TABLE_COLUMN, OrderListSchema
+from order_platform.lib.tables import LOADS, ORDER_LIST, QUARANTINE, platform_metadata, raw_table, staging_table
+from order_platform.lib.transform import RAW_LINEAGE
+
+
+@dataclass(frozen=True)
+class LoadRecord:
+    load_id: str
+    customer: str
+    source_path: str
+    content_hash: str | None
+    started_at: datetime
+
+
+def _column_values(series: pd.Series, dialect: str) -> list:
+    """A column as driver-ready Python values: None for missing, ISO text for SQLite dates."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        if dialect == "sqlite":
+            text = series.dt.strftime("%Y-%m-%d")
+            return text.astype(object).where(series.notna(), None).tolist()
+        return [None if pd.isna(v) else v.date() for v in series]
+    if isinstance(series.dtype, pd.Int64Dtype):
+        return series.astype(object).where(series.notna(), None).tolist()
+    if pd.api.types.is_float_dtype(series):
+        arr = series.to_numpy()
+        return [None if v != v else v for v in arr.tolist()]
+    if pd.api.types.is_integer_dtype(series):
+        return series.tolist()
+    return [None if v is not None and v != v else v for v in series.tolist()]  # NaN -> None
+
+
+def frame_rows(frame: pd.DataFrame, dialect: str) -> list[tuple]:
+    columns = [_column_values(frame[c], dialect) for c in frame.columns]
+    return list(zip(*columns, strict=True)) if columns else []
+
+
+class OrderStore:
+    """The platform's tables in one database (SQLite or SQL Server)."""
+
+    def __init__(self, engine: sa.Engine, schema: OrderListSchema) -> None:
+        self.engine = engine
+        self.schema = schema
+        self.metadata = platform_metadata(schema)
+        self.order_list = self.metadata.tables[ORDER_LIST]
+        self.quarantine = self.metadata.tables[QUARANTINE]
+        self.loads = self.metadata.tables[LOADS]
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def ensure_tables(self) -> None:
+        self.metadata.create_all(self.engine)
+
+    # -- bulk helpers -------------------------------------------------------------------------
+    def _quote(self, name: str) -> str:
+        return self.engine.dialect.identifier_preparer.quote(name)
+
+    def _insert(self, conn: sa.Connection, table: str, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        cols = ", ".join(self._quote(c) for c in frame.columns)
+        marks = ", ".join("?" for _ in frame.columns)
+        sql = f"INSERT INTO {self._quote(table)} ({cols}) VALUES ({marks})"
+        conn.exec_driver_sql(sql, frame_rows(frame, self.dialect))
+
+    def _replace_table(self, make_table: Callable[..., sa.Table], name: str, frame: pd.DataFrame) -> None:
+        """Replace table `name` with `frame`'s rows in one transaction (readers see old or new).
+
+        On SQLite the rows are first bound into a TEMP table, which takes no lock on the database
+        file, so the write lock is held only for a C-speed INSERT ... SELECT; several processes can
+        then load customers side by side.
+        """
+        table = make_table(name)
+        with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                scratch = make_table(f"_scratch_{name}", prefixes=["TEMPORARY"])
+                scratch.drop(conn, checkfirst=True)
+                scratch.create(conn)
+                self._insert(conn, scratch.name, frame)
+                conn.commit()
+                table.drop(conn, checkfirst=True)
+                table.create(conn)
+                conn.exec_driver_sql(
+                    f"INSERT INTO main.{self._quote(name)} SELECT * FROM temp.{self._quote(scratch.name)}"
+                )
+                conn.commit()
+                scratch.drop(conn)
+                conn.commit()
+            else:
+                table.drop(conn, checkfirst=True)
+                table.create(conn)
+                self._insert(conn, name, frame)
+                conn.commit()
+
+    def _read(self, sql: str, params: dict | None = None) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            result = conn.execute(sa.text(sql), params or {})
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()), dtype=object)
+
+    def table_exists(self, name: str) -> bool:
+        return sa.inspect(self.engine).has_table(name)
+
+    # -- raw ------------------------------------------------------------------------------------
+    def write_raw(self, name: str, headers: list[str], raw: pd.DataFrame) -> None:
+        """Replace the customer's raw table: every header as text plus source lineage."""
+        clash = set(headers) & set(RAW_LINEAGE)
+        if clash:
+            raise ValueError(f"workbook headers {sorted(clash)} collide with the raw table's lineage columns")
+        self._replace_table(lambda n, **kw: raw_table(n, headers, **kw), name, raw[[*headers, *RAW_LINEAGE]])
+
+    def read_raw(self, name: str) -> tuple[pd.DataFrame, list[str]]:
+        frame = self._read(f"SELECT * FROM {self._quote(name)}")
+        headers = [c for c in frame.columns if c not in RAW_LINEAGE]
+        frame["_SOURCE_ROW"] = frame["_SOURCE_ROW"].astype("int64")
+        return frame, headers
+
+    # -- staging --------------------------------------------------------------------------------
+    def write_staging(self, name: str, staged: pd.DataFrame) -> None:
+        canonical = [c for c in staged.columns if c in self.schema.by_name and c not in (KEY_COLUMN, SOURCE_TABLE_COLUMN)]
+        def make(n: str, **kw: object) -> sa.Table:
+            return staging_table(n, self.schema, canonical, **kw)
+
+        self._replace_table(make, name, staged[[c.name for c in make(name).columns]])
+
+    def read_staging(self, name: str) -> pd.DataFrame:
+        return self._read(f"SELECT * FROM {self._quote(name)} ORDER BY {self._quote('_SOURCE_ROW')}")
+
+    def staging_columns(self, name: str) -> list[str]:
+        return [c["name"] for c in sa.inspect(self.engine).get_columns(name)]
+
+    # -- publish ----------------------------------------------------------------------------------
+    def publish(
+        self,
+        record: LoadRecord,
+        source_table: str,
+        staging_name: str,
+        quarantine: pd.DataFrame,
+        counts: dict[str, int],
+        unknown_headers: list[str],
+    ) -> int:
+        """Swap the customer's ORDER_LIST slice for the staging table's rows, in one transaction."""
+        columns = ", ".join(self._quote(c) for c in self.staging_columns(staging_name))
+        order_list = self._quote(ORDER_LIST)
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.delete(self.order_list).where(self.order_list.c[SOURCE_TABLE_COLUMN] == source_table)
+            )
+            conn.exec_driver_sql(
+                f"INSERT INTO {order_list} ({columns}) SELECT {columns} FROM {self._quote(staging_name)}"
+            )
+            published = conn.execute(
+                sa.select(sa.func.count()).select_from(self.order_list).where(
+                    self.order_list.c[SOURCE_TABLE_COLUMN] == source_table
+                )
+            ).scalar_one()
+            self._replace_quarantine(conn, record, quarantine)
+            self._log_load(conn, record, "published", counts | {"published_rows": published}, unknown_headers)
+        return int(published)
+
+    def _replace_quarantine(self, conn: sa.Connection, record: LoadRecord, quarantine: pd.DataFrame) -> None:
+        conn.execute(sa.delete(self.quarantine).where(self.quarantine.c.customer == record.customer))
+        if len(quarantine):
+            frame = quarantine.copy()
+            frame["value"] = frame["value"].map(lambda v: None if v is None or v != v else str(v))
+            frame.insert(0, "load_id", record.load_id)
+            frame.insert(0, "customer", record.customer)
+            self._insert(conn, QUARANTINE, frame)
+
+    def _log_load(
+        self,
+        conn: sa.Connection,
+        record: LoadRecord,
+        status: str,
+        counts: dict[str, int],
+        unknown_headers: list[str] | None = None,
+        error: str | None = None,
+    ) -> None:
+        conn.execute(
+            sa.insert(self.loads).values(
+                load_id=record.load_id,
+                customer=record.customer,
+                source_path=record.source_path,
+                content_hash=record.content_hash,
+                status=status,
+                started_at=record.started_at,
+                finished_at=datetime.now(),
+                unknown_headers=json.dumps(unknown_headers or [], ensure_ascii=False),
+                error=error,
+                **{k: int(v) for k, v in counts.items() if k in self.loads.c},
+            )
+        )
+
+    def record_failure(self, record: LoadRecord, error: str, counts: dict[str, int] | None = None) -> None:
+        with self.engine.begin() as conn:
+            self._log_load(conn, record, "failed", counts or {}, error=error)
+
+    # -- reads for checks and summaries ---------------------------------------------------------
+    def last_load(self, customer: str, status: str | None = None) -> dict | None:
+        query = sa.select(self.loads).where(self.loads.c.customer == customer)
+        if status:
+            query = query.where(self.loads.c.status == status)
+        query = query.order_by(self.loads.c.started_at.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return dict(row) if row else None
+
+    def published_count(self, source_table: str) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count()).select_from(self.order_list).where(
+                        self.order_list.c[SOURCE_TABLE_COLUMN] == source_table
+                    )
+                ).scalar_one()
+            )
+
+    def order_list_slice(self, source_table: str) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            result = conn.execute(
+                sa.select(self.order_list).where(self.order_list.c[SOURCE_TABLE_COLUMN] == source_table)
+            )
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    def quarantine_for(self, customer: str) -> pd.DataFrame:
+        return self._read(
+            f"SELECT * FROM {self._quote(QUARANTINE)} WHERE customer = :c ORDER BY row_number", {"c": customer}
+        )
+
+
+def raw_frame(sheet_columns: dict[str, list], row_numbers: list[int], file_name: str, sheet: str, loaded_at: datetime) -> pd.DataFrame:
+    """The raw layer as a frame: text per header plus lineage, in sheet order."""
+    frame = pd.DataFrame({h: pd.Series(v, dtype=object) for h, v in sheet_columns.items()})
+    frame["_SOURCE_FILE"] = file_name
+    frame["_SOURCE_SHEET"] = sheet
+    frame["_SOURCE_ROW"] = np.asarray(row_numbers, dtype="int64")
+    frame["_LOADED_AT"] = loaded_at.replace(microsecond=0).isoformat(sep=" ")
+    return frame
