@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from order_platform.lib.blob import BlobStore, LocalBlobStore
+from order_platform.lib.connector_settings import build_blob_store, build_source, load_connector_settings
 from order_platform.lib.customers import customer_directory
 from order_platform.lib.db_engine import make_engine
 from order_platform.lib.pipeline import OrderListPipeline
 from order_platform.lib.schema import order_list_schema
-from order_platform.lib.source import LocalFolderSource, WorkbookSource
 from order_platform.lib.store import OrderStore
-
-
-def build_source(source_dir: str, store: OrderStore) -> WorkbookSource:
-    return LocalFolderSource(Path(source_dir))
-
-
-def build_blobs(blob_dir: str) -> BlobStore:
-    return LocalBlobStore(Path(blob_dir))
 
 
 def build_store(database_url: str) -> OrderStore:
@@ -28,7 +19,13 @@ def build_store(database_url: str) -> OrderStore:
 
 
 def build_pipeline(database_url: str, source_dir: str, blob_dir: str) -> OrderListPipeline:
+    """The pipeline on the configured connectors (ORDER_PLATFORM_SOURCE / _BLOB), local folders by default."""
     store = build_store(database_url)
+    connectors = load_connector_settings()
     return OrderListPipeline(
-        build_source(source_dir, store), build_blobs(blob_dir), store, order_list_schema(), customer_directory()
+        build_source(connectors, store.engine, Path(source_dir)),
+        build_blob_store(connectors, Path(blob_dir)),
+        store,
+        order_list_schema(),
+        customer_directory(),
     )

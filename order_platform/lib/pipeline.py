@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import pandas as pd
 
 from order_platform.lib.blob import BlobPut, BlobStore, content_hash
+from order_platform.lib.changes import listing_version
 from order_platform.lib.checks import CheckOutcome, blocking_failures, staging_checks
 from order_platform.lib.customers import CustomerDirectory, raw_table_name, staging_table_name
 from order_platform.lib.schema import OrderListSchema
@@ -175,7 +176,7 @@ class OrderListPipeline:
             raise CustomerError("not published, blocking checks failed: " + "; ".join(f.summary for f in failures))
         result = staged.result
         load_id = str(result.staged["_LOAD_ID"].iloc[0]) if len(result.staged) else str(uuid.uuid4())
-        record = LoadRecord(load_id, customer, ref.path, digest, datetime.now())
+        record = LoadRecord(load_id, customer, ref.path, ref.version, digest, datetime.now())
         rows = self.store.publish(
             record,
             raw_table_name(ref.customer_in_file_name),
@@ -204,10 +205,13 @@ class OrderListPipeline:
         """Run the selected layers for one customer; errors are caught and reported, never half-published."""
         run = CustomerRun(customer)
         started = time.perf_counter()
-        record: LoadRecord | None = None
+        listing = listing if listing is not None else self.workbooks()
+        refs = listing.get(customer, [])
+        record = LoadRecord(
+            str(uuid.uuid4()), customer, ", ".join(r.path for r in refs), listing_version(refs), None, datetime.now()
+        )
         try:
             run.ref = ref = self.locate(customer, listing)
-            record = LoadRecord(str(uuid.uuid4()), customer, ref.path, None, datetime.now())
             data: bytes | None = None
             digest: str | None = None
             if "source" in layers or "blob" in layers:
@@ -237,11 +241,12 @@ class OrderListPipeline:
             run.error = f"{type(exc).__name__}: {exc}"
         finally:
             run.seconds = time.perf_counter() - started
-        if run.error and record is not None:
+        if run.error:
             counts = {}
             if run.staged:
                 counts = {"raw_rows": run.staged.result.raw_rows, "staged_rows": len(run.staged.result.staged)}
-            self.store.record_failure(record, run.error, counts)
+            digest = run.source.content_hash if run.source else None
+            self.store.record_failure(replace(record, content_hash=digest), run.error, counts)
         return run
 
     def _unchanged(self, customer: str, digest: str) -> bool:

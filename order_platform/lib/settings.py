@@ -25,6 +25,10 @@ class PlatformSettings(BaseSettings):
         default=None, description="Folder standing in for SharePoint; default <home>/source."
     )
     blob_dir: Path | None = Field(default=None, description="Local blob store; default <home>/blob.")
+    workers: int | None = Field(
+        default=None, ge=1, le=16, description="Processes loading customers side by side; default min(2, CPUs)."
+    )
+    timezone: str = Field(default="UTC", description="Time zone of the reconcile and full-refresh schedules.")
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> PlatformSettings:

@@ -25,6 +25,7 @@ class LoadRecord:
     load_id: str
     customer: str
     source_path: str
+    source_version: str | None
     content_hash: str | None
     started_at: datetime
 
@@ -43,7 +44,10 @@ def _column_values(series: pd.Series, dialect: str) -> list:
         return [None if v != v else v for v in arr.tolist()]
     if pd.api.types.is_integer_dtype(series):
         return series.tolist()
-    return [None if v is not None and v != v else v for v in series.tolist()]  # NaN -> None
+    values = series.tolist()
+    if int(series.isna().sum()) != values.count(None):  # some missing values are NaN/NaT, not None
+        return [None if v is None or v != v else v for v in values]
+    return values
 
 
 def frame_rows(frame: pd.DataFrame, dialect: str) -> list[tuple]:
@@ -198,6 +202,7 @@ class OrderStore:
                 load_id=record.load_id,
                 customer=record.customer,
                 source_path=record.source_path,
+                source_version=record.source_version,
                 content_hash=record.content_hash,
                 status=status,
                 started_at=record.started_at,
@@ -221,6 +226,25 @@ class OrderStore:
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         return dict(row) if row else None
+
+    def latest_loads(self) -> dict[str, dict]:
+        """The most recent load of every customer (any status), for change detection and summaries."""
+        latest = (
+            sa.select(self.loads.c.customer, sa.func.max(self.loads.c.started_at).label("started_at"))
+            .group_by(self.loads.c.customer)
+            .subquery()
+        )
+        query = sa.select(self.loads).join(
+            latest,
+            sa.and_(self.loads.c.customer == latest.c.customer, self.loads.c.started_at == latest.c.started_at),
+        )
+        with self.engine.connect() as conn:
+            return {row["customer"]: dict(row) for row in conn.execute(query).mappings()}
+
+    def loads_since(self, started: datetime) -> list[dict]:
+        query = sa.select(self.loads).where(self.loads.c.started_at >= started).order_by(self.loads.c.customer)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
 
     def published_count(self, source_table: str) -> int:
         with self.engine.connect() as conn:

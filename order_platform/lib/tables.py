@@ -96,6 +96,7 @@ def platform_metadata(schema: OrderListSchema) -> sa.MetaData:
         sa.Column("load_id", sa.String(36), primary_key=True),
         sa.Column("customer", sa.Unicode(100), nullable=False, index=True),
         sa.Column("source_path", sa.Unicode(400)),
+        sa.Column("source_version", sa.Unicode(200)),
         sa.Column("content_hash", sa.String(64)),
         sa.Column("status", sa.String(20), nullable=False),  # published | failed
         sa.Column("started_at", sa.DateTime, nullable=False),

@@ -93,10 +93,19 @@ def cell_text(value: object) -> str | None:
     return str(value)
 
 
+def _float_text(value: float) -> str:
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
 def column_text(values: tuple | list) -> list[str | None]:
-    """`cell_text` over a column, with fast paths for the common cases (blank and text cells)."""
+    """`cell_text` over a column, with fast paths for the common cases (blank, text and number cells)."""
     if values.count("") == len(values):
         return [None] * len(values)
+    kinds = set(map(type, values))
+    if kinds <= {str}:
+        return [v or None for v in values]
+    if kinds <= {str, float}:
+        return [(v or None) if v.__class__ is str else _float_text(v) for v in values]
     return [(v or None) if v.__class__ is str else cell_text(v) for v in values]
 
 

@@ -1,0 +1,21 @@
+"""The code location: ORDER_LIST assets and checks, monday.com delivery, the workbook sensor, schedules."""
+
+import dagster as dg
+
+from order_platform.defs.automation.jobs import order_list_job
+from order_platform.defs.automation.schedules import build_schedules
+from order_platform.defs.ingest.sensors import workbook_sensor
+from order_platform.defs.order_list.assets import order_list_layers
+from order_platform.defs.resources import order_platform_resource
+from order_platform.lib.settings import PlatformSettings
+
+settings = PlatformSettings()
+
+defs = dg.Definitions(
+    assets=[order_list_layers],
+    jobs=[order_list_job],
+    schedules=build_schedules(settings.timezone),
+    sensors=[workbook_sensor],
+    resources={"order_platform": order_platform_resource(settings)},
+    executor=dg.in_process_executor,
+)

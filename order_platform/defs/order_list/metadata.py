@@ -1,0 +1,108 @@
+"""Turn a customer's report into Dagster metadata: counts, speeds, column schema, previews."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+from order_platform.lib.checks import CheckOutcome
+from order_platform.lib.report import CustomerReport, LayerReport
+
+PREVIEW_COLUMNS = 12
+
+
+def _markdown_table(rows: list[dict[str, Any]]) -> dg.MarkdownMetadataValue:
+    if not rows:
+        return dg.MetadataValue.md("_no rows_")
+    columns = list(rows[0])[:PREVIEW_COLUMNS]
+
+    def cell(v: object) -> str:
+        return ("" if v is None else str(v)).replace("|", "\\|").replace("\n", " ")[:40]
+
+    lines = ["| " + " | ".join(cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def _speed(layer: LayerReport) -> dict[str, Any]:
+    return {
+        "rows": layer.rows,
+        "seconds": round(layer.seconds, 3),
+        "rows_per_second": round(layer.rows_per_second, 1),
+    }
+
+
+def source_metadata(report: CustomerReport) -> dict[str, Any]:
+    d = report.layers["source"].details
+    return {
+        "path": d["path"],
+        "size_bytes": d["size_bytes"],
+        "modified": d["modified"],
+        "version": d["version"],
+        "content_hash": d["content_hash"],
+        "seconds": round(report.layers["source"].seconds, 3),
+    }
+
+
+def blob_metadata(report: CustomerReport) -> dict[str, Any]:
+    return dict(report.layers["blob"].details)
+
+
+def raw_metadata(report: CustomerReport) -> dict[str, Any]:
+    layer = report.layers["raw"]
+    d = layer.details
+    return {
+        **_speed(layer),
+        "table": d["table"],
+        "sheet": d["sheet"] or "",
+        "header_row": d["header_row"] or 0,
+        "columns": len(d["headers"]),
+        "other_sheets": d["other_sheets"],
+        "notes": d["notes"],
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(h, "text") for h in d["headers"]]
+        ),
+        "preview": _markdown_table(d["preview"]),
+    }
+
+
+def staging_metadata(report: CustomerReport) -> dict[str, Any]:
+    layer = report.layers["staging"]
+    d = layer.details
+    return {
+        **_speed(layer),
+        "table": d["table"],
+        "raw_rows": d["raw_rows"],
+        "quarantined_rows": d["quarantined_rows"],
+        "quarantine_by_reason": d["quarantine_by_reason"],
+        "unknown_headers": d["unknown_headers"],
+        "placeholder_values": d["placeholders"],
+        "total_qty_mismatches": d["total_qty_mismatches"],
+        "unknown_customer_names": d["unknown_customer_names"],
+        "notes": d["notes"],
+        "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(n, t) for n, t in d["schema"]]),
+        "preview": _markdown_table(d["preview"]),
+        "quarantine_sample": _markdown_table(d["quarantine_sample"]),
+    }
+
+
+def order_list_metadata(report: CustomerReport) -> dict[str, Any]:
+    layer = report.layers["order_list"]
+    return {
+        **_speed(layer),
+        "dagster/row_count": layer.rows,
+        "load_id": layer.details["load_id"],
+        "customer_seconds_total": round(report.seconds, 3),
+    }
+
+
+def check_result_metadata(outcomes: dict[str, CheckOutcome]) -> dict[str, Any]:
+    """One check's outcome over the run's customers: per-customer summaries, failures first."""
+    failing = {c: o.summary for c, o in outcomes.items() if not o.passed}
+    return {
+        "customers": len(outcomes),
+        "customers_failing": len(failing),
+        "failing": failing,
+        "results": {c: o.summary for c, o in sorted(outcomes.items())[:60]},
+    }

@@ -1,0 +1,5 @@
+"""One dynamic partition per customer, keyed by the customer's canonical name (e.g. `TITLE NINE`)."""
+
+import dagster as dg
+
+customer_partitions = dg.DynamicPartitionsDefinition(name="customer")
