@@ -1,0 +1,34 @@
+# The two commands a new machine needs: `make demo` and `make test` (see README).
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+export ORDER_PLATFORM_HOME ?= $(CURDIR)/.order_platform
+export DAGSTER_HOME ?= $(ORDER_PLATFORM_HOME)/dagster
+
+.PHONY: install demo ui test lint bench monday-bench ddl
+
+install:  ## Python deps from the lock file (installs uv first when missing)
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen --all-extras
+
+demo: install  ## sample workbooks (if the source folder is empty), full refresh through Dagster, summary
+	$(UV) run order-platform sample-data
+	$(UV) run order-platform refresh
+
+ui: install  ## the Dagster UI (and daemon: sensor, schedules) on the demo's instance
+	@mkdir -p "$(DAGSTER_HOME)" && cp -n dagster.yaml "$(DAGSTER_HOME)/dagster.yaml" 2>/dev/null || true
+	$(UV) run dagster dev -m order_platform.definitions
+
+lint: install
+	$(UV) run ruff check .
+
+test: install lint  ## the whole test suite
+	$(UV) run pytest
+
+bench: install  ## full refresh vs the calamine read floor, one changed workbook, peak memory
+	$(UV) run order-platform bench
+
+monday-bench: install  ## monday.com sync against the local stand-in
+	$(UV) run order-platform monday-bench
+
+ddl: install  ## regenerate sql/ from the schema
+	$(UV) run order-platform ddl

@@ -1,0 +1,36 @@
+"""Shared fixtures: a platform on a temporary folder and SQLite file (real parts, nothing mocked)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from order_platform.lib.pipeline import OrderListPipeline
+from order_platform.lib.runner import PipelineSpec
+
+
+@dataclass
+class Platform:
+    home: Path
+    source: Path
+    spec: PipelineSpec
+
+    @property
+    def pipeline(self) -> OrderListPipeline:
+        return self.spec.build()
+
+
+@pytest.fixture
+def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Platform:
+    home = tmp_path / "home"
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("ORDER_PLATFORM_SOURCE", "ORDER_PLATFORM_BLOB", "ORDER_PLATFORM_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ORDER_PLATFORM_HOME", str(home))
+    monkeypatch.setenv("ORDER_PLATFORM_SOURCE_DIR", str(source))
+    monkeypatch.setenv("ORDER_PLATFORM_WORKERS", "1")
+    spec = PipelineSpec(f"sqlite:///{home / 'op.db'}", str(source), str(home / "blob"))
+    return Platform(home, source, spec)

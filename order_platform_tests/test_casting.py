@@ -1,0 +1,49 @@
+import pandas as pd
+
+from order_platform.lib.casting import cast_date, cast_decimal, cast_integer, cast_text
+from order_platform.lib.schema import order_list_schema
+
+COLUMNS = order_list_schema().by_name
+
+
+def text(*values):
+    return pd.Series(list(values), dtype=object)
+
+
+def test_integers_read_thousands_separators_and_flag_garbage():
+    cast = cast_integer(text("12", "1,200", " 7 ", "12.0", "TBC", "abc", "12.5", "40000", None), COLUMNS["TOTAL QTY"])
+    assert cast.values.tolist()[:4] == [12, 1200, 7, 12]
+    assert cast.placeholder.tolist() == [False, False, False, False, True, False, False, False, False]
+    # abc, a fraction, and 40000 (beyond SMALLINT) cannot be loaded
+    assert cast.invalid.tolist() == [False, False, False, False, False, True, True, True, False]
+
+
+def test_decimals_keep_their_precision_and_overflow_is_invalid_not_fatal():
+    cast = cast_decimal(text("1.23456", "1234567.5", "$3.50", "15%", "TBA"), COLUMNS["CUSTOMER PRICE"])
+    assert cast.values.tolist()[0] == 1.2346
+    assert cast.invalid.tolist() == [False, True, False, False, False]
+    assert cast.values.tolist()[2:4] == [3.5, 0.15]
+    assert cast.placeholder.tolist()[4]
+
+
+def test_dates_from_iso_excel_serials_and_day_month_text():
+    cast = cast_date(
+        text("2025-03-01", "45678", "25/12/2025", "01/02/2025", "00/00/00", "TBC", "soon", "2025-03-01 10:30:00"),
+        COLUMNS["EX FACTORY DATE"],
+    )
+    got = [None if pd.isna(v) else v.date().isoformat() for v in cast.values]
+    # 25/12 proves the column is day-first, so 01/02/2025 is 1 February
+    assert got == ["2025-03-01", "2025-01-21", "2025-12-25", "2025-02-01", None, None, None, "2025-03-01"]
+    assert cast.placeholder.tolist() == [False, False, False, False, True, True, False, False]
+    assert cast.invalid.tolist() == [False, False, False, False, False, False, True, False]
+
+
+def test_month_first_columns_are_recognised():
+    cast = cast_date(text("12/25/2025", "02/01/2025"), COLUMNS["EX FACTORY DATE"])
+    assert [v.date().isoformat() for v in cast.values] == ["2025-12-25", "2025-02-01"]
+
+
+def test_text_is_trimmed_and_over_long_values_are_flagged():
+    cast = cast_text(text("  navy ", "x" * 101, "   ", None), COLUMNS["STYLE DESCRIPTION"])
+    assert cast.values.tolist() == ["navy", "x" * 101, None, None]
+    assert cast.invalid.tolist() == [False, True, False, False]

@@ -1,0 +1,155 @@
+"""The ORDER_LIST layers end to end on real workbooks and a real SQLite database."""
+
+import json
+
+import pandas as pd
+import sqlalchemy as sa
+
+from order_platform.lib.runner import run_customers
+from order_platform_tests.workbooks import BASIC_HEADERS, line, workbook_name, write_workbook
+
+
+def greyson_rows():
+    return [
+        line("GRE-1", "ST1"),
+        line("GRE-1", "ST2", s="1,200", m=None, total=1200),
+        line("GRE-2", "ST1", **{"ORDER TYPE": "cancelled", "EX FACTORY DATE": "TBC"}),
+        line("GRE-2", "ST1", **{"ORDER TYPE": "cancelled", "EX FACTORY DATE": "TBC"}),  # exact duplicate
+        line(None, "ST9"),  # no order number: not an order
+        line("GRE-3", "ST3", s="lots"),  # a size that is not a number
+        line("GRE-4", "ST4", total=99),  # TOTAL QTY disagrees: a warning, still loaded
+        line("GRE-5", "ST5", **{"CUSTOMER PRICE": 123456789.0}),  # overflows DECIMAL(10,4)
+        ["TOTAL", None, None, None, None, None, None, None, None, None, None, 1500],
+    ]
+
+
+def load(platform, customers=("GREYSON",)):
+    return {r.customer: r for r in run_customers(platform.spec, list(customers))}
+
+
+def test_every_row_is_published_or_quarantined_with_a_reason(platform):
+    write_workbook(platform.source / "USA CUSTOMERS" / workbook_name("GREYSON"), greyson_rows())
+    report = load(platform)["GREYSON"]
+    assert report.ok, report.error
+    staging = report.layers["staging"]
+    assert staging.details["raw_rows"] == 9
+    assert staging.rows == 5
+    assert staging.details["quarantined_rows"] == 4
+    assert report.published_rows == 5
+    assert staging.details["quarantine_by_reason"] == {"INVALID_VALUE": 2, "NOT_AN_ORDER": 1, "TOTAL_ROW": 1}
+    quarantine = platform.pipeline.store.quarantine_for("GREYSON")
+    by_row = {int(r["row_number"]): r for r in quarantine.to_dict("records")}
+    assert by_row[6]["reason_code"] == "NOT_AN_ORDER"
+    assert by_row[7]["column_name"] == "S" and by_row[7]["value"] == "lots"
+    assert by_row[9]["column_name"] == "CUSTOMER PRICE" and "DECIMAL(10,4)" in by_row[9]["reason"]
+    assert by_row[10]["reason_code"] == "TOTAL_ROW"
+    assert all(r["source_file"].endswith(workbook_name("GREYSON")) and r["sheet"] == "MASTER" for r in by_row.values())
+    checks = {c.name: c for c in report.checks}
+    assert checks["rows_accounted_for"].passed
+    assert not checks["total_qty_matches_sizes"].passed and checks["total_qty_matches_sizes"].details["rows"] == [8]
+
+
+def test_published_values_are_typed_and_canonical(platform):
+    write_workbook(platform.source / workbook_name("GREYSON"), greyson_rows())
+    load(platform)
+    frame = platform.pipeline.store.order_list_slice("xGREYSON_ORDER_LIST_RAW")
+    first = frame[frame["CUSTOMER STYLE"] == "ST2"].iloc[0]
+    assert first["S"] == 1200 and pd.isna(first["M"])
+    assert first["CUSTOMER NAME"] == "GREYSON" and first["SOURCE_CUSTOMER_NAME"] == "GREYSON CLOTHIERS"
+    assert first["ORDER TYPE"] == "RECEIVED"  # ACTIVE means RECEIVED
+    assert str(first["EX FACTORY DATE"]) == "2025-03-01"
+    assert first["_SOURCE_ROW"] == 3 and first["_SOURCE_SHEET"] == "MASTER"
+    cancelled = frame[frame["AAG ORDER NUMBER"] == "GRE-2"]
+    assert cancelled["EX FACTORY DATE"].isna().all()  # TBC is a blank date, not an error
+    assert cancelled["ORDER TYPE"].tolist() == ["CANCELLED", "CANCELLED"]
+
+
+def test_ids_are_stable_across_reloads_and_duplicates_stay_distinct(platform):
+    path = write_workbook(platform.source / workbook_name("GREYSON"), greyson_rows())
+    load(platform)
+    store = platform.pipeline.store
+    before = store.order_list_slice("xGREYSON_ORDER_LIST_RAW")
+    assert before["record_uuid"].is_unique
+    # edit a quantity and insert a new line above the others: existing lines keep their ids
+    rows = greyson_rows()
+    rows[0] = line("GRE-1", "ST1", s=11, total=31)
+    write_workbook(path, [line("GRE-9", "NEW"), *rows])
+    load(platform)
+    after = store.order_list_slice("xGREYSON_ORDER_LIST_RAW")
+    assert len(after) == len(before) + 1
+    key = ["AAG ORDER NUMBER", "CUSTOMER STYLE"]
+    ids_before = before.groupby(key)["record_uuid"].apply(sorted).to_dict()
+    ids_after = after.groupby(key)["record_uuid"].apply(sorted).to_dict()
+    for k, ids in ids_before.items():
+        assert ids_after[k] == ids, k
+    assert int(after.loc[after["CUSTOMER STYLE"] == "ST1"].query("`AAG ORDER NUMBER` == 'GRE-1'")["S"].iloc[0]) == 11
+
+
+def test_unknown_headers_are_kept_and_reported(platform):
+    headers = [*BASIC_HEADERS, "ORIGINAL PO NUMBER", "3/4Y"]
+    rows = [{**line("GRE-1", "ST1"), "ORIGINAL PO NUMBER": "OLD-1", "3/4Y": 4}]
+    write_workbook(platform.source / workbook_name("GREYSON"), rows, headers=headers)
+    report = load(platform)["GREYSON"]
+    assert report.layers["staging"].details["unknown_headers"] == ["ORIGINAL PO NUMBER", "3/4Y"]
+    assert not {c.name: c for c in report.checks}["no_unknown_headers"].passed
+    frame = platform.pipeline.store.order_list_slice("xGREYSON_ORDER_LIST_RAW")
+    assert json.loads(frame["_EXTRA_COLUMNS"].iloc[0]) == {"ORIGINAL PO NUMBER": "OLD-1", "3/4Y": "4"}
+    raw = pd.read_sql_table("xGREYSON_ORDER_LIST_RAW", platform.pipeline.store.engine)
+    assert raw["3/4Y"].tolist() == ["4"] and raw["_SOURCE_ROW"].tolist() == [2]
+
+
+def test_a_bad_workbook_fails_alone_and_keeps_the_previous_slice(platform):
+    good = write_workbook(platform.source / workbook_name("GREYSON"), greyson_rows())
+    write_workbook(platform.source / workbook_name("TITLE 9"), [line("TIT-1", "A")])
+    first = load(platform, ["GREYSON", "TITLE NINE"])
+    assert first["GREYSON"].ok and first["TITLE NINE"].ok
+    good.write_bytes(b"not a workbook any more")
+    write_workbook(platform.source / workbook_name("TITLE 9"), [line("TIT-1", "A"), line("TIT-2", "B")])
+    second = load(platform, ["GREYSON", "TITLE NINE"])
+    assert not second["GREYSON"].ok and "not an Excel workbook" in second["GREYSON"].error
+    assert second["TITLE NINE"].ok and second["TITLE NINE"].published_rows == 2
+    store = platform.pipeline.store
+    assert store.published_count("xGREYSON_ORDER_LIST_RAW") == 5  # the previous slice is still there
+    assert store.last_load("GREYSON")["status"] == "failed"
+
+
+def test_publish_is_atomic_when_the_insert_fails(platform):
+    write_workbook(platform.source / workbook_name("GREYSON"), greyson_rows())
+    load(platform)
+    store = platform.pipeline.store
+    # Sabotage the staging table so the INSERT ... SELECT fails half way through the swap.
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql('ALTER TABLE "xGREYSON_ORDER_LIST_STAGING" RENAME TO "gone"')
+    pipeline = platform.pipeline
+    ref = pipeline.locate("GREYSON")
+    staged = pipeline.stage("GREYSON", ref, pipeline.read_raw(ref))
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql('DROP TABLE "xGREYSON_ORDER_LIST_STAGING"')
+        conn.exec_driver_sql('CREATE TABLE "xGREYSON_ORDER_LIST_STAGING" ("record_uuid" TEXT)')
+        conn.exec_driver_sql('INSERT INTO "xGREYSON_ORDER_LIST_STAGING" VALUES (NULL)')
+    try:
+        pipeline.publish("GREYSON", ref, staged, None)
+    except sa.exc.IntegrityError:
+        pass
+    else:  # pragma: no cover - the sabotage must make the publish fail
+        raise AssertionError("publish should have failed")
+    assert store.published_count("xGREYSON_ORDER_LIST_RAW") == 5
+
+
+def test_unchanged_workbook_is_skipped_unless_forced(platform):
+    write_workbook(platform.source / workbook_name("GREYSON"), greyson_rows())
+    load(platform)
+    again = next(run_customers(platform.spec, ["GREYSON"], force=False))
+    assert again.unchanged and "order_list" not in again.layers
+    forced = next(run_customers(platform.spec, ["GREYSON"], force=True))
+    assert forced.published_rows == 5
+
+
+def test_two_processes_load_customers_side_by_side(platform):
+    for i, name in enumerate(["GREYSON", "TITLE 9", "RHONE"]):
+        write_workbook(platform.source / workbook_name(name), [line(f"X-{i}-{n}", f"S{n}") for n in range(30)])
+    reports = list(run_customers(platform.spec, ["GREYSON", "TITLE NINE", "RHONE"], workers=2))
+    assert sorted(r.customer for r in reports) == ["GREYSON", "RHONE", "TITLE NINE"]
+    assert all(r.ok and r.published_rows == 30 for r in reports)
+    with platform.pipeline.store.engine.connect() as conn:
+        assert conn.exec_driver_sql('SELECT COUNT(*) FROM "ORDER_LIST"').scalar_one() == 90

@@ -1,0 +1,96 @@
+"""Bad and messy workbooks: a clear error naming file, sheet, row and column, or rows handled."""
+
+import pytest
+
+from order_platform.lib.schema import order_list_schema
+from order_platform.lib.workbook import WorkbookError, read_order_sheet
+from order_platform_tests.workbooks import BASIC_HEADERS, line, write_workbook
+
+SCHEMA = order_list_schema()
+
+
+def read(path):
+    return read_order_sheet(path.read_bytes(), path.name, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty (0 bytes)"),
+        (b"AAG ORDER NUMBER,PO NUMBER\nGRE-1,2\n", "not an Excel workbook"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512, "password-protected"),
+        (b"PK\x03\x04garbage", "cannot open the workbook"),
+    ],
+)
+def test_unreadable_files_name_the_file(tmp_path, content, message):
+    path = tmp_path / "BAD ORDER LIST (M3).xlsx"
+    path.write_bytes(content)
+    with pytest.raises(WorkbookError) as error:
+        read(path)
+    assert message in str(error.value)
+    assert "BAD ORDER LIST (M3).xlsx" in str(error.value)
+
+
+def test_no_recognisable_header(tmp_path):
+    path = write_workbook(tmp_path / "x.xlsx", [["a", "b"]], headers=["Foo", "Bar"], sheet="Data")
+    with pytest.raises(WorkbookError, match="no recognisable header row") as error:
+        read(path)
+    assert error.value.sheet == "Data"
+
+
+def test_header_without_aag_order_number_names_the_row(tmp_path):
+    headers = [h for h in BASIC_HEADERS if h != "AAG ORDER NUMBER"]
+    path = write_workbook(tmp_path / "x.xlsx", [line("GRE-1", "ST")], headers=headers, title_rows=[["Title"]])
+    with pytest.raises(WorkbookError, match="no 'AAG ORDER NUMBER' column") as error:
+        read(path)
+    assert error.value.row == 2
+
+
+def test_duplicate_headers_with_data_are_refused_with_both_columns(tmp_path):
+    headers = [*BASIC_HEADERS, "M"]
+    rows = [[*[line("GRE-1", "ST").get(h) for h in BASIC_HEADERS], 5]]
+    path = write_workbook(tmp_path / "x.xlsx", rows, headers=headers)
+    with pytest.raises(WorkbookError, match="duplicate header 'M' in columns J and N") as error:
+        read(path)
+    assert (error.value.sheet, error.value.row, error.value.column) == ("MASTER", 1, "N")
+
+
+def test_empty_duplicate_header_is_ignored_and_noted(tmp_path):
+    headers = [*BASIC_HEADERS, "m "]
+    path = write_workbook(tmp_path / "x.xlsx", [line("GRE-1", "ST")], headers=headers)
+    sheet = read(path)
+    assert sheet.headers.count("M") == 1
+    assert any("empty duplicate header" in n for n in sheet.notes)
+
+
+def test_title_rows_blank_rows_extra_sheets_and_formulas(tmp_path):
+    rows = [line("GRE-1", "ST1", total="=I5+J5"), [], line("GRE-2", "ST2")]
+    path = write_workbook(
+        tmp_path / "x.xlsx",
+        rows,
+        title_rows=[["GREYSON ORDER LIST"], ["updated 1 Nov"], []],
+        sheets_before={"NOTES": [["planner notes, not orders"]]},
+        sheets_after={"PIVOT": [["Season", "Qty"]]},
+        formulas={"L5": 30},
+    )
+    sheet = read(path)
+    assert sheet.sheet == "MASTER"
+    assert sheet.header_row == 4
+    assert sheet.row_numbers == [5, 7]  # the blank row 6 is not a data row
+    assert sheet.columns[sheet.headers.index("TOTAL QTY")] == ["30", "30"]
+    assert set(sheet.other_sheets) == {"NOTES", "PIVOT"}
+
+
+def test_first_sheet_without_header_is_skipped_when_there_is_no_master(tmp_path):
+    path = write_workbook(
+        tmp_path / "x.xlsx", [line("GRE-1", "ST1")], sheet="ORDERS", sheets_before={"README": [["hello"]]}
+    )
+    assert read(path).sheet == "ORDERS"
+
+
+def test_unknown_and_blank_headers_with_data_are_kept(tmp_path):
+    headers = [*BASIC_HEADERS, "ORIGINAL PO NUMBER", None]
+    row = [*[line("GRE-1", "ST").get(h) for h in BASIC_HEADERS], "OLD-PO", "orphan"]
+    sheet = read(write_workbook(tmp_path / "x.xlsx", [row], headers=headers))
+    assert "ORIGINAL PO NUMBER" in sheet.headers
+    assert "(blank header, column O)" in sheet.headers
