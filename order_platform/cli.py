@@ -16,7 +16,9 @@ def main() -> None:
 
 
 @main.command("sample-data")
-@click.option("--target", type=click.Path(path_type=Path), help="Folder to write to (default: the source folder).")
+@click.option(
+    "--target", type=click.Path(path_type=Path), help="Folder to write to (default: the source folder)."
+)
 @click.option("--lines", default=101_500, show_default=True, help="Order lines across the 46 customers.")
 @click.option("--force", is_flag=True, help="Write even if the folder already holds workbooks.")
 def sample_data(target: Path | None, lines: int, force: bool) -> None:
@@ -27,14 +29,18 @@ def sample_data(target: Path | None, lines: int, force: bool) -> None:
     assert target is not None
     existing = list(target.rglob("*.xlsx")) if target.exists() else []
     if existing and not force:
-        click.echo(f"{target} already holds {len(existing)} workbook(s); leaving them (use --force to rewrite)")
+        click.echo(
+            f"{target} already holds {len(existing)} workbook(s); leaving them (use --force to rewrite)"
+        )
         return
     written = generate_sample_workbooks(target, total_lines=lines)
     click.echo(f"wrote {len(written)} workbooks, {sum(w.lines for w in written)} order lines, into {target}")
 
 
 @main.command()
-@click.option("--customer", "customers", multiple=True, help="Canonical or file name; repeat for several. Default: all.")
+@click.option(
+    "--customer", "customers", multiple=True, help="Canonical or file name; repeat for several. Default: all."
+)
 @click.option("--changed-only", is_flag=True, help="Skip customers whose workbook content is unchanged.")
 def refresh(customers: tuple[str, ...], changed_only: bool) -> None:
     """Run the ORDER_LIST layers through Dagster and print a per-customer summary; exit 1 if any failed."""
@@ -61,7 +67,9 @@ def summary() -> None:
 
 
 @main.command()
-@click.option("--source", type=click.Path(path_type=Path, exists=True), help="Workbooks to load (default: sample data).")
+@click.option(
+    "--source", type=click.Path(path_type=Path, exists=True), help="Workbooks to load (default: sample data)."
+)
 @click.option("--workers", type=int, default=None, help="Processes (default: ORDER_PLATFORM_WORKERS or 2).")
 def bench(source: Path | None, workers: int | None) -> None:
     """Full refresh vs. the calamine read floor, one changed workbook via the sensor, peak memory."""

@@ -1,4 +1,4 @@
-"""The code location: ORDER_LIST assets and checks, monday.com delivery, the workbook sensor, schedules."""
+"""The code location: ORDER_LIST assets and checks, the workbook sensor, schedules, resources."""
 
 import dagster as dg
 
@@ -9,13 +9,16 @@ from order_platform.defs.order_list.assets import order_list_layers
 from order_platform.defs.resources import order_platform_resource
 from order_platform.lib.settings import PlatformSettings
 
-settings = PlatformSettings()
 
-defs = dg.Definitions(
-    assets=[order_list_layers],
-    jobs=[order_list_job],
-    schedules=build_schedules(settings.timezone),
-    sensors=[workbook_sensor],
-    resources={"order_platform": order_platform_resource(settings)},
-    executor=dg.in_process_executor,
-)
+def build_definitions(settings: PlatformSettings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[order_list_layers],
+        jobs=[order_list_job],
+        schedules=build_schedules(settings.timezone),
+        sensors=[workbook_sensor],
+        resources={"order_platform": order_platform_resource(settings)},
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions(PlatformSettings())

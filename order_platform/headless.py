@@ -69,8 +69,9 @@ def refresh(
     """Materialise the ORDER_LIST layers for the named customers (default: every workbook in the source)."""
     settings = settings or PlatformSettings()
     ensure_dagster_home(settings)
-    from order_platform.definitions import defs  # after DAGSTER_HOME is set
+    from order_platform.definitions import build_definitions  # after DAGSTER_HOME is set
 
+    defs = build_definitions(settings)
     resource = order_platform_resource(settings)
     listing = resource.pipeline().workbooks()
     if names:

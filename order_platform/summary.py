@@ -10,7 +10,9 @@ def _n(value: object) -> str:
 
 
 def format_loads(loads: list[dict]) -> str:
-    header = f"{'CUSTOMER':<36} {'STATUS':<10} {'RAW':>8} {'STAGED':>8} {'QUARANT.':>8} {'PUBLISHED':>9}  NOTE"
+    header = (
+        f"{'CUSTOMER':<36} {'STATUS':<10} {'RAW':>8} {'STAGED':>8} {'QUARANT.':>8} {'PUBLISHED':>9}  NOTE"
+    )
     lines = [header, "-" * len(header)]
     for load in loads:
         note = (load.get("error") or "")[:160]
@@ -31,11 +33,12 @@ def format_loads(loads: list[dict]) -> str:
 
 
 def format_refresh(outcome: RefreshOutcome) -> str:
-    seconds = (max((x["finished_at"] for x in outcome.loads), default=outcome.started) - outcome.started)
+    seconds = max((x["finished_at"] for x in outcome.loads), default=outcome.started) - outcome.started
     text = format_loads(outcome.loads)
     if outcome.unchanged:
         text += f"\nunchanged (skipped): {', '.join(outcome.unchanged)}"
-    text += f"\n{len(outcome.customers)} customer(s) in {len(outcome.run_ids)} Dagster run(s), {seconds.total_seconds():.1f}s"
+    runs = len(outcome.run_ids)
+    text += f"\n{len(outcome.customers)} customer(s) in {runs} Dagster run(s), {seconds.total_seconds():.1f}s"
     if outcome.runs_failed:
         text += f"; {outcome.runs_failed} run(s) failed (see the Dagster UI)"
     return text

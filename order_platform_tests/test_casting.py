@@ -11,7 +11,9 @@ def text(*values):
 
 
 def test_integers_read_thousands_separators_and_flag_garbage():
-    cast = cast_integer(text("12", "1,200", " 7 ", "12.0", "TBC", "abc", "12.5", "40000", None), COLUMNS["TOTAL QTY"])
+    cast = cast_integer(
+        text("12", "1,200", " 7 ", "12.0", "TBC", "abc", "12.5", "40000", None), COLUMNS["TOTAL QTY"]
+    )
     assert cast.values.tolist()[:4] == [12, 1200, 7, 12]
     assert cast.placeholder.tolist() == [False, False, False, False, True, False, False, False, False]
     # abc, a fraction, and 40000 (beyond SMALLINT) cannot be loaded
@@ -28,7 +30,16 @@ def test_decimals_keep_their_precision_and_overflow_is_invalid_not_fatal():
 
 def test_dates_from_iso_excel_serials_and_day_month_text():
     cast = cast_date(
-        text("2025-03-01", "45678", "25/12/2025", "01/02/2025", "00/00/00", "TBC", "soon", "2025-03-01 10:30:00"),
+        text(
+            "2025-03-01",
+            "45678",
+            "25/12/2025",
+            "01/02/2025",
+            "00/00/00",
+            "TBC",
+            "soon",
+            "2025-03-01 10:30:00",
+        ),
         COLUMNS["EX FACTORY DATE"],
     )
     got = [None if pd.isna(v) else v.date().isoformat() for v in cast.values]

@@ -43,10 +43,15 @@ def test_every_row_is_published_or_quarantined_with_a_reason(platform):
     assert by_row[7]["column_name"] == "S" and by_row[7]["value"] == "lots"
     assert by_row[9]["column_name"] == "CUSTOMER PRICE" and "DECIMAL(10,4)" in by_row[9]["reason"]
     assert by_row[10]["reason_code"] == "TOTAL_ROW"
-    assert all(r["source_file"].endswith(workbook_name("GREYSON")) and r["sheet"] == "MASTER" for r in by_row.values())
+    assert all(
+        r["source_file"].endswith(workbook_name("GREYSON")) and r["sheet"] == "MASTER"
+        for r in by_row.values()
+    )
     checks = {c.name: c for c in report.checks}
     assert checks["rows_accounted_for"].passed
-    assert not checks["total_qty_matches_sizes"].passed and checks["total_qty_matches_sizes"].details["rows"] == [8]
+    assert not checks["total_qty_matches_sizes"].passed and checks["total_qty_matches_sizes"].details[
+        "rows"
+    ] == [8]
 
 
 def test_published_values_are_typed_and_canonical(platform):
@@ -82,7 +87,10 @@ def test_ids_are_stable_across_reloads_and_duplicates_stay_distinct(platform):
     ids_after = after.groupby(key)["record_uuid"].apply(sorted).to_dict()
     for k, ids in ids_before.items():
         assert ids_after[k] == ids, k
-    assert int(after.loc[after["CUSTOMER STYLE"] == "ST1"].query("`AAG ORDER NUMBER` == 'GRE-1'")["S"].iloc[0]) == 11
+    assert (
+        int(after.loc[after["CUSTOMER STYLE"] == "ST1"].query("`AAG ORDER NUMBER` == 'GRE-1'")["S"].iloc[0])
+        == 11
+    )
 
 
 def test_unknown_headers_are_kept_and_reported(platform):
@@ -147,7 +155,9 @@ def test_unchanged_workbook_is_skipped_unless_forced(platform):
 
 def test_two_processes_load_customers_side_by_side(platform):
     for i, name in enumerate(["GREYSON", "TITLE 9", "RHONE"]):
-        write_workbook(platform.source / workbook_name(name), [line(f"X-{i}-{n}", f"S{n}") for n in range(30)])
+        write_workbook(
+            platform.source / workbook_name(name), [line(f"X-{i}-{n}", f"S{n}") for n in range(30)]
+        )
     reports = list(run_customers(platform.spec, ["GREYSON", "TITLE NINE", "RHONE"], workers=2))
     assert sorted(r.customer for r in reports) == ["GREYSON", "RHONE", "TITLE NINE"]
     assert all(r.ok and r.published_rows == 30 for r in reports)

@@ -24,7 +24,9 @@ def test_header_matching_ignores_case_and_spacing_and_knows_aliases():
         "PROMO GROUP / CAMPAIGN (HOT 30/GLOBAL EDIT)"
     )
     assert schema.canonical_for("Longson Alias") == "LONGSON ALIAS"
-    assert schema.canonical_for("COUNTRY OF ORIGN") == "COUNTRY OF ORIGN"  # a real typo that is its own column
+    assert (
+        schema.canonical_for("COUNTRY OF ORIGN") == "COUNTRY OF ORIGN"
+    )  # a real typo that is its own column
     assert schema.canonical_for("ORIGINAL PO NUMBER") is None
     assert schema.canonical_for("3/4Y") is None
 

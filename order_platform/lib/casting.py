@@ -137,7 +137,12 @@ def cast_date(text: pd.Series, column: Column, day_first_default: bool = True) -
             parsed.loc[dm.index] = dm
         result[todo] = parsed.to_numpy()
     invalid = todo & result.isna().to_numpy() & ~placeholder
-    return Cast(result.dt.normalize(), invalid, placeholder, reason="not a date (ISO, dd/mm/yyyy, mm/dd/yyyy or Excel)")
+    return Cast(
+        result.dt.normalize(),
+        invalid,
+        placeholder,
+        reason="not a date (ISO, dd/mm/yyyy, mm/dd/yyyy or Excel)",
+    )
 
 
 def cast_text(text: pd.Series, column: Column) -> Cast:
@@ -146,7 +151,9 @@ def cast_text(text: pd.Series, column: Column) -> Cast:
     limit = column.length
     values = text.tolist()
     if limit is not None and max(map(len, filter(None, values)), default=0) > limit:
-        too_long = np.fromiter((v is not None and len(v) > limit for v in values), dtype=bool, count=len(values))
+        too_long = np.fromiter(
+            (v is not None and len(v) > limit for v in values), dtype=bool, count=len(values)
+        )
     return Cast(text, too_long, _no_mask(len(text)), reason=f"longer than {column.sql_server_type} allows")
 
 

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 
-def make_engine(url: str) -> sa.Engine:
-    """An engine for `url`; SQLite gets WAL and a busy timeout, SQL Server gets fast_executemany."""
+def make_engine(url: str, **options: Any) -> sa.Engine:
+    """An engine for `url`; SQLite gets WAL and a busy timeout, SQL Server gets fast_executemany.
+
+    `options` go to `sqlalchemy.create_engine` as well (tests pass a stand-in DBAPI `module`).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 60})
+        engine = sa.create_engine(url, connect_args={"timeout": 60}, **options)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - trivial
@@ -26,8 +30,11 @@ def make_engine(url: str) -> sa.Engine:
 
         return engine
     if parsed.get_backend_name() == "mssql":
-        return sa.create_engine(url, fast_executemany=True, pool_pre_ping=True)
-    return sa.create_engine(url, pool_pre_ping=True)
+        # deprecate_large_types pins NVARCHAR(max) for UnicodeText (as in sql/order_list.sql) instead of
+        # guessing from the server version; NTEXT would make fast_executemany allocate 2 GB per cell.
+        options = {"fast_executemany": True, "deprecate_large_types": True, **options}
+        return sa.create_engine(url, pool_pre_ping=True, **options)
+    return sa.create_engine(url, pool_pre_ping=True, **options)
 
 
 def is_sqlite(engine: sa.Engine) -> bool:

@@ -111,7 +111,9 @@ class OrderListPipeline:
     def locate(self, customer: str, listing: dict[str, list[WorkbookRef]] | None = None) -> WorkbookRef:
         refs = (listing if listing is not None else self.workbooks()).get(customer, [])
         if not refs:
-            raise CustomerError(f"no '<CUSTOMER> ORDER LIST (M3).xlsx' workbook for {customer} in {self.source.describe()}")
+            raise CustomerError(
+                f"no '<CUSTOMER> ORDER LIST (M3).xlsx' workbook for {customer} in {self.source.describe()}"
+            )
         if len(refs) > 1:
             paths = ", ".join(repr(r.path) for r in refs)
             raise CustomerError(f"{len(refs)} workbooks claim customer {customer}: {paths}; keep one")
@@ -169,11 +171,15 @@ class OrderListPipeline:
         self.store.write_staging(table, result.staged)
         return StageResult(table, result, checks, time.perf_counter() - started)
 
-    def publish(self, customer: str, ref: WorkbookRef, staged: StageResult, digest: str | None) -> PublishResult:
+    def publish(
+        self, customer: str, ref: WorkbookRef, staged: StageResult, digest: str | None
+    ) -> PublishResult:
         started = time.perf_counter()
         failures = blocking_failures(staged.checks)
         if failures:
-            raise CustomerError("not published, blocking checks failed: " + "; ".join(f.summary for f in failures))
+            raise CustomerError(
+                "not published, blocking checks failed: " + "; ".join(f.summary for f in failures)
+            )
         result = staged.result
         load_id = str(result.staged["_LOAD_ID"].iloc[0]) if len(result.staged) else str(uuid.uuid4())
         record = LoadRecord(load_id, customer, ref.path, ref.version, digest, datetime.now())
@@ -208,7 +214,12 @@ class OrderListPipeline:
         listing = listing if listing is not None else self.workbooks()
         refs = listing.get(customer, [])
         record = LoadRecord(
-            str(uuid.uuid4()), customer, ", ".join(r.path for r in refs), listing_version(refs), None, datetime.now()
+            str(uuid.uuid4()),
+            customer,
+            ", ".join(r.path for r in refs),
+            listing_version(refs),
+            None,
+            datetime.now(),
         )
         try:
             run.ref = ref = self.locate(customer, listing)
@@ -244,7 +255,10 @@ class OrderListPipeline:
         if run.error:
             counts = {}
             if run.staged:
-                counts = {"raw_rows": run.staged.result.raw_rows, "staged_rows": len(run.staged.result.staged)}
+                counts = {
+                    "raw_rows": run.staged.result.raw_rows,
+                    "staged_rows": len(run.staged.result.staged),
+                }
             digest = run.source.content_hash if run.source else None
             self.store.record_failure(replace(record, content_hash=digest), run.error, counts)
         return run

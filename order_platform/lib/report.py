@@ -87,8 +87,13 @@ def report_for(run: CustomerRun) -> CustomerReport:
         report.layers["blob"] = LayerReport(
             0,
             0.0,
-            {"name": run.blob.name, "content_hash": run.blob.content_hash, "uploaded": run.blob.uploaded,
-             "size_bytes": run.blob.size, **{f"meta_{k}": v for k, v in run.blob.metadata.items()}},
+            {
+                "name": run.blob.name,
+                "content_hash": run.blob.content_hash,
+                "uploaded": run.blob.uploaded,
+                "size_bytes": run.blob.size,
+                **{f"meta_{k}": v for k, v in run.blob.metadata.items()},
+            },
         )
     if run.raw:
         sheet = run.raw.sheet

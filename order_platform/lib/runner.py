@@ -38,7 +38,11 @@ def _build(spec: PipelineSpec) -> OrderListPipeline:
 
 
 def _run_one(
-    spec: PipelineSpec, customer: str, layers: frozenset[str], force: bool, listing: dict[str, list[WorkbookRef]]
+    spec: PipelineSpec,
+    customer: str,
+    layers: frozenset[str],
+    force: bool,
+    listing: dict[str, list[WorkbookRef]],
 ) -> CustomerReport:
     return report_for(spec.build().run_customer(customer, layers, force=force, listing=listing))
 

@@ -26,7 +26,10 @@ class PlatformSettings(BaseSettings):
     )
     blob_dir: Path | None = Field(default=None, description="Local blob store; default <home>/blob.")
     workers: int | None = Field(
-        default=None, ge=1, le=16, description="Processes loading customers side by side; default min(2, CPUs)."
+        default=None,
+        ge=1,
+        le=16,
+        description="Processes loading customers side by side; default min(2, CPUs).",
     )
     timezone: str = Field(default="UTC", description="Time zone of the reconcile and full-refresh schedules.")
 

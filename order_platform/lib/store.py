@@ -10,13 +10,26 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import PurePosixPath
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from order_platform.lib.customers import raw_table_name
 from order_platform.lib.schema import KEY_COLUMN, SOURCE_TABLE_COLUMN, OrderListSchema
-from order_platform.lib.tables import LOADS, ORDER_LIST, QUARANTINE, platform_metadata, raw_table, staging_table
+from order_platform.lib.source import customer_in_workbook_name
+from order_platform.lib.tables import (
+    LOADS,
+    MSSQL_MAX_COLUMNS,
+    MSSQL_MAX_IDENTIFIER,
+    ORDER_LIST,
+    QUARANTINE,
+    RAW_TEXT_LENGTH,
+    platform_metadata,
+    raw_table,
+    staging_table,
+)
 from order_platform.lib.transform import RAW_LINEAGE
 
 
@@ -53,6 +66,42 @@ def _column_values(series: pd.Series, dialect: str) -> list:
 def frame_rows(frame: pd.DataFrame, dialect: str) -> list[tuple]:
     columns = [_column_values(frame[c], dialect) for c in frame.columns]
     return list(zip(*columns, strict=True)) if columns else []
+
+
+def _utf16_units(text: str) -> int:
+    """Length as SQL Server counts NVARCHAR(n) and identifiers: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def check_sql_server_raw_limits(headers: list[str], raw: pd.DataFrame) -> None:
+    """Raise ValueError, naming file, sheet, row and column, when the raw table would break a SQL Server
+    limit (columns per table, identifier length, NVARCHAR(4000) cells) instead of failing in the driver."""
+    first = raw.iloc[0] if len(raw) else None
+    where = "" if first is None else f"file {first['_SOURCE_FILE']!r}, sheet {first['_SOURCE_SHEET']!r}, "
+    if len(headers) + len(RAW_LINEAGE) > MSSQL_MAX_COLUMNS:
+        raise ValueError(
+            f"{where}{len(headers)} columns: a SQL Server table holds at most {MSSQL_MAX_COLUMNS} "
+            f"including the {len(RAW_LINEAGE)} lineage columns; remove empty or unused columns"
+        )
+    for header in headers:
+        if _utf16_units(header) > MSSQL_MAX_IDENTIFIER:
+            raise ValueError(
+                f"{where}column {header[:40]!r}...: header is longer than the {MSSQL_MAX_IDENTIFIER} "
+                "characters SQL Server allows for a column name; shorten it"
+            )
+    for header in headers:
+        lengths = raw[header].str.len()
+        # A UTF-16 cell has at most 2 code units per character: only long cells need a closer look.
+        for index in lengths.index[lengths.gt(RAW_TEXT_LENGTH // 2).to_numpy()]:
+            value = raw.at[index, header]
+            units = _utf16_units(value)
+            if units > RAW_TEXT_LENGTH:
+                size = f"{len(value)} characters" + (f" ({units} UTF-16 units)" if units != len(value) else "")
+                raise ValueError(
+                    f"file {raw.at[index, '_SOURCE_FILE']!r}, sheet {raw.at[index, '_SOURCE_SHEET']!r}, "
+                    f"row {raw.at[index, '_SOURCE_ROW']}, column {header!r}: cell has {size}; "
+                    f"the SQL Server raw table keeps at most {RAW_TEXT_LENGTH} (NVARCHAR({RAW_TEXT_LENGTH}))"
+                )
 
 
 class OrderStore:
@@ -128,6 +177,8 @@ class OrderStore:
         clash = set(headers) & set(RAW_LINEAGE)
         if clash:
             raise ValueError(f"workbook headers {sorted(clash)} collide with the raw table's lineage columns")
+        if self.dialect == "mssql":
+            check_sql_server_raw_limits(headers, raw)
         self._replace_table(lambda n, **kw: raw_table(n, headers, **kw), name, raw[[*headers, *RAW_LINEAGE]])
 
     def read_raw(self, name: str) -> tuple[pd.DataFrame, list[str]]:
@@ -138,7 +189,12 @@ class OrderStore:
 
     # -- staging --------------------------------------------------------------------------------
     def write_staging(self, name: str, staged: pd.DataFrame) -> None:
-        canonical = [c for c in staged.columns if c in self.schema.by_name and c not in (KEY_COLUMN, SOURCE_TABLE_COLUMN)]
+        canonical = [
+            c
+            for c in staged.columns
+            if c in self.schema.by_name and c not in (KEY_COLUMN, SOURCE_TABLE_COLUMN)
+        ]
+
         def make(n: str, **kw: object) -> sa.Table:
             return staging_table(n, self.schema, canonical, **kw)
 
@@ -171,9 +227,9 @@ class OrderStore:
                 f"INSERT INTO {order_list} ({columns}) SELECT {columns} FROM {self._quote(staging_name)}"
             )
             published = conn.execute(
-                sa.select(sa.func.count()).select_from(self.order_list).where(
-                    self.order_list.c[SOURCE_TABLE_COLUMN] == source_table
-                )
+                sa.select(sa.func.count())
+                .select_from(self.order_list)
+                .where(self.order_list.c[SOURCE_TABLE_COLUMN] == source_table)
             ).scalar_one()
             self._replace_quarantine(conn, record, quarantine)
             self._log_load(conn, record, "published", counts | {"published_rows": published}, unknown_headers)
@@ -236,13 +292,17 @@ class OrderStore:
         )
         query = sa.select(self.loads).join(
             latest,
-            sa.and_(self.loads.c.customer == latest.c.customer, self.loads.c.started_at == latest.c.started_at),
+            sa.and_(
+                self.loads.c.customer == latest.c.customer, self.loads.c.started_at == latest.c.started_at
+            ),
         )
         with self.engine.connect() as conn:
             return {row["customer"]: dict(row) for row in conn.execute(query).mappings()}
 
     def loads_since(self, started: datetime) -> list[dict]:
-        query = sa.select(self.loads).where(self.loads.c.started_at >= started).order_by(self.loads.c.customer)
+        query = (
+            sa.select(self.loads).where(self.loads.c.started_at >= started).order_by(self.loads.c.customer)
+        )
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
@@ -250,9 +310,9 @@ class OrderStore:
         with self.engine.connect() as conn:
             return int(
                 conn.execute(
-                    sa.select(sa.func.count()).select_from(self.order_list).where(
-                        self.order_list.c[SOURCE_TABLE_COLUMN] == source_table
-                    )
+                    sa.select(sa.func.count())
+                    .select_from(self.order_list)
+                    .where(self.order_list.c[SOURCE_TABLE_COLUMN] == source_table)
                 ).scalar_one()
             )
 
@@ -263,13 +323,34 @@ class OrderStore:
             )
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
+    def order_list_for_customer(self, customer: str) -> pd.DataFrame | None:
+        """The customer's current ORDER_LIST slice (rows of its latest published load); None: never published.
+
+        Filtering on _SOURCE_TABLE too lets SQL Server seek the index instead of scanning ORDER_LIST.
+        """
+        load = self.last_load(customer, "published")
+        if load is None:
+            return None
+        table = self.order_list
+        query = sa.select(table).where(table.c["_LOAD_ID"] == load["load_id"])
+        file_name = PurePosixPath(str(load["source_path"] or "").replace("\\", "/")).name
+        in_file_name = customer_in_workbook_name(file_name)
+        if in_file_name:
+            query = query.where(table.c[SOURCE_TABLE_COLUMN] == raw_table_name(in_file_name))
+        with self.engine.connect() as conn:
+            result = conn.execute(query)
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
     def quarantine_for(self, customer: str) -> pd.DataFrame:
         return self._read(
-            f"SELECT * FROM {self._quote(QUARANTINE)} WHERE customer = :c ORDER BY row_number", {"c": customer}
+            f"SELECT * FROM {self._quote(QUARANTINE)} WHERE customer = :c ORDER BY row_number",
+            {"c": customer},
         )
 
 
-def raw_frame(sheet_columns: dict[str, list], row_numbers: list[int], file_name: str, sheet: str, loaded_at: datetime) -> pd.DataFrame:
+def raw_frame(
+    sheet_columns: dict[str, list], row_numbers: list[int], file_name: str, sheet: str, loaded_at: datetime
+) -> pd.DataFrame:
     """The raw layer as a frame: text per header plus lineage, in sheet order."""
     frame = pd.DataFrame({h: pd.Series(v, dtype=object) for h, v in sheet_columns.items()})
     frame["_SOURCE_FILE"] = file_name

@@ -17,9 +17,16 @@ LOADS = "ORDER_LIST_LOADS"
 UUID_TYPE = sa.String(36).with_variant(mssql.UNIQUEIDENTIFIER(as_uuid=False), "mssql")
 # Without a live server the mssql dialect assumes SQL Server 2000 (DATETIME for dates); pin DATE.
 DATE_TYPE = sa.Date().with_variant(mssql.DATE(), "mssql")
+# DATETIME2, not DATETIME: DATETIME parses 'YYYY-MM-DD hh:mm:ss' text by the login's DATEFORMAT (the raw
+# _LOADED_AT is bound as text) and rounds to 1/300 s; DATETIME2 is language-neutral and exact.
+DATETIME_TYPE = sa.DateTime().with_variant(mssql.DATETIME2(), "mssql")
 
 # NVARCHAR(4000) rather than (max) on SQL Server: pyodbc's fast_executemany binds max columns slowly.
-RAW_TEXT_TYPE = sa.UnicodeText().with_variant(mssql.NVARCHAR(4000), "mssql")
+RAW_TEXT_LENGTH = 4000
+RAW_TEXT_TYPE = sa.UnicodeText().with_variant(mssql.NVARCHAR(RAW_TEXT_LENGTH), "mssql")
+# SQL Server limits the raw tables must respect (workbook headers become column names).
+MSSQL_MAX_COLUMNS = 1024
+MSSQL_MAX_IDENTIFIER = 128
 
 
 def mssql_dialect() -> sa.Dialect:
@@ -99,8 +106,8 @@ def platform_metadata(schema: OrderListSchema) -> sa.MetaData:
         sa.Column("source_version", sa.Unicode(200)),
         sa.Column("content_hash", sa.String(64)),
         sa.Column("status", sa.String(20), nullable=False),  # published | failed
-        sa.Column("started_at", sa.DateTime, nullable=False),
-        sa.Column("finished_at", sa.DateTime),
+        sa.Column("started_at", DATETIME_TYPE, nullable=False),
+        sa.Column("finished_at", DATETIME_TYPE),
         sa.Column("raw_rows", sa.Integer),
         sa.Column("staged_rows", sa.Integer),
         sa.Column("quarantined_rows", sa.Integer),
@@ -120,7 +127,7 @@ def raw_table(name: str, headers: list[str], prefixes: list[str] | None = None) 
         sa.Column("_SOURCE_FILE", sa.Unicode(400)),
         sa.Column("_SOURCE_SHEET", sa.Unicode(100)),
         sa.Column("_SOURCE_ROW", sa.Integer),
-        sa.Column("_LOADED_AT", sa.DateTime),
+        sa.Column("_LOADED_AT", DATETIME_TYPE),
         prefixes=prefixes or [],
     )
 

@@ -49,7 +49,9 @@ class StagingResult:
         return int(self.quarantine["row_number"].nunique()) if len(self.quarantine) else 0
 
 
-def header_mapping(headers: list[str], schema: OrderListSchema) -> tuple[dict[str, str], list[str], list[str]]:
+def header_mapping(
+    headers: list[str], schema: OrderListSchema
+) -> tuple[dict[str, str], list[str], list[str]]:
     """(raw header -> canonical column, unknown headers, notes). First header wins a clash."""
     mapping: dict[str, str] = {}
     taken: dict[str, str] = {}
@@ -61,7 +63,9 @@ def header_mapping(headers: list[str], schema: OrderListSchema) -> tuple[dict[st
             unknown.append(header)
         elif canonical in taken:
             unknown.append(header)
-            notes.append(f"header {header!r} also maps to {canonical!r} (from {taken[canonical]!r}); kept as extra")
+            notes.append(
+                f"header {header!r} also maps to {canonical!r} (from {taken[canonical]!r}); kept as extra"
+            )
         else:
             mapping[header] = canonical
             taken[canonical] = header
@@ -181,7 +185,11 @@ def stage(
 
 def _canonical_customers(staged: pd.DataFrame, customer: str, directory: CustomerDirectory) -> list[str]:
     """Canonical CUSTOMER NAME, source name kept; blank or unknown names fall back to the file's customer."""
-    source = staged[CUSTOMER_NAME] if CUSTOMER_NAME in staged else pd.Series(None, index=staged.index, dtype=object)
+    source = (
+        staged[CUSTOMER_NAME]
+        if CUSTOMER_NAME in staged
+        else pd.Series(None, index=staged.index, dtype=object)
+    )
     uniques = source.dropna().unique().tolist()
     canonical = {name: directory.canonical(name) for name in uniques}
     staged[SOURCE_CUSTOMER_NAME] = source

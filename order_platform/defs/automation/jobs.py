@@ -3,11 +3,9 @@
 import dagster as dg
 
 from order_platform.defs.order_list.assets import order_list_layers
-from order_platform.defs.partitions import customer_partitions
 
 order_list_job = dg.define_asset_job(
     name="order_list_refresh",
     selection=dg.AssetSelection.assets(order_list_layers),
-    partitions_def=customer_partitions,
     description="Workbook -> blob -> raw -> staging -> ORDER_LIST for the run's customers.",
 )

@@ -13,7 +13,8 @@ def _all_customers(context: dg.ScheduleEvaluationContext, force: bool) -> dg.Run
     keys = context.instance.get_dynamic_partitions(customer_partitions.name)
     if not keys:
         return dg.SkipReason("no customer partitions yet: the workbook sensor adds them")
-    return range_run_request(keys[0], keys[-1], force=force, tags={"order_platform/trigger": context.cron_schedule or ""})
+    trigger = "monday_full_refresh" if force else "weekday_reconcile"
+    return range_run_request(keys[0], keys[-1], force=force, tags={"order_platform/trigger": trigger})
 
 
 def build_schedules(timezone: str) -> list[dg.ScheduleDefinition]:

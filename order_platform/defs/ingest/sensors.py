@@ -37,7 +37,12 @@ def workbook_sensor(context: dg.SensorEvaluationContext, order_platform: OrderPl
     version_key = ",".join(f"{c}={v}" for c, v in sorted(changes.items()))
     if len(changes) > BATCH_THRESHOLD:
         requests = [
-            range_run_request(first, last, force=False, run_key=f"{first}..{last}:{hashlib.sha1(version_key.encode()).hexdigest()[:12]}")
+            range_run_request(
+                first,
+                last,
+                force=False,
+                run_key=f"{first}..{last}:{hashlib.sha1(version_key.encode()).hexdigest()[:12]}",
+            )
             for first, last in contiguous_ranges(order, set(changes))
         ]
     else:

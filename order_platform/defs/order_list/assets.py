@@ -6,7 +6,6 @@ customer whose workbook is bad fails alone: the others are materialised, its pre
 slice stays, and the run fails naming it.
 """
 
-
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -22,7 +21,13 @@ from order_platform.defs.order_list.metadata import (
 )
 from order_platform.defs.partitions import customer_partitions
 from order_platform.defs.resources import OrderPlatformResource
-from order_platform.lib.checks import KEY_COLUMNS, ROWS_ACCOUNTED, TOTAL_QTY_MATCHES, UNKNOWN_HEADERS, CheckOutcome
+from order_platform.lib.checks import (
+    KEY_COLUMNS,
+    ROWS_ACCOUNTED,
+    TOTAL_QTY_MATCHES,
+    UNKNOWN_HEADERS,
+    CheckOutcome,
+)
 from order_platform.lib.report import CustomerReport
 from order_platform.lib.runner import run_customers
 
@@ -167,7 +172,11 @@ def order_list_layers(
 
 
 def _summary(report: CustomerReport) -> str:
-    parts = [f"{name} {layer.rows} rows in {layer.seconds:.2f}s" for name, layer in report.layers.items() if layer.rows]
+    parts = [
+        f"{name} {layer.rows} rows in {layer.seconds:.2f}s"
+        for name, layer in report.layers.items()
+        if layer.rows
+    ]
     if report.quarantined_rows:
         parts.append(f"{report.quarantined_rows} quarantined")
     return ", ".join(parts) or "done"
@@ -199,7 +208,8 @@ def _check_results(
         yield dg.AssetCheckResult(
             asset_key=spec.asset_key,
             check_name=spec.name,
-            passed=all(o.passed for o in per_customer.values()) and not (spec.blocking and not per_customer and failed),
+            passed=all(o.passed for o in per_customer.values())
+            and not (spec.blocking and not per_customer and failed),
             severity=dg.AssetCheckSeverity.ERROR if spec.blocking else dg.AssetCheckSeverity.WARN,
             metadata=metadata,
         )

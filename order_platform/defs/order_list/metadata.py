@@ -60,9 +60,7 @@ def raw_metadata(report: CustomerReport) -> dict[str, Any]:
         "columns": len(d["headers"]),
         "other_sheets": d["other_sheets"],
         "notes": d["notes"],
-        "dagster/column_schema": dg.TableSchema(
-            columns=[dg.TableColumn(h, "text") for h in d["headers"]]
-        ),
+        "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(h, "text") for h in d["headers"]]),
         "preview": _markdown_table(d["preview"]),
     }
 
