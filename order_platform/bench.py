@@ -1,0 +1,137 @@
+"""`order-platform bench`: the figures the issue asks for, printed, never asserted.
+
+1. the calamine read floor: calamine alone reading the order sheet of every workbook;
+2. a full refresh through Dagster of all customers into a fresh instance and database;
+3. one changed workbook: sensor tick -> run -> published slice;
+4. peak memory of the refresh process and of its worker processes.
+Everything runs on a temporary copy of the workbooks, so the real source folder is never touched.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from python_calamine import CalamineWorkbook
+
+from order_platform.lib.schema import order_list_schema
+from order_platform.lib.settings import PlatformSettings
+from order_platform.lib.source import LocalFolderSource
+from order_platform.lib.workbook import HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, PREFERRED_SHEET
+
+
+def calamine_floor(source: Path) -> tuple[float, int]:
+    """Seconds for calamine alone to read each workbook's order sheet (MASTER, else the first with a header)."""
+    schema = order_list_schema()
+    rows = 0
+    started = time.perf_counter()
+    for ref in LocalFolderSource(source).list_workbooks():
+        book = CalamineWorkbook.from_filelike(io.BytesIO((source / ref.path).read_bytes()))
+        names = list(book.sheet_names)
+        ordered = [n for n in names if n.strip().upper() == PREFERRED_SHEET] + [
+            n for n in names if n.strip().upper() != PREFERRED_SHEET
+        ]
+        for name in ordered:
+            data = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            known = max(
+                (sum(1 for c in r if isinstance(c, str) and schema.canonical_for(c)) for r in data[:HEADER_SCAN_ROWS]),
+                default=0,
+            )
+            if known >= MIN_KNOWN_HEADERS:
+                rows += len(data)
+                break
+    return time.perf_counter() - started, rows
+
+
+def _peak_mb() -> tuple[float, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, children
+
+
+def _changed_workbook_seconds(source: Path) -> tuple[str, float, int]:
+    """Rewrite the smallest workbook with one quantity changed; time sensor tick -> published."""
+    import dagster as dg
+    from openpyxl import load_workbook
+
+    from order_platform.defs.ingest.sensors import workbook_sensor
+    from order_platform.defs.resources import order_platform_resource
+    from order_platform.definitions import build_definitions
+
+    ref = min(LocalFolderSource(source).list_workbooks(), key=lambda r: r.size)
+    path = source / ref.path
+    book = load_workbook(path)
+    sheet = book["MASTER"] if "MASTER" in book.sheetnames else book.worksheets[0]
+    sheet.cell(row=sheet.max_row, column=sheet.max_column).value = "changed by bench"
+    book.save(path)
+
+    settings = PlatformSettings()
+    defs = build_definitions(settings)
+    resource_def = order_platform_resource(settings)
+    instance = dg.DagsterInstance.get()
+    job = defs.resolve_job_def("order_list_refresh")
+    started = time.perf_counter()
+    result = workbook_sensor(dg.build_sensor_context(instance=instance, resources={"order_platform": resource_def}))
+    requests = list(result.run_requests or [])
+    for request in requests:
+        job.execute_in_process(
+            instance=instance,
+            partition_key=request.partition_key,
+            run_config=request.run_config,
+            tags=request.tags,
+            raise_on_error=False,
+        )
+    return ref.customer_in_file_name, time.perf_counter() - started, len(requests)
+
+
+def run_bench(source: Path | None = None, workers: int | None = None) -> None:
+    from order_platform.headless import refresh
+    from order_platform.lib.sample_data import generate_sample_workbooks
+
+    settings = PlatformSettings()
+    source = Path(source or settings.source_dir or ".")
+    if not any(source.rglob("*.xlsx")):
+        print(f"no workbooks in {source}: writing the sample workbooks first")
+        generate_sample_workbooks(source)
+    with tempfile.TemporaryDirectory(prefix="order-platform-bench-") as tmp:
+        work = Path(tmp)
+        shutil.copytree(source, work / "source")
+        os.environ.update(
+            {
+                "ORDER_PLATFORM_HOME": str(work / "home"),
+                "ORDER_PLATFORM_SOURCE_DIR": str(work / "source"),
+                "DAGSTER_HOME": str(work / "home" / "dagster"),
+            }
+        )
+        os.environ.pop("ORDER_PLATFORM_DATABASE_URL", None)
+        if workers:
+            os.environ["ORDER_PLATFORM_WORKERS"] = str(workers)
+        files = list((work / "source").rglob("*.xlsx"))
+        megabytes = sum(f.stat().st_size for f in files) / 1e6
+        floor, floor_rows = calamine_floor(work / "source")
+
+        started = time.perf_counter()
+        outcome = refresh(settings=PlatformSettings())
+        full = time.perf_counter() - started
+        published = sum(x.get("published_rows") or 0 for x in outcome.loads)
+        quarantined = sum(x.get("quarantined_rows") or 0 for x in outcome.loads)
+        raw = sum(x.get("raw_rows") or 0 for x in outcome.loads)
+
+        customer, changed_seconds, runs = _changed_workbook_seconds(work / "source")
+        own, children = _peak_mb()
+
+    print(f"workbooks                      {len(files)} ({megabytes:.1f} MB), {raw:,} data rows")
+    print(f"calamine read floor            {floor:7.2f} s  ({floor_rows:,} sheet rows read)")
+    print(
+        f"full refresh through Dagster   {full:7.2f} s  ({published:,} published + {quarantined:,} quarantined, "
+        f"{raw / full:,.0f} rows/s, {len(outcome.run_ids)} run)"
+    )
+    print(f"ratio to the read floor        {full / floor:7.2f} x")
+    print(f"changed workbook ({customer}) sensor tick -> published: {changed_seconds:.2f} s ({runs} run)")
+    print(f"peak memory                    {own:.0f} MB refresh process, {children:.0f} MB largest worker")
+    print(f"failed customers               {len(outcome.failed)}")
