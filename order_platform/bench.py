@@ -59,9 +59,9 @@ def _changed_workbook_seconds(source: Path) -> tuple[str, float, int]:
     import dagster as dg
     from openpyxl import load_workbook
 
+    from order_platform.definitions import build_definitions
     from order_platform.defs.ingest.sensors import workbook_sensor
     from order_platform.defs.resources import order_platform_resource
-    from order_platform.definitions import build_definitions
 
     ref = min(LocalFolderSource(source).list_workbooks(), key=lambda r: r.size)
     path = source / ref.path
