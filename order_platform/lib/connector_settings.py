@@ -10,24 +10,19 @@ import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from order_platform.lib.blob import BlobStore, LocalBlobStore
-from order_platform.lib.msal_auth import (
-    DEFAULT_AUTHORITY_HOST,
-    AppTokenProvider,
-    DelegatedTokenProvider,
-    EncryptedCacheStore,
-    TokenProvider,
-    device_code_login,
-)
-from order_platform.lib.sharepoint import DEFAULT_GRAPH_BASE_URL, RetryPolicy, SharePointSource
+from order_platform.lib.endpoints import DEFAULT_AUTHORITY_HOST, DEFAULT_GRAPH_BASE_URL
 from order_platform.lib.source import LocalFolderSource, WorkbookSource
-from order_platform.lib.state_store import DbStateStore
+
+if TYPE_CHECKING:  # the connectors load only when configured: msal and azure take a second to import
+    from order_platform.lib.msal_auth import DelegatedTokenProvider, TokenProvider
+
 
 _CONFIG = SettingsConfigDict(extra="ignore", populate_by_name=True, hide_input_in_errors=True)
 
@@ -147,6 +142,9 @@ def _state_key(prefix: str, *parts: str) -> str:
 
 
 def _delegated_provider(settings: ConnectorSettings, engine: sa.Engine) -> DelegatedTokenProvider:
+    from order_platform.lib.msal_auth import DelegatedTokenProvider, EncryptedCacheStore
+    from order_platform.lib.state_store import DbStateStore
+
     auth = settings.auth
     if not (auth.tenant_id and auth.client_id and auth.token_cache_key):
         raise ValueError(
@@ -162,6 +160,8 @@ def _delegated_provider(settings: ConnectorSettings, engine: sa.Engine) -> Deleg
 
 
 def build_token_provider(settings: ConnectorSettings, engine: sa.Engine) -> TokenProvider:
+    from order_platform.lib.msal_auth import AppTokenProvider
+
     auth = settings.auth
     if auth.mode == "delegated":
         return _delegated_provider(settings, engine)
@@ -179,6 +179,9 @@ def build_source(settings: ConnectorSettings | None, engine: sa.Engine, local_di
     if src.source == "local":
         return LocalFolderSource(local_dir)
     assert src.site_url  # checked by ConnectorSettings
+    from order_platform.lib.sharepoint import RetryPolicy, SharePointSource
+    from order_platform.lib.state_store import DbStateStore
+
     return SharePointSource(
         src.site_url,
         src.library,
@@ -216,4 +219,6 @@ def sharepoint_login(
     settings = settings or load_connector_settings()
     if settings.auth.mode != "delegated":
         raise ValueError("sharepoint-login is only needed with SHAREPOINT_AUTH=delegated")
+    from order_platform.lib.msal_auth import device_code_login
+
     return device_code_login(_delegated_provider(settings, engine), echo=echo)

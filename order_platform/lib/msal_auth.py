@@ -21,11 +21,11 @@ import msal
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import SecretStr
 
+from order_platform.lib.endpoints import DEFAULT_AUTHORITY_HOST
 from order_platform.lib.state_store import StateStore
 
 log = logging.getLogger(__name__)
 
-DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 GRAPH_APP_SCOPES: tuple[str, ...] = ("https://graph.microsoft.com/.default",)
 # Read-only delegated permissions for listing and downloading the workbooks.
 GRAPH_DELEGATED_SCOPES: tuple[str, ...] = (

@@ -25,13 +25,13 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import requests
 
+from order_platform.lib.endpoints import DEFAULT_GRAPH_BASE_URL
 from order_platform.lib.msal_auth import TokenProvider
 from order_platform.lib.source import WorkbookRef, customer_in_workbook_name
 from order_platform.lib.state_store import MemoryStateStore, StateStore
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
 DELTA_SELECT = "id,name,eTag,size,lastModifiedDateTime,parentReference,file,folder,deleted,root"
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _STATE_FORMAT = 1
