@@ -1,9 +1,13 @@
-"""The code location: ORDER_LIST assets and checks, the workbook sensor, schedules, resources."""
+"""The code location: ORDER_LIST assets and checks, monday.com delivery, sensors, schedules, resources."""
 
 import dagster as dg
 
 from order_platform.defs.automation.jobs import order_list_job
 from order_platform.defs.automation.schedules import build_schedules
+from order_platform.defs.delivery.assets import monday_board_items
+from order_platform.defs.delivery.jobs import monday_sync_job
+from order_platform.defs.delivery.resources import monday_resource
+from order_platform.defs.delivery.sensors import monday_automation_sensor
 from order_platform.defs.ingest.sensors import workbook_sensor
 from order_platform.defs.order_list.assets import order_list_layers
 from order_platform.defs.resources import order_platform_resource
@@ -12,11 +16,11 @@ from order_platform.lib.settings import PlatformSettings
 
 def build_definitions(settings: PlatformSettings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[order_list_layers],
-        jobs=[order_list_job],
+        assets=[order_list_layers, monday_board_items],
+        jobs=[order_list_job, monday_sync_job],
         schedules=build_schedules(settings.timezone),
-        sensors=[workbook_sensor],
-        resources={"order_platform": order_platform_resource(settings)},
+        sensors=[workbook_sensor, monday_automation_sensor],
+        resources={"order_platform": order_platform_resource(settings), "monday": monday_resource()},
         executor=dg.in_process_executor,
     )
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
+import sqlalchemy as sa
 
 from order_platform.defs.automation.runs import RANGE_END, RANGE_START, contiguous_ranges, refresh_run_config
 from order_platform.defs.partitions import customer_partitions
@@ -40,6 +41,8 @@ class RefreshOutcome:
     loads: list[dict]
     run_ids: list[str] = field(default_factory=list)
     runs_failed: int = 0
+    monday: dict[str, dict] = field(default_factory=dict)  # customer -> its latest MONDAY_SYNC_RUN row
+    monday_runs_failed: int = 0
 
     @property
     def failed(self) -> list[dict]:
@@ -52,7 +55,7 @@ class RefreshOutcome:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and self.runs_failed == 0
+        return not self.failed and self.runs_failed == 0 and self.monday_runs_failed == 0
 
 
 def register_customers(instance: dg.DagsterInstance, customers: list[str]) -> list[str]:
@@ -64,9 +67,14 @@ def register_customers(instance: dg.DagsterInstance, customers: list[str]) -> li
 
 
 def refresh(
-    names: list[str] | None = None, *, force: bool = True, settings: PlatformSettings | None = None
+    names: list[str] | None = None,
+    *,
+    force: bool = True,
+    monday: bool = True,
+    settings: PlatformSettings | None = None,
 ) -> RefreshOutcome:
-    """Materialise the ORDER_LIST layers for the named customers (default: every workbook in the source)."""
+    """Materialise the ORDER_LIST layers for the named customers (default: every workbook in the source),
+    then the monday.com sync (a dry run without MONDAY_API_TOKEN) for the customers that were published."""
     settings = settings or PlatformSettings()
     ensure_dagster_home(settings)
     from order_platform.definitions import build_definitions  # after DAGSTER_HOME is set
@@ -99,7 +107,26 @@ def refresh(
         )
         outcome.run_ids.append(result.run_id)
         outcome.runs_failed += 0 if result.success else 1
-    outcome.loads = [
-        load for load in resource.pipeline().store.loads_since(started) if load["customer"] in wanted
-    ]
+    store = resource.pipeline().store
+    outcome.loads = [load for load in store.loads_since(started) if load["customer"] in wanted]
+    published = {load["customer"] for load in outcome.loads if load["status"] == "published"}
+    if monday and published:
+        monday_job = defs.resolve_job_def("monday_sync")
+        for first, last in contiguous_ranges(order, published):
+            result = monday_job.execute_in_process(
+                instance=instance,
+                tags={RANGE_START: first, RANGE_END: last, "order_platform/trigger": "cli"},
+                raise_on_error=False,
+            )
+            outcome.run_ids.append(result.run_id)
+            outcome.monday_runs_failed += 0 if result.success else 1
+        outcome.monday = monday_runs_since(store.engine, started)
     return outcome
+
+
+def monday_runs_since(engine: sa.Engine, started: datetime) -> dict[str, dict]:
+    from order_platform.lib.monday.state import run_table
+
+    query = sa.select(run_table).where(run_table.c.started_at >= started).order_by(run_table.c.started_at)
+    with engine.connect() as conn:
+        return {row["customer"]: dict(row) for row in conn.execute(query).mappings()}

@@ -35,9 +35,11 @@ def test_asset_graph_snapshot():
         "raw_order_list": ["blob_workbook"],
         "staged_order_list": ["raw_order_list"],
         "order_list": ["staged_order_list"],
+        "monday_board_items": ["order_list"],
     }
     checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys)
     assert checks == [
+        "monday_board_items:no_failed_records",
         "order_list:published_matches_staged",
         "staged_order_list:key_columns_present",
         "staged_order_list:no_unknown_headers",
@@ -45,7 +47,7 @@ def test_asset_graph_snapshot():
         "staged_order_list:total_qty_matches_sizes",
     ]
     assert {s.name for s in defs.schedules} == {"weekday_reconcile", "monday_full_refresh"}
-    assert {s.name for s in defs.sensors} >= {"workbook_sensor"}
+    assert {s.name for s in defs.sensors} == {"workbook_sensor", "monday_automation"}
 
 
 def test_headless_refresh_materialises_good_customers_and_fails_the_bad_one(platform, dagster_home):
@@ -53,7 +55,10 @@ def test_headless_refresh_materialises_good_customers_and_fails_the_bad_one(plat
     write_workbook(platform.source / workbook_name("RHONE"), [line("RHO-1", "A")])
     (platform.source / workbook_name("TITLE 9")).write_bytes(b"")
     outcome = refresh()
-    assert not outcome.ok and outcome.runs_failed == 1 and len(outcome.run_ids) == 1
+    # one ORDER_LIST run for all three, then one monday.com run (a dry run) for the two published
+    assert not outcome.ok and outcome.runs_failed == 1 and len(outcome.run_ids) == 2
+    assert sorted(outcome.monday) == ["GREYSON", "RHONE"]
+    assert outcome.monday["GREYSON"]["dry_run"] and outcome.monday["GREYSON"]["created"] == 2
     status = {load["customer"]: load for load in outcome.loads}
     assert status["GREYSON"]["published_rows"] == 2 and status["RHONE"]["published_rows"] == 1
     assert status["TITLE NINE"]["status"] == "failed" and "empty (0 bytes)" in status["TITLE NINE"]["error"]

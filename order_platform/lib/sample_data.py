@@ -72,9 +72,7 @@ def _write_customer_star(args: tuple) -> SampleWorkbook:
     return write_customer_workbook(*args)
 
 
-def write_customer_workbook(
-    customer: str, headers: list[str], lines: int, seed: int, folder: Path
-) -> SampleWorkbook:
+def write_customer_workbook(customer: str, headers: list[str], lines: int, seed: int, folder: Path) -> SampleWorkbook:
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{customer}{WORKBOOK_SUFFIX}"
@@ -184,11 +182,33 @@ def _rows(customer: str, headers: list[str], lines: int, rng: random.Random, mes
         yield row
 
 
+# Text columns that hold amounts in practice (fees, rates, prices typed as text in ORDER_LIST).
+_AMOUNT_WORDS = (
+    "FEE",
+    "DISCOUNT",
+    "PRICE",
+    "DUTY",
+    "FREIGHT",
+    "TARIFF",
+    "RATE",
+    "CIF",
+    "INSURANCE",
+    "MARGIN",
+    "RRP",
+    "DEC",
+    "(USD)",
+    "PNP",
+    "PRODUCT",
+)
+
+
 def _fill_other_columns(row: list, headers: list[str], kinds: list, rng: random.Random) -> None:
     for i, column in enumerate(kinds):
         if row[i] is not None or column is None or column.is_size or rng.random() < 0.6:
             continue
-        if column.kind is Kind.TEXT:
+        if column.kind is Kind.TEXT and any(word in column.name.upper() for word in _AMOUNT_WORDS):
+            row[i] = round(rng.uniform(0, 20), 2)
+        elif column.kind is Kind.TEXT:
             row[i] = f"{headers[i][:12].strip()} {rng.randint(1, 40)}"
         elif column.kind is Kind.DECIMAL:
             row[i] = round(rng.uniform(0, 20), 2)
@@ -211,7 +231,7 @@ def _make_mess(row: list, position: dict[str, int], headers: list[str], mess: _M
     put("ETA CUSTOMER WAREHOUSE DATE", "TBA", 0.01)
     put("CUSTOMER PRICE", "TBC", 0.005)
     put("AAG ORDER NUMBER", None, 0.0025)
-    put("FINAL FOB (USD)", 123456789.5, 0.0002)
+    put("CUSTOMER PRICE", 123456789.5, 0.0002)  # overflows DECIMAL(10,4): quarantined, not fatal
     put("STYLE DESCRIPTION", "Long description " * 8, 0.0002)
     if "TOTAL QTY" in position and mess.chance(0.004):
         row[position["TOTAL QTY"]] = (row[position["TOTAL QTY"]] or 0) + 6
