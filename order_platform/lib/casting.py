@@ -19,7 +19,7 @@ from order_platform.lib.schema import INT_RANGES, Column, Kind
 PLACEHOLDERS = frozenset(
     {"TBC", "TBA", "TBD", "TBC.", "N/A", "NA", "-", "--", "?", "00/00/00", "00/00/0000", "0/0/00", "0/0/0000"}
 )
-_THOUSANDS = r"^-?\d{1,3}(,\d{3})+(\.\d+)?$"
+_THOUSANDS_RE = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 _DMY = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})\s*$")
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
@@ -42,15 +42,30 @@ def _stripped(text: pd.Series) -> pd.Series:
 
 
 def _present(text: pd.Series) -> np.ndarray:
-    return np.fromiter((v is not None and v == v for v in text.tolist()), dtype=bool, count=len(text))
+    return text.notna().to_numpy()
 
 
 def _placeholder_mask(text: pd.Series) -> np.ndarray:
-    return np.fromiter(
-        (v.__class__ is str and len(v) <= 10 and v.strip().upper() in PLACEHOLDERS for v in text.tolist()),
-        dtype=bool,
-        count=len(text),
-    )
+    return np.fromiter((_is_placeholder(v) for v in text.tolist()), dtype=bool, count=len(text))
+
+
+def _is_placeholder(value: object) -> bool:
+    return value.__class__ is str and len(value) <= 12 and value.strip().upper() in PLACEHOLDERS
+
+
+def _odd_number(value: object) -> float:
+    """`1,200`, `$3.50`, `15%`, ` 7 ` -> a float; anything else -> NaN."""
+    text = str(value).strip().replace(" ", "").removeprefix("$")
+    percent = text.endswith("%")
+    if percent:
+        text = text[:-1]
+    if _THOUSANDS_RE.match(text):
+        text = text.replace(",", "")
+    try:
+        number = float(text)
+    except ValueError:
+        return np.nan
+    return number / 100 if percent else number
 
 
 def _no_mask(n: int) -> np.ndarray:
@@ -64,17 +79,10 @@ def parse_numbers(text: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     failed = numbers.isna().to_numpy() & _present(text)
     placeholder = _no_mask(len(text))
     if failed.any():
-        # Only the cells plain to_numeric could not read take the slow path.
-        odd = _stripped(text[failed])
-        cleaned = odd.str.replace(r"^\$|\s", "", regex=True)
-        thousands = cleaned.str.match(_THOUSANDS).fillna(False).astype(bool)
-        cleaned = cleaned.where(~thousands, cleaned.str.replace(",", "", regex=False))
-        percent = cleaned.str.endswith("%").fillna(False).astype(bool)
-        cleaned = cleaned.where(~percent, cleaned.str[:-1])
-        retry = pd.to_numeric(cleaned, errors="coerce").astype("float64")
-        retry = retry.where(~percent, retry / 100)
-        numbers[failed] = retry.to_numpy()
-        placeholder[failed] = _placeholder_mask(odd)
+        # Only the cells plain to_numeric could not read take the slow path, one by one.
+        odd = text[failed].tolist()
+        numbers[failed] = [_odd_number(v) for v in odd]
+        placeholder[failed] = [_is_placeholder(v) for v in odd]
     invalid = failed & numbers.isna().to_numpy() & ~placeholder
     return numbers, invalid, placeholder
 

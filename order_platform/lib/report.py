@@ -107,7 +107,7 @@ def report_for(run: CustomerRun) -> CustomerReport:
                 "header_row": sheet.header_row if sheet else None,
                 "other_sheets": sheet.other_sheets if sheet else [],
                 "notes": sheet.notes if sheet else [],
-                "preview": _preview(run.raw.frame[run.raw.headers]),
+                "preview": _preview(run.raw.frame.head(PREVIEW_ROWS)[run.raw.headers]),
             },
         )
     if run.staged:

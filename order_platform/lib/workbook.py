@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+import numpy as np
 from python_calamine import CalamineWorkbook
 
 from order_platform.lib.schema import AAG_ORDER_NUMBER, OrderListSchema, normalise_header
@@ -81,7 +82,7 @@ def cell_text(value: object) -> str | None:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
+        return _float_text(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, datetime):
@@ -93,8 +94,26 @@ def cell_text(value: object) -> str | None:
     return str(value)
 
 
+_EXACT_INT = 2**53  # floats above this print in exponent form, as numpy and repr do
+
+
 def _float_text(value: float) -> str:
-    return str(int(value)) if value.is_integer() else repr(value)
+    return str(int(value)) if value.is_integer() and abs(value) < _EXACT_INT else repr(value)
+
+
+def _numeric_column_text(values: tuple | list) -> list[str | None]:
+    """Numbers and blanks only: format in bulk with numpy (same text as `_float_text`)."""
+    numbers = np.array([np.nan if v == "" else v for v in values], dtype="float64")
+    blank = np.isnan(numbers)
+    whole = ~blank & (numbers == np.floor(numbers)) & (np.abs(numbers) < _EXACT_INT)
+    text = numbers.astype(object)
+    if whole.any():
+        text[whole] = numbers[whole].astype(np.int64).astype(str)
+    rest = ~blank & ~whole
+    if rest.any():
+        text[rest] = numbers[rest].astype(str)  # numpy's float64 text is Python's repr (shortest round trip)
+    text[blank] = None
+    return text.tolist()
 
 
 def column_text(values: tuple | list) -> list[str | None]:
@@ -104,6 +123,8 @@ def column_text(values: tuple | list) -> list[str | None]:
     kinds = set(map(type, values))
     if kinds <= {str}:
         return [v or None for v in values]
+    if kinds == {str, float} and values.count("") + sum(1 for v in values if v.__class__ is float) == len(values):
+        return _numeric_column_text(values)
     if kinds <= {str, float}:
         return [(v or None) if v.__class__ is str else _float_text(v) for v in values]
     return [(v or None) if v.__class__ is str else cell_text(v) for v in values]

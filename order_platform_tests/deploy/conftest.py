@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import pwd
 import shutil
@@ -13,6 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def _keep_urllib3_logging() -> Iterator[None]:
+    """The kubernetes client (dagster-k8s) sets the urllib3 logger to WARNING whenever it builds a
+    configuration; put it back so tests elsewhere that read urllib3's debug lines are unaffected."""
+    logger = logging.getLogger("urllib3")
+    level = logger.level
+    yield
+    logger.setLevel(level)
 
 
 @dataclass(frozen=True)

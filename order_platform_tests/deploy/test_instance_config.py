@@ -21,11 +21,17 @@ DEPLOY = ROOT / "deploy"
 DB_POOL = "order_platform_database"
 MONDAY_POOL = "monday_board"
 
-pytest.importorskip("dagster_k8s", reason="the `production` extra (dagster-k8s) is not installed")
-pytest.importorskip("dagster_postgres", reason="the `production` extra (dagster-postgres) is not installed")
 
-from dagster_k8s import K8sRunLauncher  # noqa: E402
-from dagster_postgres import DagsterPostgresStorage, PostgresEventLogStorage, PostgresRunStorage  # noqa: E402
+@pytest.fixture
+def k8s() -> Any:
+    """dagster_k8s, imported in the test (not at collection: see conftest's logger guard)."""
+    return pytest.importorskip("dagster_k8s", reason="the `production` extra (dagster-k8s) is not installed")
+
+
+@pytest.fixture
+def pg() -> Any:
+    return pytest.importorskip("dagster_postgres", reason="the `production` extra (dagster-postgres) is missing")
+
 
 PG_ENV = {
     "DAGSTER_PG_HOST": "pg.example",
@@ -75,11 +81,11 @@ def test_instance_has_the_production_sections() -> None:
     assert {t["key"] for t in runs["tag_concurrency_limits"]} >= {"dagster/backfill"}
 
 
-def test_postgres_storage_reads_every_setting_from_dagster_pg_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_postgres_storage_reads_every_setting_from_dagster_pg_env(pg: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     storage = load("dagster.yaml")["storage"]["postgres"]
     for name, value in PG_ENV.items():
         monkeypatch.setenv(name, value)
-    resolved = validate(DagsterPostgresStorage.config_type(), storage)["postgres_db"]
+    resolved = validate(pg.DagsterPostgresStorage.config_type(), storage)["postgres_db"]
     assert resolved == {
         "hostname": "pg.example",
         "port": 5432,
@@ -91,30 +97,30 @@ def test_postgres_storage_reads_every_setting_from_dagster_pg_env(monkeypatch: p
     }
 
 
-def test_postgres_storage_fails_when_an_env_var_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_postgres_storage_fails_when_an_env_var_is_missing(pg: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     storage = load("dagster.yaml")["storage"]["postgres"]
     for name, value in PG_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("DAGSTER_PG_PASSWORD")
     with pytest.raises(dg.DagsterInvalidConfigError, match="DAGSTER_PG_PASSWORD"):
-        validate(DagsterPostgresStorage.config_type(), storage)
+        validate(pg.DagsterPostgresStorage.config_type(), storage)
 
 
-def test_k8s_run_launcher_config_is_valid() -> None:
-    launcher = validate(K8sRunLauncher.config_type(), load("dagster.yaml")["run_launcher"]["config"])
+def test_k8s_run_launcher_config_is_valid(k8s: Any) -> None:
+    launcher = validate(k8s.K8sRunLauncher.config_type(), load("dagster.yaml")["run_launcher"]["config"])
     assert launcher["instance_config_map"] == "dagster-instance"
     assert launcher["load_incluster_config"] is True
     assert launcher["dagster_home"] == "/opt/dagster/dagster_home"
     assert set(launcher["env_secrets"]) == {"order-platform-database", "order-platform-monday", "order-platform-azure"}
 
 
-def test_validation_catches_a_wrong_launcher_setting() -> None:
+def test_validation_catches_a_wrong_launcher_setting(k8s: Any) -> None:
     """The check is real: a misspelt key or wrong type is refused."""
     config = load("dagster.yaml")["run_launcher"]["config"]
     with pytest.raises(dg.DagsterInvalidConfigError, match="env_secret"):
-        validate(K8sRunLauncher.config_type(), {**config, "env_secret": ["x"]})
+        validate(k8s.K8sRunLauncher.config_type(), {**config, "env_secret": ["x"]})
     with pytest.raises(dg.DagsterInvalidConfigError):
-        validate(K8sRunLauncher.config_type(), {**config, "load_incluster_config": "yes"})
+        validate(k8s.K8sRunLauncher.config_type(), {**config, "load_incluster_config": "yes"})
 
 
 # -- deploy/values.yaml (Helm) mirrors deploy/dagster.yaml ---------------------------------------------
@@ -183,11 +189,11 @@ def dagster_home(tmp_path: Path, postgres: Any, monkeypatch: pytest.MonkeyPatch)
     return home
 
 
-def test_dagster_loads_the_production_instance(dagster_home: Path) -> None:
+def test_dagster_loads_the_production_instance(dagster_home: Path, k8s: Any, pg: Any) -> None:
     with dg.DagsterInstance.get() as instance:
-        assert isinstance(instance.run_storage, PostgresRunStorage)
-        assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
-        assert isinstance(instance.run_launcher, K8sRunLauncher)
+        assert isinstance(instance.run_storage, pg.PostgresRunStorage)
+        assert isinstance(instance.event_log_storage, pg.PostgresEventLogStorage)
+        assert isinstance(instance.run_launcher, k8s.K8sRunLauncher)
         assert isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
         concurrency = instance.get_concurrency_config()
         assert concurrency.run_queue_config.max_concurrent_runs == 8
