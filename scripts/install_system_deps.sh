@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # System libraries the Python dependencies need at import time (called by .ci/run; safe to re-run).
 #   unixodbc: libodbc.so.2, which pyodbc (the `production` extra) loads when imported.
+#   postgresql: initdb/pg_ctl for the test that loads deploy/dagster.yaml against a real Postgres
+#               (skipped when the server binaries are already on the machine).
 # Node/npm (Azurite) are expected to be preinstalled. No-op when everything is already there.
 set -euo pipefail
 
 PACKAGES=(unixodbc)
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  PACKAGES+=(postgresql)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -52,7 +52,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    debian_bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    search = os.pathsep.join([os.environ.get("PATH", ""), *map(str, debian_bins)])
+    initdb, pg_ctl = shutil.which("initdb", path=search), shutil.which("pg_ctl", path=search)
     if not (initdb and pg_ctl):
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
     prefix: list[str] = []
