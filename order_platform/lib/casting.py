@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
+from operator import is_not
 
 import numpy as np
 import pandas as pd
@@ -32,12 +34,26 @@ class Cast:
     reason: str = ""  # why invalid values are invalid, for the quarantine
 
 
+_NOT_NONE = partial(is_not, None)
+_EDGE_SPACE = re.compile(r"\x00\s|\s\x00")  # \s is what str.strip() removes
+
+
+def _needs_strip(values: list) -> bool:
+    """Whether any text has leading or trailing white space (one C-speed join instead of a loop)."""
+    try:
+        joined = "\x00" + "\x00".join(filter(_NOT_NONE, values)) + "\x00"
+    except TypeError:  # something other than text or None: take the careful path
+        return True
+    return _EDGE_SPACE.search(joined) is not None
+
+
 def _stripped(text: pd.Series) -> pd.Series:
     """Trimmed text with blanks as None (a list comprehension: 3-5x faster than pandas' .str on objects)."""
-    values = [
-        (v.strip() or None) if v.__class__ is str else (None if v is None or v != v else str(v))
-        for v in text.tolist()
-    ]
+    values = text.tolist()
+    if _needs_strip(values) or values.count(""):
+        values = [
+            (v.strip() or None) if v.__class__ is str else (None if v is None or v != v else str(v)) for v in values
+        ]
     return pd.Series(values, index=text.index, dtype=object)
 
 
