@@ -17,7 +17,7 @@ _metadata = sa.MetaData()
 platform_state = sa.Table(
     STATE_TABLE_NAME,
     _metadata,
-    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("key", sa.Unicode(200), primary_key=True),  # library names may be non-ASCII
     sa.Column("value", sa.Text, nullable=True),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
