@@ -111,7 +111,7 @@ def test_monday_and_state_tables_compile_for_sql_server() -> None:
     assert "dry_run BIT NOT NULL" in run
     assert "run_id INTEGER NOT NULL IDENTITY" in run
     state = str(CreateTable(platform_state).compile(dialect=dialect))
-    assert "[key] VARCHAR(200) NOT NULL" in state  # KEY is reserved in T-SQL: it must be bracketed
+    assert "[key] NVARCHAR(200) NOT NULL" in state  # KEY is reserved in T-SQL: it must be bracketed
     assert "PRIMARY KEY ([key])" in state
 
 

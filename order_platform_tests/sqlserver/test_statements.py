@@ -302,7 +302,7 @@ def test_platform_state_quotes_the_reserved_key_column(engine: sa.Engine, record
     calls = recorder.statements()
     assert_sql_server_safe(calls)
     create = next(c for c in calls if c.sql.lstrip().startswith("CREATE TABLE"))
-    assert "[key] VARCHAR(200) NOT NULL" in create.sql
+    assert "[key] NVARCHAR(200) NOT NULL" in create.sql
     update = next(c for c in calls if c.sql.startswith("UPDATE"))
     assert normalise(update.sql).endswith("WHERE [PLATFORM_STATE].[key] = ?")
     insert = next(c for c in calls if c.sql.startswith("INSERT"))  # the fake reports 0 rows updated
