@@ -109,6 +109,19 @@ def test_sensor_adds_partitions_and_requests_only_changed_customers(platform, da
     assert [r.partition_key for r in changed.run_requests] == ["RHONE"]
     assert changed.run_requests[0].run_config["ops"]["order_list_layers"]["config"]["force"] is False
 
+    # running what the sensor asked for touches RHONE only
+    store = resource.pipeline().store
+    before = store.latest_loads()
+    job = build_definitions(PlatformSettings()).resolve_job_def("order_list_refresh")
+    request = changed.run_requests[0]
+    assert job.execute_in_process(
+        instance=instance, partition_key=request.partition_key, run_config=request.run_config
+    ).success
+    after = store.latest_loads()
+    assert after["GREYSON"]["load_id"] == before["GREYSON"]["load_id"]
+    assert after["RHONE"]["load_id"] != before["RHONE"]["load_id"] and after["RHONE"]["status"] == "published"
+    assert not tick().run_requests
+
 
 def test_schedules_run_every_customer_in_one_run(platform, dagster_home):
     instance = dg.DagsterInstance.get()
