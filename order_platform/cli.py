@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -13,6 +14,8 @@ from order_platform.lib.settings import PlatformSettings
 @click.group()
 def main() -> None:
     """The order team's data platform (see README)."""
+    # BackfillPolicy is marked beta in Dagster 1.13; the warning is noise for the people running this.
+    warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=Warning)
 
 
 @main.command("sample-data")

@@ -17,6 +17,8 @@ from order_platform.defs.resources import order_platform_resource
 from order_platform.lib.customers import customer_directory
 from order_platform.lib.settings import PlatformSettings
 
+# The terminal gets one line per customer and problems; every event is still in the instance (UI).
+CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 REPO_INSTANCE_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
 
 
@@ -101,7 +103,7 @@ def refresh(
     for first, last in contiguous_ranges(order, wanted):
         result = job.execute_in_process(
             instance=instance,
-            run_config=refresh_run_config(force),
+            run_config={**refresh_run_config(force), **CONSOLE_INFO},
             tags={RANGE_START: first, RANGE_END: last, "order_platform/trigger": "cli"},
             raise_on_error=False,
         )
@@ -115,6 +117,7 @@ def refresh(
         for first, last in contiguous_ranges(order, published):
             result = monday_job.execute_in_process(
                 instance=instance,
+                run_config=CONSOLE_INFO,
                 tags={RANGE_START: first, RANGE_END: last, "order_platform/trigger": "cli"},
                 raise_on_error=False,
             )
