@@ -15,10 +15,12 @@ from pathlib import PurePosixPath
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.schema import CreateTable
 
 from order_platform.lib.customers import raw_table_name
 from order_platform.lib.schema import KEY_COLUMN, SOURCE_TABLE_COLUMN, OrderListSchema
 from order_platform.lib.source import customer_in_workbook_name
+from order_platform.lib.sqlite_bulk import scratch_image
 from order_platform.lib.tables import (
     LOADS,
     MSSQL_MAX_COLUMNS,
@@ -143,33 +145,35 @@ class OrderStore:
         conn.exec_driver_sql(sql, frame_rows(frame, self.dialect))
 
     def _replace_table(self, make_table: Callable[..., sa.Table], name: str, frame: pd.DataFrame) -> None:
-        """Replace table `name` with `frame`'s rows in one transaction (readers see old or new).
-
-        On SQLite the rows are first bound into a TEMP table, which takes no lock on the database
-        file, so the write lock is held only for a C-speed INSERT ... SELECT; several processes can
-        then load customers side by side.
-        """
+        """Replace table `name` with `frame`'s rows in one transaction (readers see old or new)."""
         table = make_table(name)
         with self.engine.connect() as conn:
             if self.dialect == "sqlite":
-                scratch = make_table(f"_scratch_{name}", prefixes=["TEMPORARY"])
-                scratch.drop(conn, checkfirst=True)
-                scratch.create(conn)
-                self._insert(conn, scratch.name, frame)
-                conn.commit()
-                table.drop(conn, checkfirst=True)
-                table.create(conn)
-                conn.exec_driver_sql(
-                    f"INSERT INTO main.{self._quote(name)} SELECT * FROM temp.{self._quote(scratch.name)}"
-                )
-                conn.commit()
-                scratch.drop(conn)
-                conn.commit()
+                self._replace_sqlite_table(conn, table, frame)
             else:
                 table.drop(conn, checkfirst=True)
                 table.create(conn)
                 self._insert(conn, name, frame)
                 conn.commit()
+
+    def _replace_sqlite_table(self, conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
+        """Rows are bound outside the database (see sqlite_bulk), so its write lock is held only for a
+        C-speed INSERT ... SELECT; several processes can load customers side by side."""
+        name = self._quote(table.name)
+        create = str(CreateTable(table).compile(dialect=self.engine.dialect))
+        cols = ", ".join(self._quote(c) for c in frame.columns)
+        insert = f"INSERT INTO {name} ({cols}) VALUES ({', '.join('?' for _ in frame.columns)})"
+        image = scratch_image(create, insert, frame_rows(frame, self.dialect))
+        conn.exec_driver_sql("ATTACH DATABASE ':memory:' AS scratch")
+        try:
+            conn.connection.dbapi_connection.deserialize(image, name="scratch")
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS main.{name}")  # unqualified could mean scratch
+            conn.exec_driver_sql(create)
+            conn.exec_driver_sql(f"INSERT INTO main.{name} SELECT * FROM scratch.{name}")
+            conn.commit()
+        finally:
+            conn.rollback()
+            conn.exec_driver_sql("DETACH DATABASE scratch")
 
     def _read(self, sql: str, params: dict | None = None) -> pd.DataFrame:
         with self.engine.connect() as conn:

@@ -103,8 +103,10 @@ def _float_text(value: float) -> str:
 
 def _numeric_column_text(values: tuple | list) -> list[str | None]:
     """Numbers and blanks only: format in bulk with numpy (same text as `_float_text`)."""
-    numbers = np.array([np.nan if v == "" else v for v in values], dtype="float64")
-    blank = np.isnan(numbers)
+    cells = np.array(values, dtype=object)
+    blank = cells == ""
+    cells[blank] = np.nan
+    numbers = cells.astype("float64")
     whole = ~blank & (numbers == np.floor(numbers)) & (np.abs(numbers) < _EXACT_INT)
     text = numbers.astype(object)
     if whole.any():
@@ -118,15 +120,15 @@ def _numeric_column_text(values: tuple | list) -> list[str | None]:
 
 def column_text(values: tuple | list) -> list[str | None]:
     """`cell_text` over a column, with fast paths for the common cases (blank, text and number cells)."""
-    if values.count("") == len(values):
+    blanks = values.count("")
+    if blanks == len(values):
         return [None] * len(values)
-    kinds = set(map(type, values))
-    if kinds <= {str}:
+    types = list(map(type, values))
+    texts = types.count(str)
+    if texts == len(values):
         return [v or None for v in values]
-    if kinds == {str, float} and values.count("") + sum(1 for v in values if v.__class__ is float) == len(values):
+    if texts == blanks and types.count(float) == len(values) - blanks:
         return _numeric_column_text(values)
-    if kinds <= {str, float}:
-        return [(v or None) if v.__class__ is str else _float_text(v) for v in values]
     return [(v or None) if v.__class__ is str else cell_text(v) for v in values]
 
 
