@@ -58,7 +58,7 @@ def _stripped(text: pd.Series) -> pd.Series:
 
 
 def _present(text: pd.Series) -> np.ndarray:
-    return text.notna().to_numpy()
+    return ~pd.isna(text.to_numpy())  # on the array: no Series built
 
 
 def _placeholder_mask(text: pd.Series) -> np.ndarray:

@@ -68,7 +68,9 @@ def _column_values(series: pd.Series, dialect: str) -> list:
     if pd.api.types.is_integer_dtype(series):
         return series.tolist()
     values = series.tolist()
-    if int(series.isna().sum()) != values.count(None):  # some missing values are NaN/NaT, not None
+    if dialect == "sqlite":
+        return values  # SQLite stores a NaN as NULL; the transform's text columns hold None anyway
+    if int(pd.isna(series.to_numpy()).sum()) != values.count(None):  # some missing values are NaN, not None
         return [None if v is None or v != v else v for v in values]
     return values
 

@@ -129,7 +129,12 @@ def column_text(values: tuple | list) -> list[str | None]:
         return [v or None for v in values]
     if texts == blanks and types.count(float) == len(values) - blanks:
         return _numeric_column_text(values)
-    return [(v or None) if v.__class__ is str else cell_text(v) for v in values]
+    if texts == blanks and types.count(date) == len(values) - blanks:  # a date column from Excel dates
+        return [None if t is str else v.isoformat() for v, t in zip(values, types, strict=True)]
+    return [
+        (v or None) if t is str else (_float_text(v) if t is float else cell_text(v))
+        for v, t in zip(values, types, strict=True)
+    ]
 
 
 def _check_container(data: bytes, file_name: str) -> None:
