@@ -15,8 +15,14 @@ from order_platform.lib.settings import PlatformSettings
 
 
 def build_definitions(settings: PlatformSettings) -> dg.Definitions:
+    per_run = settings.backfill_partitions_per_run
+    order_list = (
+        order_list_layers.with_attributes(backfill_policy=dg.BackfillPolicy.multi_run(per_run))
+        if per_run
+        else order_list_layers
+    )
     return dg.Definitions(
-        assets=[order_list_layers, monday_board_items],
+        assets=[order_list, monday_board_items],
         jobs=[order_list_job, monday_sync_job],
         schedules=build_schedules(settings.timezone),
         sensors=[workbook_sensor, monday_automation_sensor],

@@ -133,3 +133,12 @@ def test_schedules_run_every_customer_in_one_run(platform, dagster_home):
         assert request.tags["dagster/asset_partition_range_start"] == "A"
         assert request.tags["dagster/asset_partition_range_end"] == "C"
         assert request.run_config["ops"]["order_list_layers"]["config"]["force"] is force
+
+
+def test_backfills_can_be_split_into_parallel_runs(monkeypatch):
+    def layers(defs: dg.Definitions) -> dg.AssetsDefinition:
+        return next(a for a in defs.assets if dg.AssetKey("order_list") in a.keys)
+
+    assert layers(build_definitions(PlatformSettings())).backfill_policy.max_partitions_per_run is None
+    monkeypatch.setenv("ORDER_PLATFORM_BACKFILL_PARTITIONS_PER_RUN", "8")
+    assert layers(build_definitions(PlatformSettings())).backfill_policy.max_partitions_per_run == 8

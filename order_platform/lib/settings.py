@@ -31,6 +31,12 @@ class PlatformSettings(BaseSettings):
         le=16,
         description="Processes loading customers side by side; default min(2, CPUs).",
     )
+    backfill_partitions_per_run: int | None = Field(
+        default=None,
+        ge=1,
+        description="Customers per run in an ORDER_LIST backfill; default all in one run. Set it on "
+        "Kubernetes so batches of customers load in parallel pods.",
+    )
     timezone: str = Field(default="UTC", description="Time zone of the reconcile and full-refresh schedules.")
 
     @model_validator(mode="after")
