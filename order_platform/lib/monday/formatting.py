@@ -68,7 +68,11 @@ def format_number(value: Any) -> str:
     elif isinstance(value, float):
         if not math.isfinite(value):
             raise FormatError("NOT_A_NUMBER", f"{value!r} is not a finite number")
-        number = Decimal(repr(value))
+        text = repr(value)
+        if "e" not in text:  # plain digits: what format(Decimal(text), "f") gives back
+            text = text.rstrip("0").rstrip(".")
+            return "0" if text in {"-0", ""} else text
+        number = Decimal(text)
     elif isinstance(value, Decimal):
         number = value
     else:

@@ -21,6 +21,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from order_platform.lib.tables import DATETIME_TYPE  # DATETIME2 on SQL Server: exact, language-neutral
+
 metadata = sa.MetaData()
 
 ID = sa.Unicode(32)
@@ -37,7 +39,7 @@ line_table = sa.Table(
     sa.Column("item_hash", sa.Unicode(64)),
     sa.Column("status", sa.Unicode(16), nullable=False),
     sa.Column("run_id", sa.Integer),
-    sa.Column("updated_at", sa.DateTime),
+    sa.Column("updated_at", DATETIME_TYPE),
 )
 
 subitem_table = sa.Table(
@@ -49,7 +51,7 @@ subitem_table = sa.Table(
     sa.Column("subitem_id", ID),
     sa.Column("quantity", sa.Integer),
     sa.Column("status", sa.Unicode(16), nullable=False),
-    sa.Column("updated_at", sa.DateTime),
+    sa.Column("updated_at", DATETIME_TYPE),
 )
 
 group_table = sa.Table(
@@ -58,7 +60,7 @@ group_table = sa.Table(
     sa.Column("board_id", ID, primary_key=True),
     sa.Column("group_title", sa.Unicode(255), primary_key=True),
     sa.Column("group_id", sa.Unicode(64), nullable=False),
-    sa.Column("updated_at", sa.DateTime),
+    sa.Column("updated_at", DATETIME_TYPE),
 )
 
 run_table = sa.Table(
@@ -67,8 +69,8 @@ run_table = sa.Table(
     sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("board_id", ID, nullable=False),
     sa.Column("customer", sa.Unicode(100), nullable=False),
-    sa.Column("started_at", sa.DateTime, nullable=False),
-    sa.Column("finished_at", sa.DateTime),
+    sa.Column("started_at", DATETIME_TYPE, nullable=False),
+    sa.Column("finished_at", DATETIME_TYPE),
     sa.Column("dry_run", sa.Boolean, nullable=False),
     sa.Column("status", sa.Unicode(16), nullable=False),
     sa.Column("lines", sa.Integer),
@@ -96,7 +98,7 @@ failure_table = sa.Table(
     sa.Column("error_code", sa.Unicode(100), nullable=False),
     sa.Column("error_message", sa.UnicodeText),
     sa.Column("payload", sa.UnicodeText),
-    sa.Column("failed_at", sa.DateTime, nullable=False),
+    sa.Column("failed_at", DATETIME_TYPE, nullable=False),
 )
 
 plan_table = sa.Table(
@@ -118,8 +120,18 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+# json.dumps(value, ensure_ascii=False, default=str, sort_keys=True) without building an encoder per call.
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str, sort_keys=True)
+
+
+class EncodedJson(str):
+    """Text that already is `to_json` output: stored as it is."""
+
+
 def to_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+    if isinstance(value, EncodedJson):
+        return str(value)
+    return _JSON.encode(value)
 
 
 @dataclass

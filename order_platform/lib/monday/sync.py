@@ -27,7 +27,13 @@ from order_platform.lib.monday.board import (
 from order_platform.lib.monday.client import MondayClient, MondayError
 from order_platform.lib.monday.executor import ExecutionReport, Executor
 from order_platform.lib.monday.mapping import BoardConfig, load_board_config
-from order_platform.lib.monday.payloads import LineFailure, LinePayload, build_payloads, subitem_name
+from order_platform.lib.monday.payloads import (
+    LineFailure,
+    LinePayload,
+    build_payloads,
+    gc_paused,
+    subitem_name,
+)
 from order_platform.lib.monday.planner import Plan, plan_lines
 from order_platform.lib.monday.settings import MondaySettings
 
@@ -113,25 +119,31 @@ def sync_customer(
             state = st.load_state(conn, board_id, customer, also_ids=payloads)
         if client is not None:
             result.duplicates_found += resolve_pending(engine, client, config, board_id, state)
-        plan = plan_lines(
-            payloads,
-            state,
-            format_failures,
-            customer=customer,
-            archive_guard_fraction=config.sync.archive_guard_fraction,
-        )
+        with gc_paused():  # CPU work over many small objects (see payloads.gc_paused)
+            plan = plan_lines(
+                payloads,
+                state,
+                format_failures,
+                customer=customer,
+                archive_guard_fraction=config.sync.archive_guard_fraction,
+            )
         with engine.begin() as conn:
             st.record_failures(
                 conn, board_id, customer, run_id, [_failure_row(f) for f in format_failures.values()]
             )
         if client is None:
-            result.plan = _plan_rows(plan, payloads)
-            with engine.begin() as conn:
+            with gc_paused():
+                result.plan = _plan_rows(plan, payloads)
+            with gc_paused(), engine.begin() as conn:
                 st.save_plan(
                     conn,
                     run_id,
                     customer,
-                    [(p["record_uuid"], p["action"], p) for p in result.plan if p["action"] != "unchanged"],
+                    [
+                        (p["record_uuid"], p["action"], _plan_json(p, payloads.get(p["record_uuid"])))
+                        for p in result.plan
+                        if p["action"] != "unchanged"
+                    ],
                 )
             result.sample_payloads = [p for p in result.plan if p["action"] != "unchanged"][
                 : config.sync.payload_sample_size
@@ -337,6 +349,22 @@ def _failure_row(failure: LineFailure) -> dict[str, Any]:
         "message": failure.message,
         "payload": failure.payload,
     }
+
+
+_PLAN_HEADS: dict[Any, str] = {}
+
+
+def _plan_json(row: dict[str, Any], payload: LinePayload | None) -> st.EncodedJson:
+    """st.to_json(row), with the payload's column values (the bulk of a row) spliced in pre-encoded."""
+    if payload is None or "column_values" not in row:
+        return st.EncodedJson(st.to_json(row))
+    head = _PLAN_HEADS.get(row["action"])
+    if head is None:
+        head = _PLAN_HEADS[row["action"]] = st.to_json({"action": row["action"]})[:-1] + ', "column_values": '
+    rest = st.to_json({**row, "column_values": None})
+    if not rest.startswith(head + "null"):  # keys sort as action, column_values, group_title, ...
+        return st.EncodedJson(st.to_json(row))
+    return st.EncodedJson(head + payload.create_values_json() + rest[len(head) + len("null") :])
 
 
 def _plan_rows(plan: Plan, payloads: dict[str, LinePayload]) -> list[dict[str, Any]]:
