@@ -7,7 +7,7 @@ publish is one transaction that swaps a customer's slice, so readers see the old
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -75,9 +75,14 @@ def _column_values(series: pd.Series, dialect: str) -> list:
     return values
 
 
-def frame_rows(frame: pd.DataFrame, dialect: str) -> list[tuple]:
+def iter_frame_rows(frame: pd.DataFrame, dialect: str) -> Iterator[tuple]:
+    """Rows as tuples, made one at a time (a list of 100,000 wide tuples costs a second to build)."""
     columns = [_column_values(frame[c], dialect) for c in frame.columns]
-    return list(zip(*columns, strict=True)) if columns else []
+    return zip(*columns, strict=True)
+
+
+def frame_rows(frame: pd.DataFrame, dialect: str) -> list[tuple]:
+    return list(iter_frame_rows(frame, dialect)) if len(frame.columns) else []
 
 
 def _utf16_units(text: str) -> int:
@@ -165,7 +170,7 @@ class OrderStore:
         create = str(CreateTable(table).compile(dialect=self.engine.dialect))
         cols = ", ".join(self._quote(c) for c in frame.columns)
         insert = f"INSERT INTO {name} ({cols}) VALUES ({', '.join('?' for _ in frame.columns)})"
-        image = scratch_image(create, insert, frame_rows(frame, self.dialect))
+        image = scratch_image(create, insert, iter_frame_rows(frame, self.dialect))
         conn.exec_driver_sql("ATTACH DATABASE ':memory:' AS scratch")
         try:
             conn.connection.dbapi_connection.deserialize(image, name="scratch")

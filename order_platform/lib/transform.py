@@ -164,7 +164,10 @@ def stage(
     )
 
     keep = ~quarantined
-    staged = pd.DataFrame({name: series[keep] for name, series in typed.items()}).reset_index(drop=True)
+    if keep.all():
+        staged = pd.DataFrame(typed).reset_index(drop=True)
+    else:  # index the arrays, not the Series: pandas' masked Series indexing is 3x slower
+        staged = pd.DataFrame({name: series.array[keep] for name, series in typed.items()})
     unknown_names = _canonical_customers(staged, customer, directory)
     if ORDER_TYPE in staged:
         order_type = staged[ORDER_TYPE].str.upper()

@@ -221,7 +221,7 @@ def read_order_sheet(data: bytes, file_name: str, schema: OrderListSchema) -> Sh
     row_numbers: list[int] = []
     kept: list[list] = []
     for offset, row in enumerate(body):
-        if any(c != "" and c is not None for c in row):
+        if row.count("") + row.count(None) != len(row):
             row_numbers.append(header_index + 2 + offset)
             kept.append(row if len(row) == width else [*row, *([""] * (width - len(row)))])
     raw_columns = list(zip(*kept, strict=True)) if kept else [() for _ in range(width)]
