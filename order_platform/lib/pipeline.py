@@ -225,10 +225,14 @@ class OrderListPipeline:
             run.ref = ref = self.locate(customer, listing)
             data: bytes | None = None
             digest: str | None = None
+            last = None if force else self.store.last_load(customer, status="published")
+            if last and last["source_version"] == ref.version:  # same version: not even downloaded
+                run.unchanged = True
+                return run
             if "source" in layers or "blob" in layers:
                 run.source = self.fetch_source(ref)
                 data, digest = run.source.data, run.source.content_hash
-                if not force and self._unchanged(customer, digest):
+                if last and last["content_hash"] == digest:  # touched, but the same bytes
                     run.unchanged = True
                     return run
             if "blob" in layers:
@@ -262,7 +266,3 @@ class OrderListPipeline:
             digest = run.source.content_hash if run.source else None
             self.store.record_failure(replace(record, content_hash=digest), run.error, counts)
         return run
-
-    def _unchanged(self, customer: str, digest: str) -> bool:
-        last = self.store.last_load(customer, status="published")
-        return bool(last and last["content_hash"] == digest)
