@@ -71,7 +71,10 @@ def run_customers(
                 on_start(customer)
             yield _run_one(spec, customer, layers, force, listing)
         return
-    context = multiprocessing.get_context("spawn")  # fork is unsafe in a threaded Dagster process
+    # Not fork: Dagster's process runs threads. A fork server starts clean, imports the pipeline
+    # once, and forks the workers from there, so they do not each import pandas & co. again.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["order_platform.lib.runner", "order_platform.lib.factory"])
     with ProcessPoolExecutor(max_workers=min(workers, len(ordered)), mp_context=context) as pool:
         futures = {pool.submit(_run_one, spec, c, layers, force, listing): c for c in ordered}
         for future in as_completed(futures):
