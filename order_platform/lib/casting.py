@@ -35,7 +35,10 @@ class Cast:
 
 
 _NOT_NONE = partial(is_not, None)
-_EDGE_SPACE = re.compile(r"\x00\s|\s\x00")  # \s is what str.strip() removes
+# White space (\s is what str.strip() removes) next to a \x00 separator. Anchored on the literal \x00
+# (with a look-behind for the space before it) so the regex engine jumps from separator to separator:
+# ~5x faster than `\x00\s|\s\x00`, which tries the alternation at every character.
+_EDGE_SPACE = re.compile(r"\x00(?:\s|(?<=\s\x00))")
 
 
 def _needs_strip(values: list) -> bool:
@@ -47,14 +50,18 @@ def _needs_strip(values: list) -> bool:
     return _EDGE_SPACE.search(joined) is not None
 
 
-def _stripped(text: pd.Series) -> pd.Series:
-    """Trimmed text with blanks as None (a list comprehension: 3-5x faster than pandas' .str on objects)."""
-    values = text.tolist()
+def _stripped_values(values: list) -> list:
+    """`_stripped` on a list: the same list when nothing needs trimming, else a new one."""
     if _needs_strip(values) or values.count(""):
-        values = [
+        return [
             (v.strip() or None) if v.__class__ is str else (None if v is None or v != v else str(v)) for v in values
         ]
-    return pd.Series(values, index=text.index, dtype=object)
+    return values
+
+
+def _stripped(text: pd.Series) -> pd.Series:
+    """Trimmed text with blanks as None (a list comprehension: 3-5x faster than pandas' .str on objects)."""
+    return pd.Series(_stripped_values(text.tolist()), index=text.index, dtype=object)
 
 
 def _present(text: pd.Series) -> np.ndarray:
@@ -88,40 +95,56 @@ def _no_mask(n: int) -> np.ndarray:
     return np.zeros(n, dtype=bool)
 
 
-def parse_numbers(text: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
-    """Numbers from text: `1,200`, ` 12 `, `15%`, `$3.50`; returns (float values, invalid, placeholder)."""
-    text = text.astype(object)
-    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
-    failed = numbers.isna().to_numpy() & _present(text)
-    placeholder = _no_mask(len(text))
+def _parse_number_array(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`parse_numbers` on plain arrays: (float64 values, invalid, placeholder), no Series built."""
+    cells = text.to_numpy(dtype=object)
+    numbers = np.asarray(pd.to_numeric(cells, errors="coerce"), dtype="float64")
+    if numbers is cells or not numbers.flags.writeable:
+        numbers = numbers.copy()
+    failed = np.isnan(numbers) & ~pd.isna(cells)
+    placeholder = _no_mask(len(cells))
     if failed.any():
         # Only the cells plain to_numeric could not read take the slow path, one by one.
-        odd = text[failed].tolist()
+        odd = cells[failed].tolist()
         numbers[failed] = [_odd_number(v) for v in odd]
         placeholder[failed] = [_is_placeholder(v) for v in odd]
-    invalid = failed & numbers.isna().to_numpy() & ~placeholder
+    invalid = failed & np.isnan(numbers) & ~placeholder
     return numbers, invalid, placeholder
 
 
+def parse_numbers(text: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Numbers from text: `1,200`, ` 12 `, `15%`, `$3.50`; returns (float values, invalid, placeholder)."""
+    numbers, invalid, placeholder = _parse_number_array(text)
+    return pd.Series(numbers, index=text.index), invalid, placeholder
+
+
 def cast_integer(text: pd.Series, column: Column) -> Cast:
-    values, invalid, placeholder = parse_numbers(text)
-    arr = values.to_numpy()
+    arr, invalid, placeholder = _parse_number_array(text)
     low, high = INT_RANGES[column.kind]
+    missing = np.isnan(arr)
+    rounded = np.round(arr)
     with np.errstate(invalid="ignore"):
-        fractional = ~np.isnan(arr) & (np.abs(arr - np.round(arr)) > 1e-9)
-        out_of_range = ~np.isnan(arr) & ((arr < low) | (arr > high))
+        fractional = ~missing & (np.abs(arr - rounded) > 1e-9)
+        out_of_range = ~missing & ((arr < low) | (arr > high))
     bad = invalid | fractional | out_of_range
-    typed = pd.Series(np.where(bad, np.nan, np.round(arr)), index=text.index).astype("Int64")
+    null = bad | missing
+    # Straight to Int64's data + mask (what Series(float).astype("Int64") builds, without the checks).
+    data = np.where(null, 0.0, rounded).astype("int64")
+    typed = pd.Series(pd.arrays.IntegerArray(data, null), index=text.index)
     return Cast(typed, bad, placeholder, reason=f"not a whole number within {column.sql_server_type}")
 
 
 def cast_decimal(text: pd.Series, column: Column) -> Cast:
-    values, invalid, placeholder = parse_numbers(text)
-    rounded = values.round(column.scale or 0)
+    values, invalid, placeholder = _parse_number_array(text)
+    rounded = np.round(values, column.scale or 0)
     limit = column.max_abs_decimal or float("inf")
-    bad = invalid | (rounded.abs() >= limit).to_numpy()
+    with np.errstate(invalid="ignore"):
+        bad = invalid | (np.abs(rounded) >= limit)
     return Cast(
-        rounded.where(~bad), bad, placeholder, reason=f"not a number that fits {column.sql_server_type}"
+        pd.Series(np.where(bad, np.nan, rounded), index=text.index),
+        bad,
+        placeholder,
+        reason=f"not a number that fits {column.sql_server_type}",
     )
 
 
@@ -170,15 +193,15 @@ def cast_date(text: pd.Series, column: Column, day_first_default: bool = True) -
 
 
 def cast_text(text: pd.Series, column: Column) -> Cast:
-    text = _stripped(text)
-    too_long = _no_mask(len(text))
+    values = _stripped_values(text.tolist())
+    too_long = _no_mask(len(values))
     limit = column.length
-    values = text.tolist()
     if limit is not None and max(map(len, filter(None, values)), default=0) > limit:
         too_long = np.fromiter(
             (v is not None and len(v) > limit for v in values), dtype=bool, count=len(values)
         )
-    return Cast(text, too_long, _no_mask(len(text)), reason=f"longer than {column.sql_server_type} allows")
+    stripped = pd.Series(values, index=text.index, dtype=object)
+    return Cast(stripped, too_long, _no_mask(len(values)), reason=f"longer than {column.sql_server_type} allows")
 
 
 def cast_column(text: pd.Series, column: Column) -> Cast:

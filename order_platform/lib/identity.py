@@ -45,13 +45,17 @@ def _normalised(series: pd.Series) -> list[str]:
     return [" ".join(str(v).split()).upper() if v is not None and v == v else "" for v in series.tolist()]
 
 
+_NAMESPACE_BYTES = LINE_ID_NAMESPACE.bytes
+# RFC 4122 variant: the top two bits of byte 8 become 10, i.e. its high hex digit n becomes 8 + (n & 3).
+_VARIANT_DIGIT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
+
+
 def _uuid5(name: str) -> str:
-    """uuid.uuid5(LINE_ID_NAMESPACE, name) as text, without building UUID objects (3x faster)."""
-    digest = bytearray(hashlib.sha1(LINE_ID_NAMESPACE.bytes + name.encode("utf-8")).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    """uuid.uuid5(LINE_ID_NAMESPACE, name) as text, without building UUID objects (3x faster).
+
+    Works on the hex digest: version 5 replaces hex digit 12, the variant rewrites hex digit 16."""
+    h = hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8")).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT_DIGIT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 def line_ids(customer: str, frame: pd.DataFrame) -> pd.Series:

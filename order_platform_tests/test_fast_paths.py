@@ -1,0 +1,25 @@
+"""The fast paths give the same answers as the plain definitions they replace."""
+
+import uuid
+
+from order_platform.lib.casting import _needs_strip
+from order_platform.lib.identity import LINE_ID_NAMESPACE, _uuid5
+from order_platform.lib.workbook import _float_text, column_text
+
+
+def test_uuid5_matches_uuid_module() -> None:
+    for name in ["", "A\x1fB\x1e0", "GREYSON\x1e12345\x1fSEA\x1f\x1f\x1f\x1f\x1e3", "é😀 x" * 7]:
+        assert _uuid5(name) == str(uuid.uuid5(LINE_ID_NAMESPACE, name))
+
+
+def test_numeric_column_text_matches_float_text() -> None:
+    values = ["", 1.0, -0.0, 2.5, 1e16, 2.0**53, -(2.0**53) + 1, float("nan"), float("inf"), 0.1 + 0.2, ""]
+    assert column_text(values) == [None if v == "" else _float_text(v) for v in values]
+
+
+def test_needs_strip_sees_edge_space_only() -> None:
+    assert not _needs_strip(["A B", None, "C"])
+    assert _needs_strip(["A", " B"])
+    assert _needs_strip(["A\t", "B"])
+    assert _needs_strip(["A", "B\u00a0"])
+    assert not _needs_strip([])
