@@ -44,15 +44,16 @@ def sample_data(target: Path | None, lines: int, force: bool) -> None:
 @click.option(
     "--customer", "customers", multiple=True, help="Canonical or file name; repeat for several. Default: all."
 )
-@click.option("--changed-only", is_flag=True, help="Skip customers whose workbook content is unchanged.")
-def refresh(customers: tuple[str, ...], changed_only: bool) -> None:
-    """Run the ORDER_LIST layers through Dagster and print a per-customer summary; exit 1 if any failed."""
+@click.option("--force", is_flag=True, help="Reload every customer, also those whose workbook has not changed.")
+def refresh(customers: tuple[str, ...], force: bool) -> None:
+    """Run the ORDER_LIST layers (then the monday.com sync) through Dagster for customers whose workbook is
+    new or changed (all with --force); print a per-customer summary; exit 1 if any failed."""
     from order_platform.headless import UnknownCustomerError
     from order_platform.headless import refresh as run_refresh
     from order_platform.summary import format_refresh
 
     try:
-        outcome = run_refresh(list(customers) or None, force=not changed_only)
+        outcome = run_refresh(list(customers) or None, force=force)
     except UnknownCustomerError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(format_refresh(outcome))

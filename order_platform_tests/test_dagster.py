@@ -77,6 +77,10 @@ def test_headless_refresh_materialises_good_customers_and_fails_the_bad_one(plat
     # a second refresh of the good customers alone succeeds and keeps the ids
     again = refresh(["GREYSON CLOTHIERS", "rhone"])
     assert again.ok and len(again.loads) == 2
+    # the CLI's default: workbooks that did not change are skipped, the failed one is tried again
+    changed_only = refresh(force=False)
+    assert changed_only.unchanged == ["GREYSON", "RHONE"]
+    assert [load["customer"] for load in changed_only.loads] == ["TITLE NINE"]
 
 
 def test_refresh_of_an_unknown_customer_is_a_clear_error(platform, dagster_home):
