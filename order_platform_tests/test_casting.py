@@ -58,3 +58,13 @@ def test_text_is_trimmed_and_over_long_values_are_flagged():
     cast = cast_text(text("  navy ", "x" * 101, "   ", None), COLUMNS["STYLE DESCRIPTION"])
     assert cast.values.tolist() == ["navy", "x" * 101, None, None]
     assert cast.invalid.tolist() == [False, True, False, False]
+
+
+def test_year_first_and_spelled_month_dates_but_not_a_month_alone():
+    cast = cast_date(
+        text("2025/03/01", "1-Mar-2025", "March 5, 2025", "05 Apr 25", "Sep", "31 Feb 2025"),
+        COLUMNS["EX FACTORY DATE"],
+    )
+    got = [None if pd.isna(v) else v.date().isoformat() for v in cast.values]
+    assert got == ["2025-03-01", "2025-03-01", "2025-03-05", "2025-04-05", None, None]
+    assert cast.invalid.tolist() == [False, False, False, False, True, True]

@@ -24,6 +24,13 @@ PLACEHOLDERS = frozenset(
 _THOUSANDS_RE = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 _DMY = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})\s*$")
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+# Dates written year first with slashes or dots (2025/03/01), or with a month name (1-Mar-2025,
+# 05 Apr 25, March 5, 2025). Strict on purpose: a month name alone is not a date.
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_SPELLED_DATE = (
+    rf"(?i)^\s*(?:\d{{4}}[/.]\d{{1,2}}[/.]\d{{1,2}}|\d{{1,2}}[\s-]+{_MONTH}[\s-]+\d{{2,4}}"
+    rf"|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}})\s*$"
+)
 
 
 @dataclass
@@ -182,13 +189,17 @@ def cast_date(text: pd.Series, column: Column, day_first_default: bool = True) -
         if len(rest):
             dm = _day_month(rest, day_first_default)
             parsed.loc[dm.index] = dm
+            spelled = rest[parsed[rest.index].isna() & rest.str.contains(_SPELLED_DATE, regex=True)]
+            if len(spelled):  # `2025/03/01`, `1-Mar-2025`, `March 1, 2025`: one by one, they are few
+                dates = pd.to_datetime(spelled, format="mixed", dayfirst=day_first_default, errors="coerce")
+                parsed.loc[spelled.index] = dates.where(dates.dt.year.between(1900, 2200)).astype("datetime64[ns]")
         result[todo] = parsed.to_numpy()
     invalid = todo & result.isna().to_numpy() & ~placeholder
     return Cast(
         result.dt.normalize(),
         invalid,
         placeholder,
-        reason="not a date (ISO, dd/mm/yyyy, mm/dd/yyyy or Excel)",
+        reason="not a date (ISO, dd/mm/yyyy, mm/dd/yyyy, yyyy/mm/dd, 1-Mar-2025 or Excel)",
     )
 
 
