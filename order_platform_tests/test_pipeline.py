@@ -163,3 +163,22 @@ def test_two_processes_load_customers_side_by_side(platform):
     assert all(r.ok and r.published_rows == 30 for r in reports)
     with platform.pipeline.store.engine.connect() as conn:
         assert conn.exec_driver_sql('SELECT COUNT(*) FROM "ORDER_LIST"').scalar_one() == 90
+
+
+def test_a_broken_worker_pool_falls_back_to_loading_in_process(platform):
+    """Worker processes cannot start when __main__ is read from stdin; the customers still load."""
+    import subprocess
+    import sys
+
+    for i, name in enumerate(["GREYSON", "TITLE 9"]):
+        write_workbook(platform.source / workbook_name(name), [line(f"X-{i}", "S")])
+    script = (
+        "from order_platform.lib.runner import PipelineSpec, run_customers\n"
+        f"spec = PipelineSpec({platform.spec.database_url!r}, {platform.spec.source_dir!r}, "
+        f"{platform.spec.blob_dir!r})\n"
+        "reports = list(run_customers(spec, ['GREYSON', 'TITLE NINE'], workers=2))\n"
+        "print('LOADED', sorted(r.customer for r in reports if r.ok and r.published_rows == 1))\n"
+    )
+    done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120)
+    assert "LOADED ['GREYSON', 'TITLE NINE']" in done.stdout, done.stderr[-2000:]
+    assert "worker processes failed" in done.stderr

@@ -7,15 +7,19 @@ Each worker builds its own pipeline from a picklable `PipelineSpec`, and only th
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import cache
 
 from order_platform.lib.pipeline import LAYERS, OrderListPipeline
 from order_platform.lib.report import CustomerReport, report_for
 from order_platform.lib.source import WorkbookRef
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,18 @@ def run_customers(
     # once, and forks the workers from there, so they do not each import pandas & co. again.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["order_platform.lib.runner", "order_platform.lib.factory"])
-    with ProcessPoolExecutor(max_workers=min(workers, len(ordered)), mp_context=context) as pool:
-        futures = {pool.submit(_run_one, spec, c, layers, force, listing): c for c in ordered}
-        for future in as_completed(futures):
-            yield future.result()
+    finished: set[str] = set()
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(ordered)), mp_context=context) as pool:
+            futures = {pool.submit(_run_one, spec, c, layers, force, listing): c for c in ordered}
+            for future in as_completed(futures):
+                report = future.result()
+                finished.add(futures[future])
+                yield report
+    except BrokenProcessPool as exc:
+        # A worker died (killed, out of memory) or could not start (e.g. __main__ read from stdin).
+        # Loads are idempotent, so the customers not yet reported run again here, one by one.
+        log.warning("worker processes failed (%s); loading the remaining customers in this process", exc)
+        for customer in ordered:
+            if customer not in finished:
+                yield _run_one(spec, customer, layers, force, listing)
