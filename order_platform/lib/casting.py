@@ -103,7 +103,7 @@ def _no_mask(n: int) -> np.ndarray:
 
 
 def _parse_number_array(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`parse_numbers` on plain arrays: (float64 values, invalid, placeholder), no Series built."""
+    """Numbers from text (`1,200`, ` 12 `, `15%`, `$3.50`) as arrays: (float64 values, invalid, placeholder)."""
     cells = text.to_numpy(dtype=object)
     numbers = np.asarray(pd.to_numeric(cells, errors="coerce"), dtype="float64")
     if numbers is cells or not numbers.flags.writeable:
@@ -117,12 +117,6 @@ def _parse_number_array(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.nda
         placeholder[failed] = [_is_placeholder(v) for v in odd]
     invalid = failed & np.isnan(numbers) & ~placeholder
     return numbers, invalid, placeholder
-
-
-def parse_numbers(text: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
-    """Numbers from text: `1,200`, ` 12 `, `15%`, `$3.50`; returns (float values, invalid, placeholder)."""
-    numbers, invalid, placeholder = _parse_number_array(text)
-    return pd.Series(numbers, index=text.index), invalid, placeholder
 
 
 def cast_integer(text: pd.Series, column: Column) -> Cast:

@@ -36,6 +36,3 @@ def make_engine(url: str, **options: Any) -> sa.Engine:
         return sa.create_engine(url, pool_pre_ping=True, **options)
     return sa.create_engine(url, pool_pre_ping=True, **options)
 
-
-def is_sqlite(engine: sa.Engine) -> bool:
-    return engine.dialect.name == "sqlite"

@@ -79,14 +79,6 @@ def _config_json(name: str) -> dict:
     return json.loads(resources.files("order_platform.config").joinpath(name).read_text(encoding="utf-8"))
 
 
-# Lineage columns the platform adds to each published line (not part of the production 411).
-LINEAGE_COLUMNS: tuple[str, ...] = (
-    "_SOURCE_FILE",
-    "_SOURCE_SHEET",
-    "_SOURCE_ROW",
-    "_LOAD_ID",
-    "_EXTRA_COLUMNS",
-)
 KEY_COLUMN = "record_uuid"
 SOURCE_TABLE_COLUMN = "_SOURCE_TABLE"
 AAG_ORDER_NUMBER = "AAG ORDER NUMBER"

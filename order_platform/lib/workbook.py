@@ -57,10 +57,6 @@ class SheetData:
     other_sheets: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def row_count(self) -> int:
-        return len(self.row_numbers)
-
 
 def column_letter(index: int) -> str:
     """0 -> A, 25 -> Z, 26 -> AA."""
