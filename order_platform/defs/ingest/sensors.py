@@ -7,7 +7,7 @@ import hashlib
 import dagster as dg
 
 from order_platform.defs.automation.jobs import order_list_job
-from order_platform.defs.automation.runs import contiguous_ranges, range_run_request
+from order_platform.defs.automation.runs import contiguous_ranges, range_run_request, refresh_run_config
 from order_platform.defs.partitions import customer_partitions
 from order_platform.defs.resources import OrderPlatformResource
 from order_platform.lib.changes import changed_customers
@@ -50,7 +50,7 @@ def workbook_sensor(context: dg.SensorEvaluationContext, order_platform: OrderPl
             dg.RunRequest(
                 partition_key=customer,
                 run_key=f"{customer}:{version}",
-                run_config={"ops": {"order_list_layers": {"config": {"force": False}}}},
+                run_config=refresh_run_config(force=False),
                 tags={"order_platform/trigger": "workbook_sensor"},
             )
             for customer, version in sorted(changes.items())
