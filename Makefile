@@ -3,6 +3,10 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export ORDER_PLATFORM_HOME ?= $(CURDIR)/.order_platform
 export DAGSTER_HOME ?= $(ORDER_PLATFORM_HOME)/dagster
+# Install .pyc files with the packages: with PYTHONDONTWRITEBYTECODE set (common on servers and
+# in CI) every process would otherwise recompile pandas, SQLAlchemy and Dagster from source,
+# adding seconds to each run and to each worker process a refresh starts.
+export UV_COMPILE_BYTECODE ?= 1
 
 .PHONY: install demo ui test lint bench monday-bench ddl
 
