@@ -146,3 +146,13 @@ def test_backfills_can_be_split_into_parallel_runs(monkeypatch):
     assert layers(build_definitions(PlatformSettings())).backfill_policy.max_partitions_per_run is None
     monkeypatch.setenv("ORDER_PLATFORM_BACKFILL_PARTITIONS_PER_RUN", "8")
     assert layers(build_definitions(PlatformSettings())).backfill_policy.max_partitions_per_run == 8
+
+
+def test_typed_column_schemas_are_on_the_definitions() -> None:
+    from order_platform.defs.order_list.assets import SPECS
+
+    schemas = {spec.key.path[-1]: spec.metadata.get("dagster/column_schema") for spec in SPECS}
+    order_list = {c.name: c.type for c in schemas["order_list"].columns}
+    assert order_list["AAG ORDER NUMBER"] == "NVARCHAR(100)" and order_list["_SOURCE_ROW"] == "INTEGER"
+    assert len(order_list) == len(schemas["staged_order_list"].columns)
+    assert schemas["raw_order_list"] is None  # raw columns are the customer's own headers, all text

@@ -23,3 +23,23 @@ def test_needs_strip_sees_edge_space_only() -> None:
     assert _needs_strip(["A\t", "B"])
     assert _needs_strip(["A", "B\u00a0"])
     assert not _needs_strip([])
+
+
+def test_preview_shows_first_rows_as_text_and_skips_empty_columns() -> None:
+    import pandas as pd
+
+    from order_platform.lib.report import PREVIEW_ROWS, _preview
+
+    frame = pd.DataFrame(
+        {
+            "STYLE": pd.array(["A", None, "C", "D", "E", "F", "G"], dtype="string"),
+            "QTY": pd.array([1, None, 3, 4, 5, 6, 7], dtype="Int64"),
+            "EMPTY": [None] * 7,
+            "DATE": pd.to_datetime(["2026-01-02", None, None, None, None, None, None]),
+            "LATE": [None] * 6 + ["only after the preview rows"],
+        }
+    )
+    preview = _preview(frame)
+    assert len(preview) == PREVIEW_ROWS
+    assert preview[0] == {"STYLE": "A", "QTY": "1", "DATE": "2026-01-02 00:00:00"}
+    assert preview[1] == {"STYLE": None, "QTY": None, "DATE": None}

@@ -52,9 +52,12 @@ class CustomerReport:
 
 
 def _preview(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    head = frame.head(PREVIEW_ROWS)
-    head = head.loc[:, head.notna().any()]  # keep the preview readable: only columns with values
-    return [{k: (None if pd.isna(v) else str(v)) for k, v in row.items()} for row in head.to_dict("records")]
+    """The first rows as text; only columns with a value in them, to keep the preview readable."""
+    head = frame.iloc[:PREVIEW_ROWS]
+    cells = head.to_numpy(dtype=object)  # one conversion; per-cell pandas access costs ms per customer
+    missing = pd.isna(cells)
+    kept = [(j, str(name)) for j, name in enumerate(head.columns) if not missing[:, j].all()]
+    return [{name: None if missing[i, j] else str(cells[i, j]) for j, name in kept} for i in range(len(head))]
 
 
 def _schema(frame: pd.DataFrame) -> list[tuple[str, str]]:
@@ -107,7 +110,7 @@ def report_for(run: CustomerRun) -> CustomerReport:
                 "header_row": sheet.header_row if sheet else None,
                 "other_sheets": sheet.other_sheets if sheet else [],
                 "notes": sheet.notes if sheet else [],
-                "preview": _preview(run.raw.frame.head(PREVIEW_ROWS)[run.raw.headers]),
+                "preview": _preview(run.raw.frame.iloc[:PREVIEW_ROWS][run.raw.headers]),
             },
         )
     if run.staged:

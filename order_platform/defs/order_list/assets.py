@@ -18,6 +18,7 @@ from order_platform.defs.order_list.metadata import (
     raw_metadata,
     source_metadata,
     staging_metadata,
+    table_column_schema,
 )
 from order_platform.defs.partitions import customer_partitions
 from order_platform.defs.resources import OrderPlatformResource
@@ -30,6 +31,9 @@ from order_platform.lib.checks import (
 )
 from order_platform.lib.report import CustomerReport
 from order_platform.lib.runner import run_customers
+from order_platform.lib.schema import order_list_schema
+from order_platform.lib.tables import ORDER_LIST as ORDER_LIST_TABLE
+from order_platform.lib.tables import platform_metadata, staging_table
 
 SOURCE = dg.AssetKey("source_workbook")
 BLOB = dg.AssetKey("blob_workbook")
@@ -45,6 +49,12 @@ METADATA_OF = {
     ORDER_LIST: order_list_metadata,
 }
 PUBLISHED_MATCHES_STAGED = "published_matches_staged"
+_SCHEMA = order_list_schema()
+# Staging tables hold the canonical columns a customer's file feeds: a subset of this, same types.
+STAGING_COLUMNS = table_column_schema(
+    staging_table("x<CUSTOMER>_ORDER_LIST_STAGING", _SCHEMA, [c.name for c in _SCHEMA.business_columns])
+)
+ORDER_LIST_COLUMNS = table_column_schema(platform_metadata(_SCHEMA).tables[ORDER_LIST_TABLE])
 DB_POOL = "order_platform_database"
 
 SPECS = [
@@ -78,6 +88,7 @@ SPECS = [
         description="x<CUSTOMER>_ORDER_LIST_STAGING: canonical typed columns, canonical customer names, stable "
         "line ids; rows that cannot be loaded go to ORDER_LIST_QUARANTINE with file, sheet, row, column, reason.",
         kinds={"sql", "pandas"},
+        metadata={"dagster/column_schema": STAGING_COLUMNS},
     ),
     dg.AssetSpec(
         ORDER_LIST,
@@ -85,6 +96,7 @@ SPECS = [
         group_name="transform",
         description="The customer's slice of the production ORDER_LIST table, swapped in one transaction.",
         kinds={"sql"},
+        metadata={"dagster/column_schema": ORDER_LIST_COLUMNS},
     ),
 ]
 
