@@ -15,6 +15,7 @@ from order_platform.defs.automation.runs import RANGE_END, RANGE_START, contiguo
 from order_platform.defs.partitions import customer_partitions
 from order_platform.defs.resources import order_platform_resource
 from order_platform.lib.customers import customer_directory
+from order_platform.lib.runner import start_worker_server
 from order_platform.lib.settings import PlatformSettings
 
 # The terminal gets one line per customer and problems; every event is still in the instance (UI).
@@ -94,6 +95,8 @@ def refresh(
             )
     else:
         wanted = set(listing)
+    if resource.workers > 1 and len(wanted) > 1:
+        start_worker_server()  # its imports overlap with Dagster planning the run
     started = datetime.now()
     instance = dg.DagsterInstance.get()
     register_customers(instance, sorted(listing))

@@ -7,11 +7,13 @@ Each worker builds its own pipeline from a picklable `PipelineSpec`, and only th
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
@@ -41,6 +43,23 @@ def _build(spec: PipelineSpec) -> OrderListPipeline:
     return build_pipeline(spec.database_url, spec.source_dir, spec.blob_dir)
 
 
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while one customer loads.
+
+    A load allocates millions of short-lived objects; the collector's generation scans over them
+    cost ~6% of a load and find almost nothing (reference counting frees the data). Cycles made
+    meanwhile are collected after the customer, so memory stays bounded by one customer.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _run_one(
     spec: PipelineSpec,
     customer: str,
@@ -48,7 +67,28 @@ def _run_one(
     force: bool,
     listing: dict[str, list[WorkbookRef]],
 ) -> CustomerReport:
-    return report_for(spec.build().run_customer(customer, layers, force=force, listing=listing))
+    with _cycle_collector_paused():
+        return report_for(spec.build().run_customer(customer, layers, force=force, listing=listing))
+
+
+_PRELOAD = ["order_platform.lib.runner", "order_platform.lib.factory"]
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    # Not fork: Dagster's process runs threads. A fork server starts clean, imports the pipeline
+    # once, and forks the workers from there, so they do not each import pandas & co. again.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
+
+
+def start_worker_server() -> None:
+    """Start the fork server now (it imports the pipeline once, ~1 s), so a run that follows finds it
+    ready: the headless refresh calls this before Dagster plans the run, and the two overlap."""
+    from multiprocessing import forkserver
+
+    _worker_context()
+    forkserver.ensure_running()
 
 
 def run_customers(
@@ -75,10 +115,7 @@ def run_customers(
                 on_start(customer)
             yield _run_one(spec, customer, layers, force, listing)
         return
-    # Not fork: Dagster's process runs threads. A fork server starts clean, imports the pipeline
-    # once, and forks the workers from there, so they do not each import pandas & co. again.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["order_platform.lib.runner", "order_platform.lib.factory"])
+    context = _worker_context()
     finished: set[str] = set()
     try:
         with ProcessPoolExecutor(max_workers=min(workers, len(ordered)), mp_context=context) as pool:
