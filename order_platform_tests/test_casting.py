@@ -68,3 +68,20 @@ def test_year_first_and_spelled_month_dates_but_not_a_month_alone():
     got = [None if pd.isna(v) else v.date().isoformat() for v in cast.values]
     assert got == ["2025-03-01", "2025-03-01", "2025-03-05", "2025-04-05", None, None]
     assert cast.invalid.tolist() == [False, False, False, False, True, True]
+
+
+def test_dates_outside_1900_to_2200_are_invalid_in_every_form_not_a_crash():
+    # Typed 3025 for 2025: beyond what pandas' datetime64[ns] holds, it used to fail the whole customer.
+    cast = cast_date(
+        text("3025-03-01", "01/03/3025", "1 Mar 3025", "3025/03/01", "200000", "05/06/1750", "2200-12-31 10:00"),
+        COLUMNS["EX FACTORY DATE"],
+    )
+    got = [None if pd.isna(v) else v.date().isoformat() for v in cast.values]
+    assert got == [None, None, None, None, None, None, "2200-12-31"]
+    assert cast.invalid.tolist() == [True] * 6 + [False]
+    assert "1900 to 2200" in cast.reason
+
+
+def test_empty_text_is_blank_even_when_nothing_needs_trimming():
+    cast = cast_text(text("A", "", "B"), COLUMNS["STYLE DESCRIPTION"])
+    assert cast.values.tolist() == ["A", None, "B"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from operator import is_not
 
@@ -24,6 +25,11 @@ PLACEHOLDERS = frozenset(
 _THOUSANDS_RE = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 _DMY = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})\s*$")
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+# Order dates outside these years are typos (3025 for 2025); they are quarantined, never loaded,
+# and never reach pandas' datetime64[ns] limits (1677-2262), which would fail the whole customer.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+_FIRST_DAY, _AFTER_LAST_DAY = pd.Timestamp(f"{FIRST_YEAR}-01-01"), pd.Timestamp(f"{LAST_YEAR + 1}-01-01")
+_FIRST_SERIAL, _LAST_SERIAL = (_FIRST_DAY - EXCEL_EPOCH).days, (_AFTER_LAST_DAY - EXCEL_EPOCH).days - 1
 # Dates written year first with slashes or dots (2025/03/01), or with a month name (1-Mar-2025,
 # 05 Apr 25, March 5, 2025). Strict on purpose: a month name alone is not a date.
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
@@ -49,17 +55,19 @@ _EDGE_SPACE = re.compile(r"\x00(?:\s|(?<=\s\x00))")
 
 
 def _needs_strip(values: list) -> bool:
-    """Whether any text has leading or trailing white space (one C-speed join instead of a loop)."""
+    """Whether any text is empty or has leading or trailing white space (one C-speed join, no loop)."""
+    if not values:
+        return False
     try:
         joined = "\x00" + "\x00".join(filter(_NOT_NONE, values)) + "\x00"
     except TypeError:  # something other than text or None: take the careful path
         return True
-    return _EDGE_SPACE.search(joined) is not None
+    return "\x00\x00" in joined or _EDGE_SPACE.search(joined) is not None
 
 
 def _stripped_values(values: list) -> list:
     """`_stripped` on a list: the same list when nothing needs trimming, else a new one."""
-    if _needs_strip(values) or values.count(""):
+    if _needs_strip(values):
         return [
             (v.strip() or None) if v.__class__ is str else (None if v is None or v != v else str(v)) for v in values
         ]
@@ -150,32 +158,51 @@ def cast_decimal(text: pd.Series, column: Column) -> Cast:
 
 
 def _day_month(text: pd.Series, day_first_default: bool) -> pd.Series:
-    """`dd/mm/yyyy` or `mm/dd/yyyy`, decided for the whole column by any part above 12."""
-    parts = text.str.extract(_DMY)
-    a, b, y = (pd.to_numeric(parts[i], errors="coerce") for i in range(3))
-    y = y.where(y >= 100, y + 2000)
-    if (a > 12).any():
+    """`dd/mm/yyyy` or `mm/dd/yyyy`, decided for the whole column by any part above 12.
+
+    A plain loop: these are the few cells the vectorised parsers left over, and pandas' per-call
+    overhead (str.extract, to_datetime of a frame) would cost milliseconds per column.
+    """
+    rows: list = []
+    parts: list[tuple[int, int, int]] = []
+    for row, value in zip(text.index, text.tolist(), strict=True):
+        match = _DMY.match(value) if value.__class__ is str else None
+        if match:
+            rows.append(row)
+            parts.append(tuple(map(int, match.groups())))
+    if any(a > 12 for a, _, _ in parts):
         day_first = True
-    elif (b > 12).any():
+    elif any(b > 12 for _, b, _ in parts):
         day_first = False
     else:
         day_first = day_first_default
-    day, month = (a, b) if day_first else (b, a)
-    frame = pd.DataFrame({"year": y, "month": month, "day": day}).dropna()
-    return pd.to_datetime(frame, errors="coerce") if len(frame) else pd.Series(dtype="datetime64[ns]")
+    dates: list = []
+    for a, b, year in parts:
+        day, month = (a, b) if day_first else (b, a)
+        year = year if year >= 100 else year + 2000
+        try:
+            dates.append(datetime(year, month, day) if FIRST_YEAR <= year <= LAST_YEAR else None)
+        except ValueError:  # 31/02, month 13
+            dates.append(None)
+    return pd.Series(pd.to_datetime(dates), index=rows, dtype="datetime64[ns]")
+
+
+def _within_years(dates: pd.Series) -> pd.Series:
+    """Dates outside FIRST_YEAR..LAST_YEAR as NaT, in datetime64[ns]."""
+    return dates.where((dates >= _FIRST_DAY) & (dates < _AFTER_LAST_DAY)).astype("datetime64[ns]")
 
 
 def cast_date(text: pd.Series, column: Column, day_first_default: bool = True) -> Cast:
     """Dates from ISO text, Excel serial numbers, `dd/mm/yyyy` or `mm/dd/yyyy`."""
     text = text.astype(object)
-    result = pd.to_datetime(text, format="ISO8601", errors="coerce").astype("datetime64[ns]")
+    result = _within_years(pd.to_datetime(text, format="ISO8601", errors="coerce"))
     todo = result.isna().to_numpy() & _present(text)
     placeholder = _no_mask(len(text))
     if todo.any():
         odd = _stripped(text[todo])
         placeholder[todo] = _placeholder_mask(odd)
         serial = pd.to_numeric(odd, errors="coerce")
-        is_serial = serial.between(1, 2958465)
+        is_serial = np.floor(serial).between(_FIRST_SERIAL, _LAST_SERIAL)
         parsed = pd.Series(pd.NaT, index=odd.index, dtype="datetime64[ns]")
         if is_serial.any():
             parsed[is_serial] = EXCEL_EPOCH + pd.to_timedelta(np.floor(serial[is_serial]), unit="D")
@@ -186,14 +213,15 @@ def cast_date(text: pd.Series, column: Column, day_first_default: bool = True) -
             spelled = rest[parsed[rest.index].isna() & rest.str.contains(_SPELLED_DATE, regex=True)]
             if len(spelled):  # `2025/03/01`, `1-Mar-2025`, `March 1, 2025`: one by one, they are few
                 dates = pd.to_datetime(spelled, format="mixed", dayfirst=day_first_default, errors="coerce")
-                parsed.loc[spelled.index] = dates.where(dates.dt.year.between(1900, 2200)).astype("datetime64[ns]")
+                parsed.loc[spelled.index] = _within_years(dates)
         result[todo] = parsed.to_numpy()
     invalid = todo & result.isna().to_numpy() & ~placeholder
     return Cast(
         result.dt.normalize(),
         invalid,
         placeholder,
-        reason="not a date (ISO, dd/mm/yyyy, mm/dd/yyyy, yyyy/mm/dd, 1-Mar-2025 or Excel)",
+        reason=f"not a date from {FIRST_YEAR} to {LAST_YEAR} (ISO, dd/mm/yyyy, mm/dd/yyyy, yyyy/mm/dd, "
+        "1-Mar-2025 or Excel)",
     )
 
 
