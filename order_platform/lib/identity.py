@@ -65,7 +65,12 @@ def line_ids(customer: str, frame: pd.DataFrame) -> pd.Series:
     blank = [""] * len(frame)
     parts = [_normalised(frame[c]) if c in frame.columns else blank for c in KEY_COLUMNS]
     keys = ["\x1f".join(values) for values in zip(*parts, strict=True)]
-    ordinals = pd.Series(keys).groupby(keys, sort=False).cumcount().tolist()
+    seen: dict[str, int] = {}
+    ordinals = []
+    for key in keys:  # the n-th line with this key, counting from 0 (a groupby costs more here)
+        n = seen.get(key, 0)
+        seen[key] = n + 1
+        ordinals.append(n)
     prefix = customer.upper() + "\x1e"
     ids = [_uuid5(f"{prefix}{k}\x1e{n}") for k, n in zip(keys, ordinals, strict=True)]
     return pd.Series(ids, index=frame.index, dtype=object)
