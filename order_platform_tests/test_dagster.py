@@ -156,3 +156,20 @@ def test_typed_column_schemas_are_on_the_definitions() -> None:
     assert order_list["AAG ORDER NUMBER"] == "NVARCHAR(100)" and order_list["_SOURCE_ROW"] == "INTEGER"
     assert len(order_list) == len(schemas["staged_order_list"].columns)
     assert schemas["raw_order_list"] is None  # raw columns are the customer's own headers, all text
+
+
+def test_bench_prints_every_figure_even_when_a_workbook_is_bad(platform, dagster_home, capsys):
+    from order_platform.bench import run_bench
+
+    write_workbook(platform.source / workbook_name("GREYSON"), [line("GRE-1", "A"), line("GRE-2", "B")])
+    write_workbook(platform.source / workbook_name("RHONE"), [line("RHO-1", "A")])
+    (platform.source / workbook_name("TITLE 9")).write_bytes(b"")  # the smallest file, and unreadable
+    rhone = (platform.source / workbook_name("RHONE")).read_bytes()
+    run_bench(platform.source, workers=1)
+    out = capsys.readouterr().out
+    assert "3 (0.0 MB), 3 data rows" in out
+    assert "full refresh through Dagster" in out and "(3 published + 0 quarantined" in out
+    assert "ratio to the read floor" in out
+    assert "changed workbook (RHONE) sensor tick -> published" in out
+    assert "failed customers               1" in out
+    assert (platform.source / workbook_name("RHONE")).read_bytes() == rhone  # it changed a copy
