@@ -164,10 +164,16 @@ def stage(
     )
 
     keep = ~quarantined
+    # copy=False: the cast columns are new arrays already; consolidating them into blocks costs more
+    # than it saves. The dtype is given so text stays `object` (pandas would infer `str` from a
+    # masked array), the same whether or not any row was quarantined.
     if keep.all():
-        staged = pd.DataFrame(typed).reset_index(drop=True)
+        staged = pd.DataFrame(typed, copy=False).reset_index(drop=True)
     else:  # index the arrays, not the Series: pandas' masked Series indexing is 3x slower
-        staged = pd.DataFrame({name: series.array[keep] for name, series in typed.items()})
+        staged = pd.DataFrame(
+            {name: pd.Series(series.array[keep], dtype=series.dtype, copy=False) for name, series in typed.items()},
+            copy=False,
+        )
     unknown_names = _canonical_customers(staged, customer, directory)
     if ORDER_TYPE in staged:
         order_type = staged[ORDER_TYPE].str.upper()
