@@ -7,7 +7,7 @@ publish is one transaction that swaps a customer's slice, so readers see the old
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -151,9 +151,9 @@ class OrderStore:
         sql = f"INSERT INTO {self._quote(table)} ({cols}) VALUES ({marks})"
         conn.exec_driver_sql(sql, frame_rows(frame, self.dialect))
 
-    def _replace_table(self, make_table: Callable[..., sa.Table], name: str, frame: pd.DataFrame) -> None:
-        """Replace table `name` with `frame`'s rows in one transaction (readers see old or new)."""
-        table = make_table(name)
+    def _replace_table(self, table: sa.Table, frame: pd.DataFrame) -> None:
+        """Replace `table` with `frame`'s rows in one transaction (readers see old or new)."""
+        name = table.name
         with self.engine.connect() as conn:
             if self.dialect == "sqlite":
                 self._replace_sqlite_table(conn, table, frame)
@@ -198,7 +198,7 @@ class OrderStore:
             raise ValueError(f"workbook headers {sorted(clash)} collide with the raw table's lineage columns")
         if self.dialect == "mssql":
             check_sql_server_raw_limits(headers, raw)
-        self._replace_table(lambda n, **kw: raw_table(n, headers, **kw), name, raw[[*headers, *RAW_LINEAGE]])
+        self._replace_table(raw_table(name, headers), raw[[*headers, *RAW_LINEAGE]])
 
     def read_raw(self, name: str) -> tuple[pd.DataFrame, list[str]]:
         frame = self._read(f"SELECT * FROM {self._quote(name)}")
@@ -214,10 +214,8 @@ class OrderStore:
             if c in self.schema.by_name and c not in (KEY_COLUMN, SOURCE_TABLE_COLUMN)
         ]
 
-        def make(n: str, **kw: object) -> sa.Table:
-            return staging_table(n, self.schema, canonical, **kw)
-
-        self._replace_table(make, name, staged[[c.name for c in make(name).columns]])
+        table = staging_table(name, self.schema, canonical)  # built once: ~150 columns cost milliseconds
+        self._replace_table(table, staged[[c.name for c in table.columns]])
 
     def read_staging(self, name: str) -> pd.DataFrame:
         return self._read(f"SELECT * FROM {self._quote(name)} ORDER BY {self._quote('_SOURCE_ROW')}")

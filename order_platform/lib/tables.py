@@ -118,7 +118,7 @@ def platform_metadata(schema: OrderListSchema) -> sa.MetaData:
     return metadata
 
 
-def raw_table(name: str, headers: list[str], prefixes: list[str] | None = None) -> sa.Table:
+def raw_table(name: str, headers: list[str]) -> sa.Table:
     """Every header as text, plus where each row came from."""
     return sa.Table(
         name,
@@ -128,15 +128,10 @@ def raw_table(name: str, headers: list[str], prefixes: list[str] | None = None) 
         sa.Column("_SOURCE_SHEET", sa.Unicode(100)),
         sa.Column("_SOURCE_ROW", sa.Integer),
         sa.Column("_LOADED_AT", DATETIME_TYPE),
-        prefixes=prefixes or [],
     )
 
 
-def staging_table(
-    name: str, schema: OrderListSchema, canonical_columns: list[str], prefixes: list[str] | None = None
-) -> sa.Table:
+def staging_table(name: str, schema: OrderListSchema, canonical_columns: list[str]) -> sa.Table:
     """The canonical columns this customer's file feeds, typed as in ORDER_LIST, plus lineage."""
     names = [KEY_COLUMN, *canonical_columns, SOURCE_TABLE_COLUMN]
-    return sa.Table(
-        name, sa.MetaData(), *_typed_columns(schema, names), *lineage_columns(), prefixes=prefixes or []
-    )
+    return sa.Table(name, sa.MetaData(), *_typed_columns(schema, names), *lineage_columns())
