@@ -54,9 +54,11 @@ def _column_values(series: pd.Series, dialect: str) -> list:
         return []
     if pd.api.types.is_datetime64_any_dtype(series):
         days = series.to_numpy(dtype="datetime64[D]")
-        missing = np.isnat(days)
-        values = days.astype(str).astype(object) if dialect == "sqlite" else days.astype(object)
-        values[missing] = None
+        present = ~np.isnat(days)
+        values = np.full(len(days), None, dtype=object)
+        if present.any():  # a column holds few distinct dates: convert each once
+            distinct, position = np.unique(days[present], return_inverse=True)
+            values[present] = (distinct.astype(str) if dialect == "sqlite" else distinct).astype(object)[position]
         return values.tolist()
     if isinstance(series.dtype, pd.Int64Dtype):
         return series.to_numpy(dtype=object, na_value=None).tolist()
