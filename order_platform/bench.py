@@ -23,7 +23,7 @@ from python_calamine import CalamineWorkbook
 from order_platform.lib.schema import order_list_schema
 from order_platform.lib.settings import PlatformSettings
 from order_platform.lib.source import LocalFolderSource
-from order_platform.lib.workbook import HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, PREFERRED_SHEET
+from order_platform.lib.workbook import HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, WorkbookError, sheet_order
 
 
 def calamine_floor(source: Path) -> tuple[float, int]:
@@ -36,11 +36,11 @@ def calamine_floor(source: Path) -> tuple[float, int]:
             book = CalamineWorkbook.from_filelike(io.BytesIO((source / ref.path).read_bytes()))
         except Exception:  # not a workbook, empty, encrypted: the refresh fails it without reading too
             continue
-        names = list(book.sheet_names)
-        ordered = [n for n in names if n.strip().upper() == PREFERRED_SHEET] + [
-            n for n in names if n.strip().upper() != PREFERRED_SHEET
-        ]
-        for name in ordered:
+        try:
+            names = sheet_order(book, ref.path)
+        except WorkbookError:
+            continue
+        for name in names:
             data = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
             known = max(
                 (sum(1 for c in r if isinstance(c, str) and schema.canonical_for(c)) for r in data[:HEADER_SCAN_ROWS]),

@@ -85,3 +85,21 @@ def test_dates_outside_1900_to_2200_are_invalid_in_every_form_not_a_crash():
 def test_empty_text_is_blank_even_when_nothing_needs_trimming():
     cast = cast_text(text("A", "", "B"), COLUMNS["STYLE DESCRIPTION"])
     assert cast.values.tolist() == ["A", None, "B"]
+
+
+def test_dates_with_a_time_zone_keep_the_calendar_date_written():
+    cast = cast_date(
+        text("2025-03-01T10:00:00Z", "2025-03-01", "2025-03-02T00:30:00+02:00", "2025-03-03T23:00:00-05:00", None),
+        COLUMNS["EX FACTORY DATE"],
+    )
+    got = [None if pd.isna(v) else v.date().isoformat() for v in cast.values]
+    assert got == ["2025-03-01", "2025-03-01", "2025-03-02", "2025-03-03", None]
+    assert not cast.invalid.any()
+    zoned = cast_date(text("2025-03-01T00:00:00.000Z", "2025-03-02T00:00:00.000Z"), COLUMNS["EX FACTORY DATE"])
+    assert [v.date().isoformat() for v in zoned.values] == ["2025-03-01", "2025-03-02"]
+
+
+def test_cells_of_spaces_only_are_blank_not_invalid():
+    assert not cast_date(text(" ", "\t"), COLUMNS["EX FACTORY DATE"]).invalid.any()
+    assert not cast_integer(text("  "), COLUMNS["TOTAL QTY"]).invalid.any()
+    assert not cast_decimal(text(" "), COLUMNS["CUSTOMER PRICE"]).invalid.any()

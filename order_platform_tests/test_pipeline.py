@@ -130,7 +130,7 @@ def test_publish_is_atomic_when_the_insert_fails(platform):
         conn.exec_driver_sql('ALTER TABLE "xGREYSON_ORDER_LIST_STAGING" RENAME TO "gone"')
     pipeline = platform.pipeline
     ref = pipeline.locate("GREYSON")
-    staged = pipeline.stage("GREYSON", ref, pipeline.read_raw(ref))
+    staged = pipeline.stage("GREYSON", ref, pipeline.read_raw("GREYSON"))
     with store.engine.begin() as conn:
         conn.exec_driver_sql('DROP TABLE "xGREYSON_ORDER_LIST_STAGING"')
         conn.exec_driver_sql('CREATE TABLE "xGREYSON_ORDER_LIST_STAGING" ("record_uuid" TEXT)')
@@ -182,3 +182,27 @@ def test_a_broken_worker_pool_falls_back_to_loading_in_process(platform):
     done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120)
     assert "LOADED ['GREYSON', 'TITLE NINE']" in done.stdout, done.stderr[-2000:]
     assert "worker processes failed" in done.stderr
+
+
+def test_customers_whose_names_differ_only_in_punctuation_keep_their_own_slices(platform):
+    write_workbook(platform.source / workbook_name("ACME CO"), [line("ACM-1", "A"), line("ACM-2", "B")])
+    write_workbook(platform.source / "sub" / workbook_name("ACME CO."), [line("ACX-1", "A")])
+    reports = load(platform, ["ACME CO", "ACME CO."])
+    assert all(r.ok for r in reports.values())
+    store = platform.pipeline.store
+    assert sorted(store.order_list_for_customer("ACME CO")["AAG ORDER NUMBER"]) == ["ACM-1", "ACM-2"]
+    assert sorted(store.order_list_for_customer("ACME CO.")["AAG ORDER NUMBER"]) == ["ACX-1"]
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql('SELECT COUNT(*) FROM "ORDER_LIST"').scalar_one() == 3
+
+
+def test_a_renamed_workbook_replaces_its_customers_slice(platform):
+    old = platform.source / workbook_name("GREYSON CLOTHIERS")
+    write_workbook(old, [line("GRE-1", "A")])
+    assert load(platform)["GREYSON"].ok
+    old.unlink()
+    write_workbook(platform.source / workbook_name("GREYSON"), [line("GRE-1", "A"), line("GRE-2", "B")])
+    report = load(platform)["GREYSON"]
+    assert report.ok, report.error
+    with platform.pipeline.store.engine.connect() as conn:
+        assert conn.exec_driver_sql('SELECT COUNT(*) FROM "ORDER_LIST"').scalar_one() == 2

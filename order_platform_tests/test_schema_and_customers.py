@@ -40,4 +40,12 @@ def test_customer_names_are_canonicalised():
     assert directory.canonical("LAMBS") == "LAMBS"  # its own customer, not GET LAMBS
     assert directory.canonical("NOBODY WE KNOW") is None
     assert directory.partition_key("new customer  co") == "NEW CUSTOMER CO"
-    assert raw_table_name("TITLE 9") == "xTITLE_9_ORDER_LIST_RAW"
+    assert raw_table_name("TITLE NINE") == "xTITLE_NINE_ORDER_LIST_RAW"
+
+
+def test_distinct_customers_never_share_a_table():
+    names = ["ACME CO", "ACME CO.", "ACME_CO", "CAFÉ", "CAFÈ", "日本", "中国", "A  B"]
+    tables = [raw_table_name(n) for n in names]
+    assert len(set(tables)) == len(names)
+    assert tables[0] == "xACME_CO_ORDER_LIST_RAW" and tables[1].startswith("xACME_CO_")
+    assert all(t.isascii() for t in tables)

@@ -94,3 +94,45 @@ def test_unknown_and_blank_headers_with_data_are_kept(tmp_path):
     sheet = read(write_workbook(tmp_path / "x.xlsx", [row], headers=headers))
     assert "ORIGINAL PO NUMBER" in sheet.headers
     assert "(blank header, column O)" in sheet.headers
+
+
+def test_a_hidden_sheet_is_read_only_when_no_visible_sheet_has_the_order_list(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    stale = book.active
+    stale.title = "OLD 2023"
+    stale.sheet_state = "hidden"
+    orders = book.create_sheet("ORDERS")
+    for sheet, aag in ((stale, "OLD-1"), (orders, "NEW-1")):
+        sheet.append(BASIC_HEADERS)
+        sheet.append([line(aag, "A").get(h) for h in BASIC_HEADERS])
+    path = tmp_path / "BOGNER ORDER LIST (M3).xlsx"
+    book.save(path)
+    sheet = read(path)
+    assert sheet.sheet == "ORDERS" and sheet.columns[0] == ["NEW-1"]
+
+    book.remove(orders)
+    book.create_sheet("NOTES").append(["prices subject to change"])
+    book.save(path)
+    sheet = read(path)
+    assert sheet.sheet == "OLD 2023" and any("hidden" in note for note in sheet.notes)
+
+
+def test_cells_of_spaces_only_are_blank(tmp_path):
+    headers = [*BASIC_HEADERS, "PO NUMBER"]  # a second, empty PO NUMBER column holding one space
+    rows = [
+        [*(line("GRE-1", "A", s=" ").get(h) for h in BASIC_HEADERS), " "],
+        [*(line("GRE-2", "B", **{"EX FACTORY DATE": "  "}).get(h) for h in BASIC_HEADERS), None],
+    ]
+    sheet = read(write_workbook(tmp_path / "GREYSON ORDER LIST (M3).xlsx", rows, headers))
+    columns = dict(zip(sheet.headers, sheet.columns, strict=True))
+    assert columns["S"] == [None, "10"] and columns["EX FACTORY DATE"] == ["2025-03-01", None]
+    assert any("empty duplicate header 'PO NUMBER'" in note for note in sheet.notes)
+
+
+def test_a_header_named_like_a_lineage_column_is_kept_under_another_name(tmp_path):
+    headers = [*BASIC_HEADERS, "_source_row"]
+    rows = [[*(line("GRE-1", "A").get(h) for h in BASIC_HEADERS), "kept"]]
+    sheet = read(write_workbook(tmp_path / "GREYSON ORDER LIST (M3).xlsx", rows, headers))
+    assert sheet.headers[-1] == "_source_row (column N)" and sheet.columns[-1] == ["kept"]

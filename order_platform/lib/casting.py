@@ -118,12 +118,14 @@ def _parse_number_array(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.nda
         numbers = numbers.copy()
     failed = np.isnan(numbers) & ~pd.isna(cells)
     placeholder = _no_mask(len(cells))
+    blank = _no_mask(len(cells))
     if failed.any():
         # Only the cells plain to_numeric could not read take the slow path, one by one.
         odd = cells[failed].tolist()
         numbers[failed] = [_odd_number(v) for v in odd]
         placeholder[failed] = [_is_placeholder(v) for v in odd]
-    invalid = failed & np.isnan(numbers) & ~placeholder
+        blank[failed] = [v.__class__ is str and not v.strip() for v in odd]  # spaces only
+    invalid = failed & np.isnan(numbers) & ~placeholder & ~blank
     return numbers, invalid, placeholder
 
 
@@ -187,6 +189,26 @@ def _day_month(text: pd.Series, day_first_default: bool) -> pd.Series:
     return pd.Series(pd.to_datetime(dates), index=rows, dtype="datetime64[ns]")
 
 
+# A time of day followed by a zone (`10:00:00Z`, `00:30+02:00`): the zone is dropped, not converted,
+# so the date stays the calendar date the sheet shows.
+_ZONED_TIME = re.compile(r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}(?::?\d{2})?)\s*$", re.IGNORECASE)
+
+
+def _drop_zone(value: object) -> object:
+    return _ZONED_TIME.sub(r"\1", value) if value.__class__ is str else value
+
+
+def _parse_iso(text: pd.Series) -> pd.Series:
+    """ISO text as naive datetimes; cells that are not ISO dates become NaT."""
+    try:
+        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    except (ValueError, TypeError):  # time zones mixed with each other or with none
+        parsed = None
+    if parsed is None or isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = pd.to_datetime(text.map(_drop_zone), format="ISO8601", errors="coerce")
+    return parsed
+
+
 def _within_years(dates: pd.Series) -> pd.Series:
     """Dates outside FIRST_YEAR..LAST_YEAR as NaT, in datetime64[ns]."""
     return dates.where((dates >= _FIRST_DAY) & (dates < _AFTER_LAST_DAY)).astype("datetime64[ns]")
@@ -195,12 +217,14 @@ def _within_years(dates: pd.Series) -> pd.Series:
 def cast_date(text: pd.Series, column: Column, day_first_default: bool = True) -> Cast:
     """Dates from ISO text, Excel serial numbers, `dd/mm/yyyy` or `mm/dd/yyyy`."""
     text = text.astype(object)
-    result = _within_years(pd.to_datetime(text, format="ISO8601", errors="coerce"))
+    result = _within_years(_parse_iso(text))
     todo = result.isna().to_numpy() & _present(text)
     placeholder = _no_mask(len(text))
+    blank = _no_mask(len(text))
     if todo.any():
         odd = _stripped(text[todo])
         placeholder[todo] = _placeholder_mask(odd)
+        blank[todo] = odd.isna().to_numpy()  # cells of spaces only are blank, not bad dates
         serial = pd.to_numeric(odd, errors="coerce")
         is_serial = np.floor(serial).between(_FIRST_SERIAL, _LAST_SERIAL)
         parsed = pd.Series(pd.NaT, index=odd.index, dtype="datetime64[ns]")
@@ -215,7 +239,7 @@ def cast_date(text: pd.Series, column: Column, day_first_default: bool = True) -
                 dates = pd.to_datetime(spelled, format="mixed", dayfirst=day_first_default, errors="coerce")
                 parsed.loc[spelled.index] = _within_years(dates)
         result[todo] = parsed.to_numpy()
-    invalid = todo & result.isna().to_numpy() & ~placeholder
+    invalid = todo & result.isna().to_numpy() & ~placeholder & ~blank
     return Cast(
         result.dt.normalize(),
         invalid,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -53,17 +54,27 @@ def customer_directory() -> CustomerDirectory:
     return CustomerDirectory(mapping)
 
 
-def raw_table_name(customer_in_file_name: str) -> str:
-    """`TITLE 9` -> `xTITLE_9_ORDER_LIST_RAW` (the production naming)."""
-    return f"x{table_suffix(customer_in_file_name)}_ORDER_LIST_RAW"
+def raw_table_name(customer: str) -> str:
+    """`TITLE NINE` -> `xTITLE_NINE_ORDER_LIST_RAW`: named after the partition key (the canonical
+    customer), so a renamed workbook of the same customer replaces the same tables and slice."""
+    return f"x{table_suffix(customer)}_ORDER_LIST_RAW"
 
 
-def staging_table_name(customer_in_file_name: str) -> str:
-    return f"x{table_suffix(customer_in_file_name)}_ORDER_LIST_STAGING"
+def staging_table_name(customer: str) -> str:
+    return f"x{table_suffix(customer)}_ORDER_LIST_STAGING"
 
 
-def table_suffix(customer_in_file_name: str) -> str:
-    suffix = _NON_ALNUM.sub("_", customer_in_file_name.upper()).strip("_")
-    if not suffix:
-        raise ValueError(f"customer name {customer_in_file_name!r} gives no usable table name")
-    return suffix
+_PLAIN_NAME = re.compile(r"[0-9A-Z]+(?: [0-9A-Z]+)*")
+
+
+def table_suffix(customer: str) -> str:
+    """The customer's part of its table names, distinct for distinct customers.
+
+    Plain names (letters, digits, single spaces) read as they are: `TITLE 9` -> `TITLE_9`. Any other
+    name (`ACME CO.`, `CAFÉ`, `A_B`) gets a short hash of the exact name as well, because squashing
+    punctuation or accents alone would give two customers one table (`ACME CO` and `ACME CO.`).
+    """
+    if _PLAIN_NAME.fullmatch(customer):
+        return customer.replace(" ", "_")
+    readable = _NON_ALNUM.sub("_", customer.upper()).strip("_") or "CUSTOMER"
+    return f"{readable}_{hashlib.sha1(customer.encode('utf-8')).hexdigest()[:8]}"

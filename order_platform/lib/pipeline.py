@@ -132,7 +132,7 @@ class OrderListPipeline:
             {"source_path": source.ref.path, "source_version": source.ref.version},
         )
 
-    def load_raw(self, ref: WorkbookRef, data: bytes | None = None) -> RawResult:
+    def load_raw(self, customer: str, ref: WorkbookRef, data: bytes | None = None) -> RawResult:
         started = time.perf_counter()
         if data is None:
             data = self.blobs.get(ref.path)
@@ -144,12 +144,12 @@ class OrderListPipeline:
             sheet.sheet,
             datetime.now(),
         )
-        table = raw_table_name(ref.customer_in_file_name)
+        table = raw_table_name(customer)
         self.store.write_raw(table, sheet.headers, frame)
         return RawResult(table, sheet.headers, frame, sheet, time.perf_counter() - started)
 
-    def read_raw(self, ref: WorkbookRef) -> RawResult:
-        table = raw_table_name(ref.customer_in_file_name)
+    def read_raw(self, customer: str) -> RawResult:
+        table = raw_table_name(customer)
         if not self.store.table_exists(table):
             raise CustomerError(f"raw table {table} does not exist yet; materialise the raw layer first")
         frame, headers = self.store.read_raw(table)
@@ -167,7 +167,7 @@ class OrderListPipeline:
             directory=self.directory,
         )
         checks = staging_checks(result, raw.headers, self.schema)
-        table = staging_table_name(ref.customer_in_file_name)
+        table = staging_table_name(customer)
         self.store.write_staging(table, result.staged)
         return StageResult(table, result, checks, time.perf_counter() - started)
 
@@ -185,7 +185,7 @@ class OrderListPipeline:
         record = LoadRecord(load_id, customer, ref.path, ref.version, digest, datetime.now())
         rows = self.store.publish(
             record,
-            raw_table_name(ref.customer_in_file_name),
+            raw_table_name(customer),
             staged.table,
             result.quarantine,
             {
@@ -240,13 +240,13 @@ class OrderListPipeline:
                 run.blob = self.copy_to_blob(run.source)
             raw: RawResult | None = None
             if "raw" in layers:
-                raw = run.raw = self.load_raw(ref, data)
+                raw = run.raw = self.load_raw(customer, ref, data)
             staged: StageResult | None = None
             if "staging" in layers:
-                staged = run.staged = self.stage(customer, ref, raw or self.read_raw(ref))
+                staged = run.staged = self.stage(customer, ref, raw or self.read_raw(customer))
             if "order_list" in layers:
                 if staged is None:
-                    staged = run.staged = self.stage(customer, ref, self.read_raw(ref))
+                    staged = run.staged = self.stage(customer, ref, self.read_raw(customer))
                 if digest is None:
                     digest = self.blobs.stored_hash(ref.path)
                 run.published = self.publish(customer, ref, staged, digest)

@@ -10,7 +10,6 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import PurePosixPath
 
 import numpy as np
 import pandas as pd
@@ -19,7 +18,6 @@ from sqlalchemy.schema import CreateTable
 
 from order_platform.lib.customers import raw_table_name
 from order_platform.lib.schema import KEY_COLUMN, SOURCE_TABLE_COLUMN, OrderListSchema
-from order_platform.lib.source import customer_in_workbook_name
 from order_platform.lib.sqlite_bulk import scratch_image
 from order_platform.lib.tables import (
     LOADS,
@@ -351,11 +349,9 @@ class OrderStore:
         if load is None:
             return None
         table = self.order_list
-        query = sa.select(table).where(table.c["_LOAD_ID"] == load["load_id"])
-        file_name = PurePosixPath(str(load["source_path"] or "").replace("\\", "/")).name
-        in_file_name = customer_in_workbook_name(file_name)
-        if in_file_name:
-            query = query.where(table.c[SOURCE_TABLE_COLUMN] == raw_table_name(in_file_name))
+        query = sa.select(table).where(
+            table.c[SOURCE_TABLE_COLUMN] == raw_table_name(customer), table.c["_LOAD_ID"] == load["load_id"]
+        )
         with self.engine.connect() as conn:
             result = conn.execute(query)
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))

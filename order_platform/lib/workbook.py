@@ -8,16 +8,19 @@ sheet, row and column; problems with single rows are left to the transform to qu
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from python_calamine import CalamineWorkbook
+from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from order_platform.lib.schema import AAG_ORDER_NUMBER, OrderListSchema, normalise_header
+from order_platform.lib.transform import RAW_LINEAGE
 
 HEADER_SCAN_ROWS = 50
 MIN_KNOWN_HEADERS = 3
 PREFERRED_SHEET = "MASTER"
+_RESERVED = frozenset(normalise_header(name) for name in RAW_LINEAGE)
 
 
 class WorkbookError(Exception):
@@ -105,6 +108,17 @@ def _numeric_column_text(values: tuple | list) -> list[str | None]:
     ]
 
 
+# Text made of white space only, between the \x00 separators of a joined column.
+_SPACE_ONLY = re.compile(r"\x00\s+\x00")
+
+
+def _without_space_only(texts: list[str | None]) -> list[str | None]:
+    """Cells holding only spaces are blank, as `cell_text` says (one C-speed look at the joined column)."""
+    if _SPACE_ONLY.search("\x00" + "\x00".join(filter(None, texts)) + "\x00") is None:
+        return texts
+    return [None if v is None or v.isspace() else v for v in texts]
+
+
 def column_text(values: tuple | list) -> list[str | None]:
     """`cell_text` over a column, with fast paths for the common cases (blank, text and number cells)."""
     blanks = values.count("")
@@ -113,15 +127,17 @@ def column_text(values: tuple | list) -> list[str | None]:
     types = list(map(type, values))
     texts = types.count(str)
     if texts == len(values):
-        return [v or None for v in values]
+        return _without_space_only([v or None for v in values])
     if texts == blanks and types.count(float) == len(values) - blanks:
         return _numeric_column_text(values)
     if texts == blanks and types.count(date) == len(values) - blanks:  # a date column from Excel dates
         return [None if t is str else v.isoformat() for v, t in zip(values, types, strict=True)]
-    return [
-        (v or None) if t is str else (_float_text(v) if t is float else cell_text(v))
-        for v, t in zip(values, types, strict=True)
-    ]
+    return _without_space_only(
+        [
+            (v or None) if t is str else (_float_text(v) if t is float else cell_text(v))
+            for v, t in zip(values, types, strict=True)
+        ]
+    )
 
 
 def _check_container(data: bytes, file_name: str) -> None:
@@ -137,13 +153,20 @@ def _check_container(data: bytes, file_name: str) -> None:
         raise WorkbookError("not an Excel workbook (.xlsx is a zip file; this is not one)", file=file_name)
 
 
-def _sheet_order(book: CalamineWorkbook, file_name: str) -> list[str]:
-    """MASTER first when present, then the other sheets in workbook order."""
+def hidden_sheets(book: CalamineWorkbook) -> set[str]:
+    return {m.name for m in book.sheets_metadata if m.visible != SheetVisibleEnum.Visible}
+
+
+def sheet_order(book: CalamineWorkbook, file_name: str) -> list[str]:
+    """MASTER first when present, then the visible sheets in workbook order, then the hidden ones
+    (a hidden sheet is often last season's copy)."""
     names = list(book.sheet_names)
     if not names:
         raise WorkbookError("the workbook has no sheets", file=file_name)
+    hidden = hidden_sheets(book)
     master = [n for n in names if n.strip().upper() == PREFERRED_SHEET]
-    return master + [n for n in names if n not in master]
+    rest = [n for n in names if n not in master]
+    return master + [n for n in rest if n not in hidden] + [n for n in rest if n in hidden]
 
 
 def _find_header_row(rows: list[list], schema: OrderListSchema, file_name: str, sheet: str) -> int:
@@ -178,7 +201,7 @@ def read_order_sheet(data: bytes, file_name: str, schema: OrderListSchema) -> Sh
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for zip/xml/password problems
         raise WorkbookError(f"cannot open the workbook: {exc}", file=file_name) from exc
-    order = _sheet_order(book, file_name)
+    order = sheet_order(book, file_name)
     first_error: WorkbookError | None = None
     for sheet in order:
         try:
@@ -231,6 +254,10 @@ def read_order_sheet(data: bytes, file_name: str, schema: OrderListSchema) -> Sh
             header = f"(blank header, column {letter})"
             notes.append(f"column {letter} has data but no header; kept as {header!r}")
         key = normalise_header(header)
+        if key in _RESERVED:  # the raw table's own lineage columns: keep the data under another name
+            renamed = f"{header.strip()} (column {letter})"
+            notes.append(f"header {header.strip()!r} in column {letter} is a reserved column name; kept as {renamed!r}")
+            header, key = renamed, normalise_header(renamed)
         if key in seen:
             first = seen[key]
             first_has_data = columns[first].count(None) != len(columns[first])
@@ -255,6 +282,8 @@ def read_order_sheet(data: bytes, file_name: str, schema: OrderListSchema) -> Sh
         columns.append(texts)
     if header_index:
         notes.append(f"header found on row {header_index + 1}; {header_index} row(s) above it skipped")
+    if sheet in hidden_sheets(book):
+        notes.append(f"sheet {sheet!r} is hidden; no visible sheet has the order list")
     return SheetData(
         file_name=file_name,
         sheet=sheet,
