@@ -70,7 +70,7 @@ def test_year_first_and_spelled_month_dates_but_not_a_month_alone():
     assert cast.invalid.tolist() == [False, False, False, False, True, True]
 
 
-def test_dates_outside_1900_to_2200_are_invalid_in_every_form_not_a_crash():
+def test_dates_outside_1990_to_2200_are_invalid_in_every_form_not_a_crash():
     # Typed 3025 for 2025: beyond what pandas' datetime64[ns] holds, it used to fail the whole customer.
     cast = cast_date(
         text("3025-03-01", "01/03/3025", "1 Mar 3025", "3025/03/01", "200000", "05/06/1750", "2200-12-31 10:00"),
@@ -79,7 +79,7 @@ def test_dates_outside_1900_to_2200_are_invalid_in_every_form_not_a_crash():
     got = [None if pd.isna(v) else v.date().isoformat() for v in cast.values]
     assert got == [None, None, None, None, None, None, "2200-12-31"]
     assert cast.invalid.tolist() == [True] * 6 + [False]
-    assert "1900 to 2200" in cast.reason
+    assert "1990 to 2200" in cast.reason
 
 
 def test_empty_text_is_blank_even_when_nothing_needs_trimming():
@@ -103,3 +103,14 @@ def test_cells_of_spaces_only_are_blank_not_invalid():
     assert not cast_date(text(" ", "\t"), COLUMNS["EX FACTORY DATE"]).invalid.any()
     assert not cast_integer(text("  "), COLUMNS["TOTAL QTY"]).invalid.any()
     assert not cast_decimal(text(" "), COLUMNS["CUSTOMER PRICE"]).invalid.any()
+
+
+def test_partial_dates_and_stray_numbers_are_not_made_into_dates():
+    cast = cast_date(
+        text("2025", "2025-03", "12", "500", "01/02/95", "01/02/29", "01/02/35", " 2025-03-01 "),
+        COLUMNS["EX FACTORY DATE"],
+    )
+    got = [None if pd.isna(v) else v.date().isoformat() for v in cast.values]
+    # Two-digit years as Excel reads them: 95 is 1995, 29 is 2029, 35 is 1935 (before 1990: invalid).
+    assert got == [None, None, None, None, "1995-02-01", "2029-02-01", None, "2025-03-01"]
+    assert cast.invalid.tolist() == [True, True, True, True, False, False, True, False]

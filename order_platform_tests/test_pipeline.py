@@ -206,3 +206,14 @@ def test_a_renamed_workbook_replaces_its_customers_slice(platform):
     assert report.ok, report.error
     with platform.pipeline.store.engine.connect() as conn:
         assert conn.exec_driver_sql('SELECT COUNT(*) FROM "ORDER_LIST"').scalar_one() == 2
+
+
+def test_a_sheet_wider_than_sqlite_allows_fails_alone_naming_file_and_sheet(platform):
+    headers = [*BASIC_HEADERS, *(f"NOTE {n}" for n in range(2000))]
+    rows = [[*(line("EQU-1", "A").get(h) for h in BASIC_HEADERS), "x"]]
+    write_workbook(platform.source / workbook_name("EQUINOX"), rows, headers)
+    write_workbook(platform.source / workbook_name("GREYSON"), [line("GRE-1", "A")])
+    reports = load(platform, ["EQUINOX", "GREYSON"])
+    assert reports["GREYSON"].ok
+    error = reports["EQUINOX"].error
+    assert "EQUINOX ORDER LIST (M3).xlsx" in error and "sheet 'MASTER'" in error and "at most 2000" in error

@@ -25,9 +25,15 @@ PLACEHOLDERS = frozenset(
 _THOUSANDS_RE = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 _DMY = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})\s*$")
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-# Order dates outside these years are typos (3025 for 2025); they are quarantined, never loaded,
-# and never reach pandas' datetime64[ns] limits (1677-2262), which would fail the whole customer.
-FIRST_YEAR, LAST_YEAR = 1900, 2200
+# Order dates outside these years are typos (3025 for 2025, or a quantity, week or year typed in a
+# date column, which Excel would read as a day in 1900-1989); they are quarantined, never loaded, and
+# never reach pandas' datetime64[ns] limits (1677-2262), which would fail the whole customer.
+FIRST_YEAR, LAST_YEAR = 1990, 2200
+# Excel's rule for two-digit years: 00-29 are 2000-2029, 30-99 are 1930-1999.
+_CENTURY_PIVOT = 30
+# A full ISO date is at least `2025-3-1`; pandas also reads `2025` and `2025-03` as ISO (the 1st of
+# January or of March), which no one means in a date column.
+_SHORTEST_ISO_DATE = 8
 _FIRST_DAY, _AFTER_LAST_DAY = pd.Timestamp(f"{FIRST_YEAR}-01-01"), pd.Timestamp(f"{LAST_YEAR + 1}-01-01")
 _FIRST_SERIAL, _LAST_SERIAL = (_FIRST_DAY - EXCEL_EPOCH).days, (_AFTER_LAST_DAY - EXCEL_EPOCH).days - 1
 # Dates written year first with slashes or dots (2025/03/01), or with a month name (1-Mar-2025,
@@ -181,7 +187,8 @@ def _day_month(text: pd.Series, day_first_default: bool) -> pd.Series:
     dates: list = []
     for a, b, year in parts:
         day, month = (a, b) if day_first else (b, a)
-        year = year if year >= 100 else year + 2000
+        if year < 100:
+            year += 2000 if year < _CENTURY_PIVOT else 1900
         try:
             dates.append(datetime(year, month, day) if FIRST_YEAR <= year <= LAST_YEAR else None)
         except ValueError:  # 31/02, month 13
@@ -214,10 +221,20 @@ def _within_years(dates: pd.Series) -> pd.Series:
     return dates.where((dates >= _FIRST_DAY) & (dates < _AFTER_LAST_DAY)).astype("datetime64[ns]")
 
 
+def _full_iso_dates(text: pd.Series) -> pd.Series:
+    """ISO dates within the years; `2025` and `2025-03` are left to the other readings, which refuse them."""
+    dates = _within_years(_parse_iso(text))
+    partial = np.fromiter(
+        (v.__class__ is str and len(v.strip()) < _SHORTEST_ISO_DATE for v in text.tolist()), dtype=bool, count=len(text)
+    )
+    dates[partial] = pd.NaT
+    return dates
+
+
 def cast_date(text: pd.Series, column: Column, day_first_default: bool = True) -> Cast:
     """Dates from ISO text, Excel serial numbers, `dd/mm/yyyy` or `mm/dd/yyyy`."""
     text = text.astype(object)
-    result = _within_years(_parse_iso(text))
+    result = _full_iso_dates(text)
     todo = result.isna().to_numpy() & _present(text)
     placeholder = _no_mask(len(text))
     blank = _no_mask(len(text))
@@ -225,12 +242,12 @@ def cast_date(text: pd.Series, column: Column, day_first_default: bool = True) -
         odd = _stripped(text[todo])
         placeholder[todo] = _placeholder_mask(odd)
         blank[todo] = odd.isna().to_numpy()  # cells of spaces only are blank, not bad dates
+        parsed = _full_iso_dates(odd)  # ISO with spaces around it
         serial = pd.to_numeric(odd, errors="coerce")
-        is_serial = np.floor(serial).between(_FIRST_SERIAL, _LAST_SERIAL)
-        parsed = pd.Series(pd.NaT, index=odd.index, dtype="datetime64[ns]")
+        is_serial = parsed.isna() & np.floor(serial).between(_FIRST_SERIAL, _LAST_SERIAL)
         if is_serial.any():
             parsed[is_serial] = EXCEL_EPOCH + pd.to_timedelta(np.floor(serial[is_serial]), unit="D")
-        rest = odd[~is_serial & odd.notna()]
+        rest = odd[parsed.isna() & odd.notna()]
         if len(rest):
             dm = _day_month(rest, day_first_default)
             parsed.loc[dm.index] = dm

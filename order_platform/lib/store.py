@@ -32,6 +32,8 @@ from order_platform.lib.tables import (
 )
 from order_platform.lib.transform import RAW_LINEAGE
 
+SQLITE_MAX_COLUMNS = 2000  # SQLITE_MAX_COLUMN as Python's sqlite3 is built
+
 
 @dataclass(frozen=True)
 class LoadRecord:
@@ -198,6 +200,13 @@ class OrderStore:
             raise ValueError(f"workbook headers {sorted(clash)} collide with the raw table's lineage columns")
         if self.dialect == "mssql":
             check_sql_server_raw_limits(headers, raw)
+        elif self.dialect == "sqlite" and len(headers) + len(RAW_LINEAGE) > SQLITE_MAX_COLUMNS:
+            first = raw.iloc[0] if len(raw) else None
+            where = "" if first is None else f"file {first['_SOURCE_FILE']!r}, sheet {first['_SOURCE_SHEET']!r}: "
+            raise ValueError(
+                f"{where}{len(headers)} columns: a SQLite table holds at most {SQLITE_MAX_COLUMNS} including "
+                f"the {len(RAW_LINEAGE)} lineage columns; remove empty or unused columns"
+            )
         self._replace_table(raw_table(name, headers), raw[[*headers, *RAW_LINEAGE]])
 
     def read_raw(self, name: str) -> tuple[pd.DataFrame, list[str]]:
