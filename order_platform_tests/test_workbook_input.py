@@ -136,3 +136,13 @@ def test_a_header_named_like_a_lineage_column_is_kept_under_another_name(tmp_pat
     rows = [[*(line("GRE-1", "A").get(h) for h in BASIC_HEADERS), "kept"]]
     sheet = read(write_workbook(tmp_path / "GREYSON ORDER LIST (M3).xlsx", rows, headers))
     assert sheet.headers[-1] == "_source_row (column N)" and sheet.columns[-1] == ["kept"]
+
+
+def test_a_size_header_excel_turned_into_a_date_is_read_as_the_size(tmp_path):
+    from datetime import datetime
+
+    headers = [*BASIC_HEADERS, datetime(2025, 4, 5)]  # typed 4/5 (ages 4-5); Excel keeps 5 April
+    rows = [[*(line("GRE-1", "A").get(h) for h in BASIC_HEADERS), 7]]
+    sheet = read(write_workbook(tmp_path / "GREYSON ORDER LIST (M3).xlsx", rows, headers))
+    assert sheet.headers[-1] == "4/5" and sheet.columns[-1] == ["7"]
+    assert any("read as size '4/5'" in note for note in sheet.notes)

@@ -140,6 +140,15 @@ def column_text(values: tuple | list) -> list[str | None]:
     )
 
 
+def _size_typed_as_date(cell: date, schema: OrderListSchema, letter: str, notes: list[str]) -> str | None:
+    """Excel turns a size header typed as `4/5` into the date 5 April; read it back as the size."""
+    for size in (f"{cell.month}/{cell.day}", f"{cell.day}/{cell.month}"):
+        if schema.canonical_for(size):
+            notes.append(f"header in column {letter} is the date {cell.isoformat()}; read as size {size!r}")
+            return size
+    return None
+
+
 def _check_container(data: bytes, file_name: str) -> None:
     if not data:
         raise WorkbookError("the file is empty (0 bytes)", file=file_name)
@@ -248,6 +257,8 @@ def read_order_sheet(data: bytes, file_name: str, schema: OrderListSchema) -> Sh
         texts = column_text(values)
         has_data = texts.count(None) != len(texts)
         header = cell_text(cell)
+        if isinstance(cell, date):
+            header = _size_typed_as_date(cell, schema, letter, notes) or header
         if header is None:
             if not has_data:
                 continue
