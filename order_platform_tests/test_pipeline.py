@@ -217,3 +217,19 @@ def test_a_sheet_wider_than_sqlite_allows_fails_alone_naming_file_and_sheet(plat
     assert reports["GREYSON"].ok
     error = reports["EQUINOX"].error
     assert "EQUINOX ORDER LIST (M3).xlsx" in error and "sheet 'MASTER'" in error and "at most 2000" in error
+
+
+def test_headings_and_notes_in_the_order_number_column_are_not_orders(platform):
+    rows = [
+        ["SPRING 25 - DROP 1"],
+        line("GRE-1", "A"),
+        ["*** CANCELLED BELOW ***"],
+        line("GRE-2", "B", s=None, m=None, total=None),  # no quantity yet, but a style: an order line
+    ]
+    write_workbook(platform.source / workbook_name("GREYSON"), rows)
+    report = load(platform)["GREYSON"]
+    assert report.published_rows == 2
+    quarantine = platform.pipeline.store.quarantine_for("GREYSON")
+    assert quarantine["row_number"].tolist() == [2, 4]
+    assert set(quarantine["reason_code"]) == {"NOT_AN_ORDER"} and "heading" in quarantine["reason"].iloc[0]
+    assert quarantine["value"].tolist() == ["SPRING 25 - DROP 1", "*** CANCELLED BELOW ***"]

@@ -88,8 +88,11 @@ def _problems(
     )
 
 
-def _non_order_rows(raw: pd.DataFrame, mapping: dict[str, str], typed: dict[str, pd.Series]) -> list[tuple]:
-    """(mask, code, reason) for rows that are not order lines: TOTAL rows, empty lines, no order number."""
+def _non_order_rows(
+    raw: pd.DataFrame, mapping: dict[str, str], typed: dict[str, pd.Series], schema: OrderListSchema
+) -> list[tuple]:
+    """(mask, code, reason) for rows that are not order lines: TOTAL rows, empty lines, no order number,
+    headings and notes (text in the order number's column and nothing else an order line has)."""
     aag = typed.get(AAG_ORDER_NUMBER)
     if aag is None:
         return []
@@ -115,10 +118,23 @@ def _non_order_rows(raw: pd.DataFrame, mapping: dict[str, str], typed: dict[str,
     qty = typed.get(TOTAL_QTY)
     no_qty = np.ones(len(raw), dtype=bool) if qty is None else (qty.fillna(0) == 0).to_numpy()
     empty_line = identifying_blank & no_qty & ~total_row
+    no_line_detail = no_qty.copy()  # no style, PO, alternative PO, related item or size quantity
+    for name in IDENTIFYING[1:]:
+        if name in typed:
+            no_line_detail &= typed[name].isna().to_numpy()
+    for column in schema.size_columns:
+        if column.name in typed:
+            no_line_detail &= (typed[column.name].fillna(0) == 0).to_numpy()
+    heading = ~blank_aag & no_line_detail & ~total_row
     return [
         (total_row, "TOTAL_ROW", "a TOTAL row, not an order line"),
         (empty_line, "EMPTY_LINE", "an empty line: no order number, style or PO, and quantity 0"),
         (blank_aag & ~total_row & ~empty_line, "NOT_AN_ORDER", "blank AAG ORDER NUMBER: not an order line"),
+        (
+            heading,
+            "NOT_AN_ORDER",
+            "only the AAG ORDER NUMBER column is filled (no style, PO or quantity): a heading or note",
+        ),
     ]
 
 
@@ -150,7 +166,7 @@ def stage(
             problems.append(_problems(raw, where, header, raw[header], code, f"{header!r} is {cast.reason}"))
 
     quarantined = np.zeros(len(raw), dtype=bool)
-    for mask, code, reason in _non_order_rows(raw, mapping, typed):
+    for mask, code, reason in _non_order_rows(raw, mapping, typed, schema):
         if mask.any():
             aag_header = next((h for h, c in mapping.items() if c == AAG_ORDER_NUMBER), AAG_ORDER_NUMBER)
             problems.append(_problems(raw, np.flatnonzero(mask), aag_header, raw[aag_header], code, reason))
