@@ -114,3 +114,8 @@ def test_partial_dates_and_stray_numbers_are_not_made_into_dates():
     # Two-digit years as Excel reads them: 95 is 1995, 29 is 2029, 35 is 1935 (before 1990: invalid).
     assert got == [None, None, None, None, "1995-02-01", "2029-02-01", None, "2025-03-01"]
     assert cast.invalid.tolist() == [True, True, True, True, False, False, True, False]
+
+
+def test_decimals_round_half_away_from_zero_as_excel_and_sql_server_do():
+    cast = cast_decimal(text("1.03125", "12.34565", "-2.00005", "1.2345499", "2.5"), COLUMNS["CUSTOMER PRICE"])
+    assert cast.values.tolist() == [1.0313, 12.3457, -2.0001, 1.2345, 2.5]

@@ -151,9 +151,24 @@ def cast_integer(text: pd.Series, column: Column) -> Cast:
     return Cast(typed, bad, placeholder, reason=f"not a whole number within {column.sql_server_type}")
 
 
+def _round_half_away_from_zero(values: np.ndarray, scale: int) -> np.ndarray:
+    """Round as Excel's ROUND and SQL Server's DECIMAL do: 1.03125 -> 1.0313 (numpy rounds halves to even).
+
+    A typed half is rarely exact in binary (12.34565 * 10**4 is 123456.49999999999); nudging by a few
+    ulps rounds it up as typed, and moves nothing that is really below the half.
+    """
+    factor = 10.0**scale
+    scaled = np.abs(values) * factor
+    whole = np.floor(scaled)
+    with np.errstate(invalid="ignore"):
+        up = scaled - whole >= 0.5 - 4 * np.spacing(scaled)
+        magnitude = np.where(scaled >= 2.0**52, scaled, whole + up) / factor  # 2**52 and above: whole already
+    return np.copysign(magnitude, values)
+
+
 def cast_decimal(text: pd.Series, column: Column) -> Cast:
     values, invalid, placeholder = _parse_number_array(text)
-    rounded = np.round(values, column.scale or 0)
+    rounded = _round_half_away_from_zero(values, column.scale or 0)
     limit = column.max_abs_decimal or float("inf")
     with np.errstate(invalid="ignore"):
         bad = invalid | (np.abs(rounded) >= limit)
