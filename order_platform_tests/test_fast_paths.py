@@ -43,3 +43,20 @@ def test_preview_shows_first_rows_as_text_and_skips_empty_columns() -> None:
     assert len(preview) == PREVIEW_ROWS
     assert preview[0] == {"STYLE": "A", "QTY": "1", "DATE": "2026-01-02 00:00:00"}
     assert preview[1] == {"STYLE": None, "QTY": None, "DATE": None}
+
+
+def test_column_text_equals_cell_text_on_every_kind_of_column() -> None:
+    from datetime import date, datetime, time, timedelta
+
+    from order_platform.lib.workbook import cell_text
+
+    columns = [
+        ["A", "", " ", "B ", "\xa0"],
+        ["", 1.0, 2.5, "", 2.0**60],
+        ["", date(2025, 3, 1), ""],
+        ["", 1.0, "x", " ", date(2025, 3, 1), datetime(2025, 3, 1, 10, 30), True, time(8), timedelta(days=1), 7],
+        ["", ""],
+    ]
+    for values in columns:
+        assert column_text(values) == [cell_text(v) for v in values]
+        assert column_text(tuple(values)) == [cell_text(v) for v in values]
