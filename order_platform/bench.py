@@ -1,8 +1,9 @@
 """`order-platform bench`: the figures the issue asks for, printed, never asserted.
 
 1. the calamine read floor: calamine alone reading the order sheet of every workbook;
-2. a full refresh through Dagster of all customers into a fresh instance and database;
-   (both twice, interleaved, and the ratio of their means: a shared VM's speed drifts);
+2. a full refresh through Dagster of all customers into a fresh instance and database.
+   A shared VM's speed drifts by tens of percent, so the refresh runs twice and the floor before,
+   between and after; the ratio is that of their means;
 3. one changed workbook: sensor tick -> run -> published slice;
 4. peak memory of the refresh process and of its worker processes.
 Everything runs on a temporary copy of the workbooks, so the real source folder is never touched.
