@@ -232,17 +232,28 @@ def _parse_iso(text: pd.Series) -> pd.Series:
 
 
 def _within_years(dates: pd.Series) -> pd.Series:
-    """Dates outside FIRST_YEAR..LAST_YEAR as NaT, in datetime64[ns]."""
-    return dates.where((dates >= _FIRST_DAY) & (dates < _AFTER_LAST_DAY)).astype("datetime64[ns]")
+    """Dates outside FIRST_YEAR..LAST_YEAR as NaT, in datetime64[ns] (compared in numpy, before the
+    conversion: a year like 3025 does not fit nanoseconds)."""
+    values = dates.to_numpy()
+    outside = ~((values >= _FIRST_DAY.to_datetime64()) & (values < _AFTER_LAST_DAY.to_datetime64()))
+    if outside.any():
+        values = values.copy()
+        values[outside] = np.datetime64("NaT")
+    return pd.Series(values.astype("datetime64[ns]"), index=dates.index)
 
 
 def _full_iso_dates(text: pd.Series) -> pd.Series:
     """ISO dates within the years; `2025` and `2025-03` are left to the other readings, which refuse them."""
     dates = _within_years(_parse_iso(text))
-    partial = np.fromiter(
-        (v.__class__ is str and len(v.strip()) < _SHORTEST_ISO_DATE for v in text.tolist()), dtype=bool, count=len(text)
-    )
-    dates[partial] = pd.NaT
+    values = dates.to_numpy()
+    days = values.astype("datetime64[D]")
+    # a partial date parses as the 1st of a month at midnight: only those cells need a look at the text
+    maybe_partial = np.flatnonzero((days == days.astype("datetime64[M]")) & (values == days))
+    if len(maybe_partial):
+        cells = text.to_numpy(dtype=object)
+        partial = [i for i in maybe_partial if len(str(cells[i]).strip()) < _SHORTEST_ISO_DATE]
+        if partial:
+            dates.iloc[partial] = pd.NaT
     return dates
 
 
@@ -254,10 +265,14 @@ def cast_date(text: pd.Series, column: Column, day_first_default: bool = True) -
     placeholder = _no_mask(len(text))
     blank = _no_mask(len(text))
     if todo.any():
-        odd = _stripped(text[todo])
+        cells = text[todo]
+        spaced = _needs_strip(cells.tolist())
+        odd = _stripped(cells)
         placeholder[todo] = _placeholder_mask(odd)
         blank[todo] = odd.isna().to_numpy()  # cells of spaces only are blank, not bad dates
-        parsed = _full_iso_dates(odd)  # ISO with spaces around it
+        parsed = (  # ISO with spaces around it
+            _full_iso_dates(odd) if spaced else pd.Series(pd.NaT, index=odd.index, dtype="datetime64[ns]")
+        )
         serial = pd.to_numeric(odd, errors="coerce")
         is_serial = parsed.isna() & np.floor(serial).between(_FIRST_SERIAL, _LAST_SERIAL)
         if is_serial.any():
