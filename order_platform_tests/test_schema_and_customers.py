@@ -49,3 +49,4 @@ def test_distinct_customers_never_share_a_table():
     assert len(set(tables)) == len(names)
     assert tables[0] == "xACME_CO_ORDER_LIST_RAW" and tables[1].startswith("xACME_CO_")
     assert all(t.isascii() for t in tables)
+    assert raw_table_name("B'HOOD") == "xB_HOOD_ORDER_LIST_RAW"  # a known customer: any look-alike is it

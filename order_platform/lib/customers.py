@@ -70,11 +70,12 @@ _PLAIN_NAME = re.compile(r"[0-9A-Z]+(?: [0-9A-Z]+)*")
 def table_suffix(customer: str) -> str:
     """The customer's part of its table names, distinct for distinct customers.
 
-    Plain names (letters, digits, single spaces) read as they are: `TITLE 9` -> `TITLE_9`. Any other
-    name (`ACME CO.`, `CAFÉ`, `A_B`) gets a short hash of the exact name as well, because squashing
+    Plain names (letters, digits, single spaces) and the directory's customers read as they are:
+    `TITLE 9` -> `TITLE_9`, `B'HOOD` -> `B_HOOD` (any name that reads the same is that customer). Other
+    names (`ACME CO.`, `CAFÉ`, `A_B`) get a short hash of the exact name as well, because replacing
     punctuation or accents alone would give two customers one table (`ACME CO` and `ACME CO.`).
     """
-    if _PLAIN_NAME.fullmatch(customer):
-        return customer.replace(" ", "_")
     readable = _NON_ALNUM.sub("_", customer.upper()).strip("_") or "CUSTOMER"
+    if _PLAIN_NAME.fullmatch(customer) or customer_directory().canonical(customer) == customer:
+        return readable
     return f"{readable}_{hashlib.sha1(customer.encode('utf-8')).hexdigest()[:8]}"
