@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import sqlalchemy as sa
 
-from order_platform.lib.runner import run_customers
+from order_platform.lib.runner import run_customers, start_worker_server
 from order_platform_tests.workbooks import BASIC_HEADERS, line, workbook_name, write_workbook
 
 
@@ -158,6 +158,8 @@ def test_two_processes_load_customers_side_by_side(platform):
         write_workbook(
             platform.source / workbook_name(name), [line(f"X-{i}-{n}", f"S{n}") for n in range(30)]
         )
+    start_worker_server()  # as the headless refresh does before Dagster plans the run; idempotent
+    start_worker_server()
     reports = list(run_customers(platform.spec, ["GREYSON", "TITLE NINE", "RHONE"], workers=2))
     assert sorted(r.customer for r in reports) == ["GREYSON", "RHONE", "TITLE NINE"]
     assert all(r.ok and r.published_rows == 30 for r in reports)
