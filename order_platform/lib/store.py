@@ -92,16 +92,25 @@ def _utf16_units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def _where(raw: pd.DataFrame) -> str:
+    first = raw.iloc[0] if len(raw) else None
+    return "" if first is None else f"file {first['_SOURCE_FILE']!r}, sheet {first['_SOURCE_SHEET']!r}, "
+
+
+def check_raw_column_count(headers: list[str], raw: pd.DataFrame, limit: int, database: str) -> None:
+    """Raise ValueError, naming file and sheet, when the raw table would have more columns than allowed."""
+    if len(headers) + len(RAW_LINEAGE) > limit:
+        raise ValueError(
+            f"{_where(raw)}{len(headers)} columns: a {database} table holds at most {limit} "
+            f"including the {len(RAW_LINEAGE)} lineage columns; remove empty or unused columns"
+        )
+
+
 def check_sql_server_raw_limits(headers: list[str], raw: pd.DataFrame) -> None:
     """Raise ValueError, naming file, sheet, row and column, when the raw table would break a SQL Server
     limit (columns per table, identifier length, NVARCHAR(4000) cells) instead of failing in the driver."""
-    first = raw.iloc[0] if len(raw) else None
-    where = "" if first is None else f"file {first['_SOURCE_FILE']!r}, sheet {first['_SOURCE_SHEET']!r}, "
-    if len(headers) + len(RAW_LINEAGE) > MSSQL_MAX_COLUMNS:
-        raise ValueError(
-            f"{where}{len(headers)} columns: a SQL Server table holds at most {MSSQL_MAX_COLUMNS} "
-            f"including the {len(RAW_LINEAGE)} lineage columns; remove empty or unused columns"
-        )
+    check_raw_column_count(headers, raw, MSSQL_MAX_COLUMNS, "SQL Server")
+    where = _where(raw)
     for header in headers:
         if _utf16_units(header) > MSSQL_MAX_IDENTIFIER:
             raise ValueError(
@@ -200,13 +209,8 @@ class OrderStore:
             raise ValueError(f"workbook headers {sorted(clash)} collide with the raw table's lineage columns")
         if self.dialect == "mssql":
             check_sql_server_raw_limits(headers, raw)
-        elif self.dialect == "sqlite" and len(headers) + len(RAW_LINEAGE) > SQLITE_MAX_COLUMNS:
-            first = raw.iloc[0] if len(raw) else None
-            where = "" if first is None else f"file {first['_SOURCE_FILE']!r}, sheet {first['_SOURCE_SHEET']!r}: "
-            raise ValueError(
-                f"{where}{len(headers)} columns: a SQLite table holds at most {SQLITE_MAX_COLUMNS} including "
-                f"the {len(RAW_LINEAGE)} lineage columns; remove empty or unused columns"
-            )
+        elif self.dialect == "sqlite":
+            check_raw_column_count(headers, raw, SQLITE_MAX_COLUMNS, "SQLite")
         self._replace_table(raw_table(name, headers), raw[[*headers, *RAW_LINEAGE]])
 
     def read_raw(self, name: str) -> tuple[pd.DataFrame, list[str]]:
