@@ -132,16 +132,9 @@ def column_text(values: tuple | list) -> list[str | None]:
         return _numeric_column_text(values)
     if texts == blanks and types.count(date) == len(values) - blanks:  # a date column from Excel dates
         return [None if t is str else v.isoformat() for v, t in zip(values, types, strict=True)]
-    # `_float_text` and the date case of `cell_text` written inline: a call per cell costs ~0.1 us
     return _without_space_only(
         [
-            (v or None)
-            if t is str
-            else (str(int(v)) if v.is_integer() and -_EXACT_INT < v < _EXACT_INT else repr(v))
-            if t is float
-            else v.isoformat()
-            if t is date
-            else cell_text(v)
+            (v or None) if t is str else _float_text(v) if t is float else v.isoformat() if t is date else cell_text(v)
             for v, t in zip(values, types, strict=True)
         ]
     )
