@@ -60,10 +60,6 @@ def _preview(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{name: None if missing[i, j] else str(cells[i, j]) for j, name in kept} for i in range(len(head))]
 
 
-def _schema(frame: pd.DataFrame) -> list[tuple[str, str]]:
-    return [(str(c), str(t)) for c, t in frame.dtypes.items()]
-
-
 def report_for(run: CustomerRun) -> CustomerReport:
     report = CustomerReport(
         customer=run.customer,
@@ -130,7 +126,7 @@ def report_for(run: CustomerRun) -> CustomerReport:
                 "total_qty_mismatches": len(result.total_qty_mismatches),
                 "unknown_customer_names": result.unknown_customer_names,
                 "notes": result.notes,
-                "schema": _schema(result.staged),
+                "columns": [str(c) for c in result.staged.columns],
                 "preview": _preview(result.staged),
             },
         )

@@ -33,7 +33,7 @@ from order_platform.lib.report import CustomerReport
 from order_platform.lib.runner import run_customers
 from order_platform.lib.schema import order_list_schema
 from order_platform.lib.tables import ORDER_LIST as ORDER_LIST_TABLE
-from order_platform.lib.tables import platform_metadata, staging_table
+from order_platform.lib.tables import platform_metadata
 
 SOURCE = dg.AssetKey("source_workbook")
 BLOB = dg.AssetKey("blob_workbook")
@@ -49,12 +49,8 @@ METADATA_OF = {
     ORDER_LIST: order_list_metadata,
 }
 PUBLISHED_MATCHES_STAGED = "published_matches_staged"
-_SCHEMA = order_list_schema()
-# Staging tables hold the canonical columns a customer's file feeds: a subset of this, same types.
-STAGING_COLUMNS = table_column_schema(
-    staging_table("x<CUSTOMER>_ORDER_LIST_STAGING", _SCHEMA, [c.name for c in _SCHEMA.business_columns])
-)
-ORDER_LIST_COLUMNS = table_column_schema(platform_metadata(_SCHEMA).tables[ORDER_LIST_TABLE])
+# Staging tables hold the ORDER_LIST columns a customer's file feeds, typed the same: one schema for both.
+ORDER_LIST_COLUMNS = table_column_schema(platform_metadata(order_list_schema()).tables[ORDER_LIST_TABLE])
 DB_POOL = "order_platform_database"
 
 SPECS = [
@@ -88,7 +84,7 @@ SPECS = [
         description="x<CUSTOMER>_ORDER_LIST_STAGING: canonical typed columns, canonical customer names, stable "
         "line ids; rows that cannot be loaded go to ORDER_LIST_QUARANTINE with file, sheet, row, column, reason.",
         kinds={"sql", "pandas"},
-        metadata={"dagster/column_schema": STAGING_COLUMNS},
+        metadata={"dagster/column_schema": ORDER_LIST_COLUMNS},
     ),
     dg.AssetSpec(
         ORDER_LIST,

@@ -93,7 +93,7 @@ def staging_metadata(report: CustomerReport) -> dict[str, Any]:
         "total_qty_mismatches": d["total_qty_mismatches"],
         "unknown_customer_names": d["unknown_customer_names"],
         "notes": d["notes"],
-        "columns": [name for name, _ in d["schema"]],  # types: the asset's column schema
+        "columns": d["columns"],  # their types: the asset's column schema
         "preview": _markdown_table(d["preview"]),
         "quarantine_sample": _markdown_table(d["quarantine_sample"]),
     }
