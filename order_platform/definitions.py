@@ -2,16 +2,16 @@
 
 import dagster as dg
 
-from order_platform.defs.automation.jobs import order_list_job
-from order_platform.defs.automation.schedules import build_schedules
-from order_platform.defs.delivery.assets import monday_board_items
-from order_platform.defs.delivery.jobs import monday_sync_job
-from order_platform.defs.delivery.resources import monday_resource
-from order_platform.defs.delivery.sensors import monday_automation_sensor
-from order_platform.defs.ingest.sensors import workbook_sensor
+from order_platform.defs.monday.assets import monday_board_items
+from order_platform.defs.monday.jobs import monday_sync_job
+from order_platform.defs.monday.resources import monday_resource
+from order_platform.defs.monday.sensors import monday_automation_sensor
 from order_platform.defs.order_list.assets import order_list_layers
+from order_platform.defs.order_list.jobs import order_list_job
+from order_platform.defs.order_list.schedules import build_schedules
+from order_platform.defs.order_list.sensors import workbook_sensor
 from order_platform.defs.resources import order_platform_resource
-from order_platform.lib.settings import PlatformSettings
+from order_platform.settings import PlatformSettings
 
 
 def build_definitions(settings: PlatformSettings) -> dg.Definitions:

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import sqlalchemy as sa
 
-from order_platform.lib.runner import run_customers, start_worker_server
+from order_platform.runner import run_customers, start_worker_server
 from order_platform_tests.workbooks import BASIC_HEADERS, line, workbook_name, write_workbook
 
 
@@ -175,7 +175,7 @@ def test_a_broken_worker_pool_falls_back_to_loading_in_process(platform):
     for i, name in enumerate(["GREYSON", "TITLE 9"]):
         write_workbook(platform.source / workbook_name(name), [line(f"X-{i}", "S")])
     script = (
-        "from order_platform.lib.runner import PipelineSpec, run_customers\n"
+        "from order_platform.runner import PipelineSpec, run_customers\n"
         f"spec = PipelineSpec({platform.spec.database_url!r}, {platform.spec.source_dir!r}, "
         f"{platform.spec.blob_dir!r})\n"
         "reports = list(run_customers(spec, ['GREYSON', 'TITLE NINE'], workers=2))\n"

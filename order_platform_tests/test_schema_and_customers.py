@@ -1,5 +1,5 @@
-from order_platform.lib.customers import customer_directory, raw_table_name
-from order_platform.lib.schema import Kind, order_list_schema
+from order_platform.schema import Kind, order_list_schema
+from order_platform.staging.customers import customer_directory, raw_table_name
 
 
 def test_schema_has_the_production_shape():

@@ -6,9 +6,9 @@ import os
 
 import dagster as dg
 
-from order_platform.lib.pipeline import OrderListPipeline
-from order_platform.lib.runner import PipelineSpec
-from order_platform.lib.settings import PlatformSettings
+from order_platform.pipeline import OrderListPipeline
+from order_platform.runner import PipelineSpec
+from order_platform.settings import PlatformSettings
 
 
 class OrderPlatformResource(dg.ConfigurableResource):

@@ -6,7 +6,7 @@ import importlib.metadata
 
 import pytest
 
-from order_platform.lib.db_engine import make_engine
+from order_platform.warehouse.engine import make_engine
 
 README_URL = "mssql+pyodbc://user:pass@host:1433/db?driver=ODBC+Driver+18+for+SQL+Server&Encrypt=yes"
 

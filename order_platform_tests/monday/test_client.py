@@ -3,10 +3,9 @@ import time
 
 import pytest
 
-from order_platform.lib.monday.client import AmbiguousMutationError, MondayFatalError, MondayRequestError
-from order_platform.lib.monday.pacing import ComplexityPacer, backoff_delay
-
-from .conftest import TOKEN
+from order_platform.monday.client import AmbiguousMutationError, MondayFatalError, MondayRequestError
+from order_platform.monday.pacing import ComplexityPacer, backoff_delay
+from order_platform_tests.monday_fixtures import TOKEN
 
 BOARD = "9609317401"
 CREATE = "mutation { m0: create_item(board_id: " + BOARD + ', item_name: "a") { id } }'

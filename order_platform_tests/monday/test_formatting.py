@@ -4,9 +4,9 @@ import math
 import pandas as pd
 import pytest
 
-from order_platform.lib.monday.formatting import FormatError, build_name, format_quantity, format_value
-from order_platform.lib.monday.payloads import build_payloads
-from order_platform.lib.monday.sample_lines import make_lines
+from order_platform.monday.formatting import FormatError, build_name, format_quantity, format_value
+from order_platform.monday.payloads import build_payloads
+from order_platform.stand_ins.sample_lines import make_lines
 
 
 @pytest.mark.parametrize(

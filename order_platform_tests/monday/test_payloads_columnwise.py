@@ -18,17 +18,17 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from order_platform.lib.monday.formatting import (
+from order_platform.monday.formatting import (
     FormatError,
     build_name,
     format_quantity,
     format_value,
     is_blank,
 )
-from order_platform.lib.monday.mapping import BoardConfig, size_columns
-from order_platform.lib.monday.payloads import LineFailure, LinePayload, build_payloads, gc_paused, item_hash
-from order_platform.lib.monday.state import plan_table, to_json
-from order_platform.lib.monday.sync import sync_customer
+from order_platform.monday.mapping import BoardConfig, size_columns
+from order_platform.monday.payloads import LineFailure, LinePayload, build_payloads, gc_paused, item_hash
+from order_platform.monday.state import plan_table, to_json
+from order_platform.monday.sync import sync_customer
 
 
 def reference_build_payloads(
@@ -225,7 +225,7 @@ def test_columnwise_payloads_match_row_wise_on_a_wide_messy_frame(config):
 
 
 def test_columnwise_payloads_match_on_sample_lines_and_edge_frames(config):
-    from order_platform.lib.monday.sample_lines import make_lines
+    from order_platform.stand_ins.sample_lines import make_lines
 
     assert_same(make_lines(200), config)
     assert_same(make_lines(5).iloc[:0], config)

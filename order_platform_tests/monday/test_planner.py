@@ -1,6 +1,6 @@
-from order_platform.lib.monday.payloads import LineFailure, LinePayload, item_hash
-from order_platform.lib.monday.planner import plan_lines
-from order_platform.lib.monday.state import LineState, SubitemState
+from order_platform.monday.payloads import LineFailure, LinePayload, item_hash
+from order_platform.monday.planner import plan_lines
+from order_platform.monday.state import LineState, SubitemState
 
 
 def payload(uuid: str, sizes: dict[str, int], name: str = "N", group: str = "G 2025") -> LinePayload:

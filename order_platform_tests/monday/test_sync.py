@@ -5,13 +5,12 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from order_platform.lib.monday import state as st
-from order_platform.lib.monday import sync_customer
-from order_platform.lib.monday.formatting import is_blank
-from order_platform.lib.monday.mapping import Complexity
-from order_platform.lib.monday.sample_lines import SIZES, make_lines
-
-from .conftest import settings_for
+from order_platform.monday import state as st
+from order_platform.monday import sync_customer
+from order_platform.monday.formatting import is_blank
+from order_platform.monday.mapping import Complexity
+from order_platform.stand_ins.sample_lines import SIZES, make_lines
+from order_platform_tests.monday_fixtures import settings_for
 
 BOARD = "9609317401"
 SUB_BOARD = "9609317948"

@@ -22,18 +22,18 @@ from order_platform.defs.order_list.metadata import (
 )
 from order_platform.defs.partitions import customer_partitions
 from order_platform.defs.resources import OrderPlatformResource
-from order_platform.lib.checks import (
+from order_platform.report import CustomerReport
+from order_platform.runner import run_customers
+from order_platform.schema import order_list_schema
+from order_platform.staging.checks import (
     KEY_COLUMNS,
     ROWS_ACCOUNTED,
     TOTAL_QTY_MATCHES,
     UNKNOWN_HEADERS,
     CheckOutcome,
 )
-from order_platform.lib.report import CustomerReport
-from order_platform.lib.runner import run_customers
-from order_platform.lib.schema import order_list_schema
-from order_platform.lib.tables import ORDER_LIST as ORDER_LIST_TABLE
-from order_platform.lib.tables import platform_metadata
+from order_platform.warehouse.tables import ORDER_LIST as ORDER_LIST_TABLE
+from order_platform.warehouse.tables import platform_metadata
 
 SOURCE = dg.AssetKey("source_workbook")
 BLOB = dg.AssetKey("blob_workbook")

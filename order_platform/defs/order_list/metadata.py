@@ -7,9 +7,9 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 
-from order_platform.lib.checks import CheckOutcome
-from order_platform.lib.report import CustomerReport, LayerReport
-from order_platform.lib.tables import mssql_dialect
+from order_platform.report import CustomerReport, LayerReport
+from order_platform.staging.checks import CheckOutcome
+from order_platform.warehouse.tables import mssql_dialect
 
 PREVIEW_COLUMNS = 12
 

@@ -1,0 +1,123 @@
+"""The `order-platform` command: sample data, headless refresh through Dagster, benchmarks, DDL."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from order_platform.settings import PlatformSettings
+
+
+@click.group()
+def main() -> None:
+    """The order team's data platform (see README)."""
+    # BackfillPolicy is marked beta in Dagster 1.13; the warning is noise for the people running this.
+    warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=Warning)
+
+
+@main.command("sample-data")
+@click.option(
+    "--target", type=click.Path(path_type=Path), help="Folder to write to (default: the source folder)."
+)
+@click.option("--lines", default=101_500, show_default=True, help="Order lines across the 46 customers.")
+@click.option("--force", is_flag=True, help="Write even if the folder already holds workbooks.")
+def sample_data(target: Path | None, lines: int, force: bool) -> None:
+    """Write realistic sample workbooks for the 46 customers (only into an empty folder unless --force)."""
+    from order_platform.stand_ins.sample_data import generate_sample_workbooks
+
+    target = target or PlatformSettings().source_dir
+    assert target is not None
+    existing = list(target.rglob("*.xlsx")) if target.exists() else []
+    if existing and not force:
+        click.echo(
+            f"{target} already holds {len(existing)} workbook(s); leaving them (use --force to rewrite)"
+        )
+        return
+    written = generate_sample_workbooks(target, total_lines=lines)
+    click.echo(f"wrote {len(written)} workbooks, {sum(w.lines for w in written)} order lines, into {target}")
+
+
+@main.command()
+@click.option(
+    "--customer", "customers", multiple=True, help="Canonical or file name; repeat for several. Default: all."
+)
+@click.option("--force", is_flag=True, help="Reload every customer, also those whose workbook has not changed.")
+def refresh(customers: tuple[str, ...], force: bool) -> None:
+    """Run the ORDER_LIST layers (then the monday.com sync) through Dagster for customers whose workbook is
+    new or changed (all with --force); print a per-customer summary; exit 1 if any failed."""
+    from order_platform.cli.summary import format_refresh
+    from order_platform.defs.headless import UnknownCustomerError
+    from order_platform.defs.headless import refresh as run_refresh
+
+    try:
+        outcome = run_refresh(list(customers) or None, force=force)
+    except UnknownCustomerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(format_refresh(outcome))
+    sys.exit(0 if outcome.ok else 1)
+
+
+@main.command()
+def summary() -> None:
+    """Print every customer's latest load (status, rows, quarantine, errors)."""
+    from order_platform.cli.summary import format_loads
+    from order_platform.defs.resources import order_platform_resource
+
+    store = order_platform_resource().pipeline().store
+    click.echo(format_loads(sorted(store.latest_loads().values(), key=lambda r: r["customer"])))
+
+
+@main.command()
+@click.option(
+    "--source", type=click.Path(path_type=Path, exists=True), help="Workbooks to load (default: sample data)."
+)
+@click.option("--workers", type=int, default=None, help="Processes (default: ORDER_PLATFORM_WORKERS or 2).")
+def bench(source: Path | None, workers: int | None) -> None:
+    """Full refresh vs. the calamine read floor, one changed workbook via the sensor, peak memory."""
+    from order_platform.stand_ins.bench import run_bench
+
+    run_bench(source, workers)
+
+
+@main.command("monday-bench")
+@click.option("--lines", default=1000, show_default=True)
+def monday_bench(lines: int) -> None:
+    """monday.com sync against the local stand-in: requests per line, unchanged re-run, budget use."""
+    from order_platform.stand_ins.monday_bench import main as bench_main
+
+    bench_main([str(lines)])
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Fail if sql/ differs from what the schema generates.")
+def ddl(check: bool) -> None:
+    """Write the SQL Server DDL for ORDER_LIST and the platform's tables into sql/."""
+    from order_platform.warehouse.ddl import DDL_PATH, generate_ddl
+
+    text = generate_ddl()
+    if check:
+        if not DDL_PATH.exists() or DDL_PATH.read_text() != text:
+            raise click.ClickException(f"{DDL_PATH} is out of date; run `order-platform ddl`")
+        click.echo(f"{DDL_PATH} is up to date")
+        return
+    DDL_PATH.parent.mkdir(parents=True, exist_ok=True)
+    DDL_PATH.write_text(text)
+    click.echo(f"wrote {DDL_PATH}")
+
+
+@main.command("sharepoint-login")
+def sharepoint_login() -> None:
+    """Delegated (device-code) sign-in for SharePoint; stores the encrypted token cache in the database."""
+    from order_platform.defs.resources import order_platform_resource
+    from order_platform.ingest.connectors import sharepoint_login as login
+
+    store = order_platform_resource().pipeline().store
+    user = login(None, store.engine, echo=click.echo)
+    click.echo(f"signed in as {user}")
+
+
+if __name__ == "__main__":
+    main()

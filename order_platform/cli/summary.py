@@ -1,0 +1,59 @@
+"""Text summaries of loads for the CLI: one line per customer, then the totals."""
+
+from __future__ import annotations
+
+from order_platform.defs.headless import RefreshOutcome
+
+
+def _n(value: object) -> str:
+    return "-" if value is None else f"{int(value):,}"
+
+
+def _monday(run: dict | None) -> str:
+    if not run:
+        return "monday: -"
+    if run.get("dry_run"):
+        return f"monday dry run: {_n(run.get('created'))} to create, {_n(run.get('failed'))} invalid"
+    return (
+        f"monday {run.get('status', '')}: {_n(run.get('created'))} created, {_n(run.get('updated'))} updated, "
+        f"{_n(run.get('unchanged'))} unchanged, {_n(run.get('archived'))} archived, {_n(run.get('failed'))} failed"
+    )
+
+
+def format_loads(loads: list[dict], monday: dict[str, dict] | None = None) -> str:
+    header = f"{'CUSTOMER':<28} {'STATUS':<10} {'RAW':>7} {'STAGED':>7} {'QUARANT.':>8} {'PUBLISHED':>9}  NOTE"
+    lines = [header, "-" * len(header)]
+    for load in loads:
+        note = (load.get("error") or "")[:160]
+        if monday is not None and not note:
+            note = _monday(monday.get(load["customer"]))
+        lines.append(
+            f"{load['customer'][:28]:<28} {load['status']:<10} {_n(load.get('raw_rows')):>7} "
+            f"{_n(load.get('staged_rows')):>7} {_n(load.get('quarantined_rows')):>8} "
+            f"{_n(load.get('published_rows')):>9}  {note}"
+        )
+    published = [x for x in loads if x["status"] == "published"]
+    lines.append("-" * len(header))
+    lines.append(
+        f"{len(published)} published, {len(loads) - len(published)} failed; "
+        f"raw {sum(x.get('raw_rows') or 0 for x in published):,} = "
+        f"published {sum(x.get('published_rows') or 0 for x in published):,} + "
+        f"quarantined {sum(x.get('quarantined_rows') or 0 for x in published):,}"
+    )
+    return "\n".join(lines)
+
+
+def format_refresh(outcome: RefreshOutcome) -> str:
+    finished = max((x["finished_at"] for x in outcome.loads if x.get("finished_at")), default=outcome.started)
+    text = format_loads(outcome.loads, outcome.monday)
+    if outcome.unchanged:
+        text += f"\nunchanged (skipped): {', '.join(outcome.unchanged)}"
+    runs = len(outcome.run_ids)
+    text += (
+        f"\n{len(outcome.customers)} customer(s) in {runs} Dagster run(s); "
+        f"ORDER_LIST published in {(finished - outcome.started).total_seconds():.1f}s"
+    )
+    failed = outcome.runs_failed + outcome.monday_runs_failed
+    if failed:
+        text += f"; {failed} run(s) failed (details in the Dagster UI: `make ui`)"
+    return text

@@ -1,0 +1,63 @@
+"""Dagster metadata for one customer's monday.com sync (counts, budget, a sample of payloads)."""
+
+import json
+from typing import Any
+
+import dagster as dg
+
+from order_platform.monday import SyncResult
+
+COUNTS = ("lines", "created", "updated", "unchanged", "archived", "failed", "skipped")
+BUDGET = ("requests", "mutations", "complexity_spent", "rate_limited")
+FAILURES_SHOWN = 10
+
+
+def _json_safe(value: Any) -> Any:
+    """Plan rows and payload samples as plain JSON (dates and decimals become text)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def sync_metadata(result: SyncResult) -> dict[str, Any]:
+    """Per-customer metadata. In a dry run created/updated/archived are what *would* be sent."""
+    metadata: dict[str, Any] = {
+        "status": dg.MetadataValue.text(result.status),
+        "dry_run": dg.MetadataValue.bool(result.dry_run),
+        "board_id": dg.MetadataValue.text(result.board_id),
+        "sync_run_id": dg.MetadataValue.int(result.run_id),
+        **{name: dg.MetadataValue.int(getattr(result, name)) for name in (*COUNTS, *BUDGET)},
+        "seconds": dg.MetadataValue.float(float(result.seconds)),
+        "summary": dg.MetadataValue.md(summary_markdown(result)),
+        "sample_payloads": dg.MetadataValue.json(_json_safe(result.sample_payloads)),
+    }
+    if result.dry_run:
+        metadata["planned_operations"] = dg.MetadataValue.int(sum(len(row["ops"]) for row in result.plan))
+    if result.message:
+        metadata["message"] = dg.MetadataValue.text(result.message)
+    if result.failures:
+        metadata["failures"] = dg.MetadataValue.json(_json_safe(first_failures(result)))
+    return metadata
+
+
+def first_failures(result: SyncResult, limit: int = FAILURES_SHOWN) -> list[dict[str, Any]]:
+    """The first failed records without their payloads (those are in MONDAY_FAILURE)."""
+    keys = ("record_uuid", "operation", "code", "message")
+    return [{k: f.get(k) for k in keys} for f in result.failures[:limit]]
+
+
+def summary_markdown(result: SyncResult) -> str:
+    verb = "planned (dry run, nothing sent)" if result.dry_run else "done"
+    rows = "\n".join(f"| {name} | {getattr(result, name)} |" for name in (*COUNTS, *BUDGET))
+    return (
+        f"**{result.customer}** -> board {result.board_id}: **{result.status}**, {verb}\n\n"
+        f"| | count |\n|---|---|\n{rows}\n| seconds | {result.seconds:.2f} |\n"
+    )
+
+
+def problem_line(result: SyncResult) -> str:
+    """One line for the failure message: status, counts and the first errors."""
+    errors = "; ".join(f"{f['code']}: {f['message']}" for f in first_failures(result, 3))
+    detail = errors or result.message or "no detail"
+    return (
+        f"{result.customer}: {result.status} (failed {result.failed}, skipped {result.skipped}, "
+        f"created {result.created}, updated {result.updated}) - {detail}"
+    )[:1000]

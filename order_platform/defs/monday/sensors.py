@@ -1,0 +1,18 @@
+"""Declarative automation for the delivery assets: monday_board_items follows ORDER_LIST refreshes.
+
+Dagster adds a `default_automation_condition_sensor` by itself when an asset has an automation
+condition, but that one starts stopped in a fresh deployment; this sensor starts running, so a
+refreshed ORDER_LIST slice reaches the board without anyone switching it on.
+"""
+
+import dagster as dg
+
+from order_platform.defs.monday.assets import monday_board_items
+
+monday_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "monday_automation",
+    target=dg.AssetSelection.assets(monday_board_items),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Syncs a customer to monday.com after its ORDER_LIST slice is published (eager condition).",
+)

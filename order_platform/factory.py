@@ -1,0 +1,31 @@
+"""Builds the pipeline's parts from settings: local defaults, or the production connectors when configured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from order_platform.ingest.connectors import build_blob_store, build_source, load_connector_settings
+from order_platform.pipeline import OrderListPipeline
+from order_platform.schema import order_list_schema
+from order_platform.staging.customers import customer_directory
+from order_platform.warehouse.engine import make_engine
+from order_platform.warehouse.store import OrderStore
+
+
+def build_store(database_url: str) -> OrderStore:
+    store = OrderStore(make_engine(database_url), order_list_schema())
+    store.ensure_tables()
+    return store
+
+
+def build_pipeline(database_url: str, source_dir: str, blob_dir: str) -> OrderListPipeline:
+    """The pipeline on the configured connectors (ORDER_PLATFORM_SOURCE / _BLOB), local folders by default."""
+    store = build_store(database_url)
+    connectors = load_connector_settings()
+    return OrderListPipeline(
+        build_source(connectors, store.engine, Path(source_dir)),
+        build_blob_store(connectors, Path(blob_dir)),
+        store,
+        order_list_schema(),
+        customer_directory(),
+    )

@@ -1,0 +1,26 @@
+"""monday.com sync of ORDER_LIST: plain Python (no Dagster), wired into assets elsewhere.
+
+Public API:
+    load_board_config(path=None) -> BoardConfig        the mapping + knobs (config/monday_board.json)
+    MondaySettings()                                    MONDAY_API_TOKEN / _URL / _BOARD_ID / _API_VERSION
+    MondayClient.from_settings(settings, config)        -> MondayClient | None (None without a token)
+    sync_customer(engine, customer, lines, client, settings=None, *, config=None) -> SyncResult
+    create_tables(engine)                               the MONDAY_* state tables
+"""
+
+from order_platform.monday.client import MondayClient
+from order_platform.monday.mapping import BoardConfig, load_board_config
+from order_platform.monday.settings import MondaySettings
+from order_platform.monday.state import create_tables
+from order_platform.monday.sync import MondaySyncFailed, SyncResult, sync_customer
+
+__all__ = [
+    "BoardConfig",
+    "MondayClient",
+    "MondaySettings",
+    "MondaySyncFailed",
+    "SyncResult",
+    "create_tables",
+    "load_board_config",
+    "sync_customer",
+]

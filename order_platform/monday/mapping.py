@@ -1,0 +1,142 @@
+"""The board mapping as data: order_platform/config/monday_board.json parsed into typed config.
+
+Nothing here talks to monday.com; the file is the single place that says which ORDER_LIST column
+feeds which board column, how items, groups and subitems are named, and every sync knob.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
+BOARD_CONFIG_PATH = CONFIG_DIR / "monday_board.json"
+ORDER_LIST_SCHEMA_PATH = CONFIG_DIR / "order_list_schema.json"
+
+MondayType = Literal["text", "numbers", "date", "dropdown", "long_text", "status"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class BoardIds(_Model):
+    id: str
+    name: str = ""
+    subitems_board_id: str | None = None
+
+
+class ItemColumn(_Model):
+    order_list_column: str
+    monday_column_id: str
+    monday_type: MondayType
+
+
+class SubitemColumn(_Model):
+    field: Literal["size", "order_qty"]
+    monday_column_id: str
+    monday_type: MondayType
+
+
+class NameRule(_Model):
+    """Name = the non-blank parts joined by `separator`; each part is the first non-blank column."""
+
+    parts: list[list[str]]
+    separator: str = " "
+    max_chars: int = 255
+
+
+class ExternalIdColumn(_Model):
+    monday_column_id: str = "text_line_id"
+    monday_type: Literal["text"] = "text"
+    title: str = "ORDER LINE ID"
+    source: str = "record_uuid"
+    create_if_missing: bool = True
+
+
+class Batching(_Model):
+    mutations_per_request: int = 100
+    min_mutations_per_request: int = 5
+    max_complexity_per_request: int = 2_500_000
+    lookup_values_per_request: int = 100
+    lookup_page_limit: int = 500
+    parents_per_subitem_lookup: int = 100
+
+
+class Complexity(_Model):
+    budget_per_minute: int = 10_000_000
+    window_seconds: float = 60.0
+    estimated_mutation_cost: int = 10_000
+    estimated_query_cost: int = 20_000
+    safety_margin_points: int = 50_000
+
+
+class Retry(_Model):
+    max_attempts: int = 6
+    backoff_base_seconds: float = 1.0
+    backoff_max_seconds: float = 60.0
+    jitter_fraction: float = 0.5
+    timeout_seconds: float = 60.0
+    max_rate_limit_waits: int = 30
+    abort_after_consecutive_failures: int = 3
+
+
+class SyncKnobs(_Model):
+    api_version: str = "2025-04"
+    external_id_column: ExternalIdColumn = Field(default_factory=ExternalIdColumn)
+    item_name: NameRule
+    group_name: NameRule
+    subitem_name_template: str = "Size {size}"
+    # "delete": a size whose quantity drops to 0/blank loses its subitem (the board shows sizes > 0 only).
+    size_removed_policy: Literal["delete"] = "delete"
+    # "archive": a line gone from ORDER_LIST (cancelled) has its item archived (recoverable in monday).
+    cancelled_line_policy: Literal["archive"] = "archive"
+    # Refuse to archive more than this fraction of a customer's live lines in one run (empty-slice guard).
+    archive_guard_fraction: float = 0.5
+    long_text_max_chars: int = 2000
+    clear_values: dict[str, Any] = Field(default_factory=dict)
+    batching: Batching = Field(default_factory=Batching)
+    complexity: Complexity = Field(default_factory=Complexity)
+    requests_per_minute: int = 1000
+    retry: Retry = Field(default_factory=Retry)
+    payload_sample_size: int = 5
+
+
+class BoardConfig(_Model):
+    board: BoardIds
+    item_columns: list[ItemColumn]
+    subitem_columns: list[SubitemColumn]
+    sync: SyncKnobs
+
+    @property
+    def size_column(self) -> SubitemColumn:
+        return next(c for c in self.subitem_columns if c.field == "size")
+
+    @property
+    def qty_column(self) -> SubitemColumn:
+        return next(c for c in self.subitem_columns if c.field == "order_qty")
+
+    @property
+    def external_id(self) -> ExternalIdColumn:
+        return self.sync.external_id_column
+
+    def with_knobs(self, **changes: Any) -> BoardConfig:
+        """A copy with some `sync` knobs replaced (tests and the bench tune batch sizes, budgets...)."""
+        return self.model_copy(update={"sync": self.sync.model_copy(update=changes)})
+
+
+def load_board_config(path: Path | str | None = None) -> BoardConfig:
+    """Parse the board mapping file (default: the packaged order_platform/config/monday_board.json)."""
+    raw = json.loads(Path(path or BOARD_CONFIG_PATH).read_text(encoding="utf-8"))
+    return BoardConfig.model_validate(raw)
+
+
+@lru_cache(maxsize=4)
+def size_columns(schema_path: str | None = None) -> tuple[str, ...]:
+    """ORDER_LIST size columns in production order (group "size" of order_list_schema.json)."""
+    raw = json.loads(Path(schema_path or ORDER_LIST_SCHEMA_PATH).read_text(encoding="utf-8"))
+    return tuple(c["name"] for c in raw["columns"] if c["group"] == "size")

@@ -1,0 +1,268 @@
+"""One customer through the ORDER_LIST layers: source -> blob -> raw -> staging -> ORDER_LIST.
+
+Each layer reads its input from the layer before it (in memory when the same call produced it,
+else from where that layer stores it), so any layer can be rebuilt alone and the result is the
+same. Nothing here knows about Dagster; the assets call these functions and report the results.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+import pandas as pd
+
+from order_platform.ingest.blob import BlobPut, BlobStore, content_hash
+from order_platform.ingest.changes import listing_version
+from order_platform.ingest.source import WorkbookRef, WorkbookSource
+from order_platform.ingest.workbook import SheetData, WorkbookError, read_order_sheet
+from order_platform.schema import OrderListSchema
+from order_platform.staging.checks import CheckOutcome, blocking_failures, staging_checks
+from order_platform.staging.customers import CustomerDirectory, raw_table_name, staging_table_name
+from order_platform.staging.transform import StagingResult, stage
+from order_platform.warehouse.store import LoadRecord, OrderStore, raw_frame
+
+
+class CustomerError(Exception):
+    """A customer's load cannot go on; the message is for the person who reads the run."""
+
+
+@dataclass
+class SourceResult:
+    ref: WorkbookRef
+    data: bytes
+    content_hash: str
+    seconds: float
+
+
+@dataclass
+class RawResult:
+    table: str
+    headers: list[str]
+    frame: pd.DataFrame
+    sheet: SheetData | None
+    seconds: float
+
+
+@dataclass
+class StageResult:
+    table: str
+    result: StagingResult
+    checks: list[CheckOutcome]
+    seconds: float
+
+
+@dataclass
+class PublishResult:
+    rows: int
+    load_id: str
+    seconds: float
+
+
+@dataclass
+class CustomerRun:
+    """What happened to one customer in one run (layers that ran, and the error if any)."""
+
+    customer: str
+    ref: WorkbookRef | None = None
+    source: SourceResult | None = None
+    blob: BlobPut | None = None
+    raw: RawResult | None = None
+    staged: StageResult | None = None
+    published: PublishResult | None = None
+    unchanged: bool = False
+    error: str | None = None
+    seconds: float = 0.0
+    layer_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+LAYERS = ("source", "blob", "raw", "staging", "order_list")
+
+
+class OrderListPipeline:
+    def __init__(
+        self,
+        source: WorkbookSource,
+        blobs: BlobStore,
+        store: OrderStore,
+        schema: OrderListSchema,
+        directory: CustomerDirectory,
+    ) -> None:
+        self.source = source
+        self.blobs = blobs
+        self.store = store
+        self.schema = schema
+        self.directory = directory
+
+    # -- where each customer's workbook is ---------------------------------------------------
+    def workbooks(self) -> dict[str, list[WorkbookRef]]:
+        """Workbooks in the source by customer partition key (more than one is an error later)."""
+        found: dict[str, list[WorkbookRef]] = {}
+        for ref in self.source.list_workbooks():
+            found.setdefault(self.directory.partition_key(ref.customer_in_file_name), []).append(ref)
+        return found
+
+    def locate(self, customer: str, listing: dict[str, list[WorkbookRef]] | None = None) -> WorkbookRef:
+        refs = (listing if listing is not None else self.workbooks()).get(customer, [])
+        if not refs:
+            raise CustomerError(
+                f"no '<CUSTOMER> ORDER LIST (M3).xlsx' workbook for {customer} in {self.source.describe()}"
+            )
+        if len(refs) > 1:
+            paths = ", ".join(repr(r.path) for r in refs)
+            raise CustomerError(f"{len(refs)} workbooks claim customer {customer}: {paths}; keep one")
+        return refs[0]
+
+    # -- layers -----------------------------------------------------------------------------------
+    def fetch_source(self, ref: WorkbookRef) -> SourceResult:
+        started = time.perf_counter()
+        data = self.source.read_bytes(ref)
+        return SourceResult(ref, data, content_hash(data), time.perf_counter() - started)
+
+    def copy_to_blob(self, source: SourceResult) -> BlobPut:
+        return self.blobs.put_if_changed(
+            source.ref.path,
+            source.data,
+            {"source_path": source.ref.path, "source_version": source.ref.version},
+        )
+
+    def load_raw(self, customer: str, ref: WorkbookRef, data: bytes | None = None) -> RawResult:
+        started = time.perf_counter()
+        if data is None:
+            data = self.blobs.get(ref.path)
+        sheet = read_order_sheet(data, ref.file_name, self.schema)
+        frame = raw_frame(
+            dict(zip(sheet.headers, sheet.columns, strict=True)),
+            sheet.row_numbers,
+            ref.path,
+            sheet.sheet,
+            datetime.now(),
+        )
+        table = raw_table_name(customer)
+        self.store.write_raw(table, sheet.headers, frame)
+        return RawResult(table, sheet.headers, frame, sheet, time.perf_counter() - started)
+
+    def read_raw(self, customer: str) -> RawResult:
+        table = raw_table_name(customer)
+        if not self.store.table_exists(table):
+            raise CustomerError(f"raw table {table} does not exist yet; materialise the raw layer first")
+        frame, headers = self.store.read_raw(table)
+        return RawResult(table, headers, frame, None, 0.0)
+
+    def stage(self, customer: str, ref: WorkbookRef, raw: RawResult) -> StageResult:
+        started = time.perf_counter()
+        result = stage(
+            raw.frame,
+            raw.headers,
+            customer=customer,
+            source_table=raw.table,
+            load_id=str(uuid.uuid4()),
+            schema=self.schema,
+            directory=self.directory,
+        )
+        checks = staging_checks(result, raw.headers, self.schema)
+        table = staging_table_name(customer)
+        self.store.write_staging(table, result.staged)
+        return StageResult(table, result, checks, time.perf_counter() - started)
+
+    def publish(
+        self, customer: str, ref: WorkbookRef, staged: StageResult, digest: str | None
+    ) -> PublishResult:
+        started = time.perf_counter()
+        failures = blocking_failures(staged.checks)
+        if failures:
+            raise CustomerError(
+                "not published, blocking checks failed: " + "; ".join(f.summary for f in failures)
+            )
+        result = staged.result
+        load_id = str(result.staged["_LOAD_ID"].iloc[0]) if len(result.staged) else str(uuid.uuid4())
+        record = LoadRecord(load_id, customer, ref.path, ref.version, digest, datetime.now())
+        rows = self.store.publish(
+            record,
+            raw_table_name(customer),
+            staged.table,
+            result.quarantine,
+            {
+                "raw_rows": result.raw_rows,
+                "staged_rows": len(result.staged),
+                "quarantined_rows": result.quarantined_rows,
+            },
+            result.unknown_headers,
+        )
+        if rows != len(result.staged):
+            raise CustomerError(f"published {rows} rows but staged {len(result.staged)}")
+        return PublishResult(rows, load_id, time.perf_counter() - started)
+
+    # -- the whole chain for one customer -----------------------------------------------------------
+    def run_customer(
+        self,
+        customer: str,
+        layers: set[str] | frozenset[str] = frozenset(LAYERS),
+        *,
+        force: bool = True,
+        listing: dict[str, list[WorkbookRef]] | None = None,
+    ) -> CustomerRun:
+        """Run the selected layers for one customer; errors are caught and reported, never half-published."""
+        run = CustomerRun(customer)
+        started = time.perf_counter()
+        listing = listing if listing is not None else self.workbooks()
+        refs = listing.get(customer, [])
+        record = LoadRecord(
+            str(uuid.uuid4()),
+            customer,
+            ", ".join(r.path for r in refs),
+            listing_version(refs),
+            None,
+            datetime.now(),
+        )
+        try:
+            run.ref = ref = self.locate(customer, listing)
+            data: bytes | None = None
+            digest: str | None = None
+            last = None if force else self.store.last_load(customer, status="published")
+            if last and last["source_version"] == ref.version:  # same version: not even downloaded
+                run.unchanged = True
+                return run
+            if "source" in layers or "blob" in layers:
+                run.source = self.fetch_source(ref)
+                data, digest = run.source.data, run.source.content_hash
+                if last and last["content_hash"] == digest:  # touched, but the same bytes
+                    run.unchanged = True
+                    return run
+            if "blob" in layers:
+                assert run.source is not None
+                run.blob = self.copy_to_blob(run.source)
+            raw: RawResult | None = None
+            if "raw" in layers:
+                raw = run.raw = self.load_raw(customer, ref, data)
+            staged: StageResult | None = None
+            if "staging" in layers:
+                staged = run.staged = self.stage(customer, ref, raw or self.read_raw(customer))
+            if "order_list" in layers:
+                if staged is None:
+                    staged = run.staged = self.stage(customer, ref, self.read_raw(customer))
+                if digest is None:
+                    digest = self.blobs.stored_hash(ref.path)
+                run.published = self.publish(customer, ref, staged, digest)
+        except (WorkbookError, CustomerError) as exc:
+            run.error = str(exc)
+        except Exception as exc:  # an unexpected failure still belongs to this customer alone
+            run.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            run.seconds = time.perf_counter() - started
+        if run.error:
+            counts = {}
+            if run.staged:
+                counts = {
+                    "raw_rows": run.staged.result.raw_rows,
+                    "staged_rows": len(run.staged.result.staged),
+                }
+            digest = run.source.content_hash if run.source else None
+            self.store.record_failure(replace(record, content_hash=digest), run.error, counts)
+        return run

@@ -1,0 +1,388 @@
+"""Database reads and writes for the ORDER_LIST layers: raw, staging, publish, quarantine, load log.
+
+Bulk writes go through the driver's executemany (SQLite) or fast_executemany (SQL Server); the
+publish is one transaction that swaps a customer's slice, so readers see the old or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.schema import CreateTable
+
+from order_platform.schema import KEY_COLUMN, SOURCE_TABLE_COLUMN, OrderListSchema
+from order_platform.staging.customers import raw_table_name
+from order_platform.staging.transform import RAW_LINEAGE
+from order_platform.warehouse.sqlite_bulk import scratch_image
+from order_platform.warehouse.tables import (
+    LOADS,
+    MSSQL_MAX_COLUMNS,
+    MSSQL_MAX_IDENTIFIER,
+    ORDER_LIST,
+    QUARANTINE,
+    RAW_TEXT_LENGTH,
+    platform_metadata,
+    raw_table,
+    staging_table,
+)
+
+SQLITE_MAX_COLUMNS = 2000  # SQLITE_MAX_COLUMN as Python's sqlite3 is built
+
+
+@dataclass(frozen=True)
+class LoadRecord:
+    load_id: str
+    customer: str
+    source_path: str
+    source_version: str | None
+    content_hash: str | None
+    started_at: datetime
+
+
+def _column_values(series: pd.Series, dialect: str) -> list:
+    """A column as driver-ready Python values: None for missing, ISO text for SQLite dates.
+
+    Conversions go through numpy in bulk; a per-value Python loop here costs seconds per load.
+    """
+    if series.empty:
+        return []
+    if pd.api.types.is_datetime64_any_dtype(series):
+        days = series.to_numpy(dtype="datetime64[D]")
+        present = ~np.isnat(days)
+        values = np.full(len(days), None, dtype=object)
+        if present.any():  # a column holds few distinct dates: convert each once
+            distinct, position = np.unique(days[present], return_inverse=True)
+            values[present] = (distinct.astype(str) if dialect == "sqlite" else distinct).astype(object)[position]
+        return values.tolist()
+    if isinstance(series.dtype, pd.Int64Dtype):
+        return series.to_numpy(dtype=object, na_value=None).tolist()
+    if pd.api.types.is_float_dtype(series):
+        floats = series.to_numpy()
+        values = floats.astype(object)
+        values[np.isnan(floats)] = None
+        return values.tolist()
+    if pd.api.types.is_integer_dtype(series):
+        return series.tolist()
+    values = series.tolist()
+    if dialect == "sqlite":
+        return values  # SQLite stores a NaN as NULL; the transform's text columns hold None anyway
+    if int(pd.isna(series.to_numpy()).sum()) != values.count(None):  # some missing values are NaN, not None
+        return [None if v is None or v != v else v for v in values]
+    return values
+
+
+def iter_frame_rows(frame: pd.DataFrame, dialect: str) -> Iterator[tuple]:
+    """Rows as tuples, made one at a time (a list of 100,000 wide tuples costs a second to build)."""
+    columns = [_column_values(frame[c], dialect) for c in frame.columns]
+    return zip(*columns, strict=True)
+
+
+def frame_rows(frame: pd.DataFrame, dialect: str) -> list[tuple]:
+    return list(iter_frame_rows(frame, dialect)) if len(frame.columns) else []
+
+
+def _utf16_units(text: str) -> int:
+    """Length as SQL Server counts NVARCHAR(n) and identifiers: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _where(raw: pd.DataFrame) -> str:
+    first = raw.iloc[0] if len(raw) else None
+    return "" if first is None else f"file {first['_SOURCE_FILE']!r}, sheet {first['_SOURCE_SHEET']!r}, "
+
+
+def check_raw_column_count(headers: list[str], raw: pd.DataFrame, limit: int, database: str) -> None:
+    """Raise ValueError, naming file and sheet, when the raw table would have more columns than allowed."""
+    if len(headers) + len(RAW_LINEAGE) > limit:
+        raise ValueError(
+            f"{_where(raw)}{len(headers)} columns: a {database} table holds at most {limit} "
+            f"including the {len(RAW_LINEAGE)} lineage columns; remove empty or unused columns"
+        )
+
+
+def check_sql_server_raw_limits(headers: list[str], raw: pd.DataFrame) -> None:
+    """Raise ValueError, naming file, sheet, row and column, when the raw table would break a SQL Server
+    limit (columns per table, identifier length, NVARCHAR(4000) cells) instead of failing in the driver."""
+    check_raw_column_count(headers, raw, MSSQL_MAX_COLUMNS, "SQL Server")
+    where = _where(raw)
+    for header in headers:
+        if _utf16_units(header) > MSSQL_MAX_IDENTIFIER:
+            raise ValueError(
+                f"{where}column {header[:40]!r}...: header is longer than the {MSSQL_MAX_IDENTIFIER} "
+                "characters SQL Server allows for a column name; shorten it"
+            )
+    for header in headers:
+        lengths = raw[header].str.len()
+        # A UTF-16 cell has at most 2 code units per character: only long cells need a closer look.
+        for index in lengths.index[lengths.gt(RAW_TEXT_LENGTH // 2).to_numpy()]:
+            value = raw.at[index, header]
+            units = _utf16_units(value)
+            if units > RAW_TEXT_LENGTH:
+                size = f"{len(value)} characters" + (f" ({units} UTF-16 units)" if units != len(value) else "")
+                raise ValueError(
+                    f"file {raw.at[index, '_SOURCE_FILE']!r}, sheet {raw.at[index, '_SOURCE_SHEET']!r}, "
+                    f"row {raw.at[index, '_SOURCE_ROW']}, column {header!r}: cell has {size}; "
+                    f"the SQL Server raw table keeps at most {RAW_TEXT_LENGTH} (NVARCHAR({RAW_TEXT_LENGTH}))"
+                )
+
+
+class OrderStore:
+    """The platform's tables in one database (SQLite or SQL Server)."""
+
+    def __init__(self, engine: sa.Engine, schema: OrderListSchema) -> None:
+        self.engine = engine
+        self.schema = schema
+        self.metadata = platform_metadata(schema)
+        self.order_list = self.metadata.tables[ORDER_LIST]
+        self.quarantine = self.metadata.tables[QUARANTINE]
+        self.loads = self.metadata.tables[LOADS]
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def ensure_tables(self) -> None:
+        self.metadata.create_all(self.engine)
+
+    # -- bulk helpers -------------------------------------------------------------------------
+    def _quote(self, name: str) -> str:
+        return self.engine.dialect.identifier_preparer.quote(name)
+
+    def _insert(self, conn: sa.Connection, table: str, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        cols = ", ".join(self._quote(c) for c in frame.columns)
+        marks = ", ".join("?" for _ in frame.columns)
+        sql = f"INSERT INTO {self._quote(table)} ({cols}) VALUES ({marks})"
+        conn.exec_driver_sql(sql, frame_rows(frame, self.dialect))
+
+    def _replace_table(self, table: sa.Table, frame: pd.DataFrame) -> None:
+        """Replace `table` with `frame`'s rows in one transaction (readers see old or new)."""
+        name = table.name
+        with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                self._replace_sqlite_table(conn, table, frame)
+            else:
+                table.drop(conn, checkfirst=True)
+                table.create(conn)
+                self._insert(conn, name, frame)
+                conn.commit()
+
+    def _replace_sqlite_table(self, conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
+        """Rows are bound outside the database (see sqlite_bulk), so its write lock is held only for a
+        C-speed INSERT ... SELECT; several processes can load customers side by side."""
+        name = self._quote(table.name)
+        create = str(CreateTable(table).compile(dialect=self.engine.dialect))
+        cols = ", ".join(self._quote(c) for c in frame.columns)
+        insert = f"INSERT INTO {name} ({cols}) VALUES ({', '.join('?' for _ in frame.columns)})"
+        image = scratch_image(create, insert, iter_frame_rows(frame, self.dialect))
+        conn.exec_driver_sql("ATTACH DATABASE ':memory:' AS scratch")
+        try:
+            conn.connection.dbapi_connection.deserialize(image, name="scratch")
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS main.{name}")  # unqualified could mean scratch
+            conn.exec_driver_sql(create)
+            conn.exec_driver_sql(f"INSERT INTO main.{name} SELECT * FROM scratch.{name}")
+            conn.commit()
+        finally:
+            conn.rollback()
+            conn.exec_driver_sql("DETACH DATABASE scratch")
+
+    def _read(self, sql: str, params: dict | None = None) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            result = conn.execute(sa.text(sql), params or {})
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()), dtype=object)
+
+    def table_exists(self, name: str) -> bool:
+        return sa.inspect(self.engine).has_table(name)
+
+    # -- raw ------------------------------------------------------------------------------------
+    def write_raw(self, name: str, headers: list[str], raw: pd.DataFrame) -> None:
+        """Replace the customer's raw table: every header as text plus source lineage."""
+        clash = set(headers) & set(RAW_LINEAGE)
+        if clash:
+            raise ValueError(f"workbook headers {sorted(clash)} collide with the raw table's lineage columns")
+        if self.dialect == "mssql":
+            check_sql_server_raw_limits(headers, raw)
+        elif self.dialect == "sqlite":
+            check_raw_column_count(headers, raw, SQLITE_MAX_COLUMNS, "SQLite")
+        self._replace_table(raw_table(name, headers), raw[[*headers, *RAW_LINEAGE]])
+
+    def read_raw(self, name: str) -> tuple[pd.DataFrame, list[str]]:
+        frame = self._read(f"SELECT * FROM {self._quote(name)}")
+        headers = [c for c in frame.columns if c not in RAW_LINEAGE]
+        frame["_SOURCE_ROW"] = frame["_SOURCE_ROW"].astype("int64")
+        return frame, headers
+
+    # -- staging --------------------------------------------------------------------------------
+    def write_staging(self, name: str, staged: pd.DataFrame) -> None:
+        canonical = [
+            c
+            for c in staged.columns
+            if c in self.schema.by_name and c not in (KEY_COLUMN, SOURCE_TABLE_COLUMN)
+        ]
+
+        table = staging_table(name, self.schema, canonical)  # built once: ~150 columns cost milliseconds
+        self._replace_table(table, staged[[c.name for c in table.columns]])
+
+    def read_staging(self, name: str) -> pd.DataFrame:
+        return self._read(f"SELECT * FROM {self._quote(name)} ORDER BY {self._quote('_SOURCE_ROW')}")
+
+    def staging_columns(self, name: str) -> list[str]:
+        return [c["name"] for c in sa.inspect(self.engine).get_columns(name)]
+
+    # -- publish ----------------------------------------------------------------------------------
+    def publish(
+        self,
+        record: LoadRecord,
+        source_table: str,
+        staging_name: str,
+        quarantine: pd.DataFrame,
+        counts: dict[str, int],
+        unknown_headers: list[str],
+    ) -> int:
+        """Swap the customer's ORDER_LIST slice for the staging table's rows, in one transaction."""
+        columns = ", ".join(self._quote(c) for c in self.staging_columns(staging_name))
+        order_list = self._quote(ORDER_LIST)
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.delete(self.order_list).where(self.order_list.c[SOURCE_TABLE_COLUMN] == source_table)
+            )
+            conn.exec_driver_sql(
+                f"INSERT INTO {order_list} ({columns}) SELECT {columns} FROM {self._quote(staging_name)}"
+            )
+            published = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(self.order_list)
+                .where(self.order_list.c[SOURCE_TABLE_COLUMN] == source_table)
+            ).scalar_one()
+            self._replace_quarantine(conn, record, quarantine)
+            self._log_load(conn, record, "published", counts | {"published_rows": published}, unknown_headers)
+        return int(published)
+
+    def _replace_quarantine(self, conn: sa.Connection, record: LoadRecord, quarantine: pd.DataFrame) -> None:
+        conn.execute(sa.delete(self.quarantine).where(self.quarantine.c.customer == record.customer))
+        if len(quarantine):
+            frame = quarantine.copy()
+            frame["value"] = frame["value"].map(lambda v: None if v is None or v != v else str(v))
+            frame.insert(0, "load_id", record.load_id)
+            frame.insert(0, "customer", record.customer)
+            self._insert(conn, QUARANTINE, frame)
+
+    def _log_load(
+        self,
+        conn: sa.Connection,
+        record: LoadRecord,
+        status: str,
+        counts: dict[str, int],
+        unknown_headers: list[str] | None = None,
+        error: str | None = None,
+    ) -> None:
+        conn.execute(
+            sa.insert(self.loads).values(
+                load_id=record.load_id,
+                customer=record.customer,
+                source_path=record.source_path,
+                source_version=record.source_version,
+                content_hash=record.content_hash,
+                status=status,
+                started_at=record.started_at,
+                finished_at=datetime.now(),
+                unknown_headers=json.dumps(unknown_headers or [], ensure_ascii=False),
+                error=error,
+                **{k: int(v) for k, v in counts.items() if k in self.loads.c},
+            )
+        )
+
+    def record_failure(self, record: LoadRecord, error: str, counts: dict[str, int] | None = None) -> None:
+        with self.engine.begin() as conn:
+            self._log_load(conn, record, "failed", counts or {}, error=error)
+
+    # -- reads for checks and summaries ---------------------------------------------------------
+    def last_load(self, customer: str, status: str | None = None) -> dict | None:
+        query = sa.select(self.loads).where(self.loads.c.customer == customer)
+        if status:
+            query = query.where(self.loads.c.status == status)
+        query = query.order_by(self.loads.c.started_at.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return dict(row) if row else None
+
+    def latest_loads(self) -> dict[str, dict]:
+        """The most recent load of every customer (any status), for change detection and summaries."""
+        latest = (
+            sa.select(self.loads.c.customer, sa.func.max(self.loads.c.started_at).label("started_at"))
+            .group_by(self.loads.c.customer)
+            .subquery()
+        )
+        query = sa.select(self.loads).join(
+            latest,
+            sa.and_(
+                self.loads.c.customer == latest.c.customer, self.loads.c.started_at == latest.c.started_at
+            ),
+        )
+        with self.engine.connect() as conn:
+            return {row["customer"]: dict(row) for row in conn.execute(query).mappings()}
+
+    def loads_since(self, started: datetime) -> list[dict]:
+        query = (
+            sa.select(self.loads).where(self.loads.c.started_at >= started).order_by(self.loads.c.customer)
+        )
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def published_count(self, source_table: str) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(self.order_list)
+                    .where(self.order_list.c[SOURCE_TABLE_COLUMN] == source_table)
+                ).scalar_one()
+            )
+
+    def order_list_slice(self, source_table: str) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            result = conn.execute(
+                sa.select(self.order_list).where(self.order_list.c[SOURCE_TABLE_COLUMN] == source_table)
+            )
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    def order_list_for_customer(self, customer: str) -> pd.DataFrame | None:
+        """The customer's current ORDER_LIST slice (rows of its latest published load); None: never published.
+
+        Filtering on _SOURCE_TABLE too lets SQL Server seek the index instead of scanning ORDER_LIST.
+        """
+        load = self.last_load(customer, "published")
+        if load is None:
+            return None
+        table = self.order_list
+        query = sa.select(table).where(
+            table.c[SOURCE_TABLE_COLUMN] == raw_table_name(customer), table.c["_LOAD_ID"] == load["load_id"]
+        )
+        with self.engine.connect() as conn:
+            result = conn.execute(query)
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    def quarantine_for(self, customer: str) -> pd.DataFrame:
+        return self._read(
+            f"SELECT * FROM {self._quote(QUARANTINE)} WHERE customer = :c ORDER BY row_number",
+            {"c": customer},
+        )
+
+
+def raw_frame(
+    sheet_columns: dict[str, list], row_numbers: list[int], file_name: str, sheet: str, loaded_at: datetime
+) -> pd.DataFrame:
+    """The raw layer as a frame: text per header plus lineage, in sheet order."""
+    frame = pd.DataFrame({h: pd.Series(v, dtype=object) for h, v in sheet_columns.items()})
+    frame["_SOURCE_FILE"] = file_name
+    frame["_SOURCE_SHEET"] = sheet
+    frame["_SOURCE_ROW"] = np.asarray(row_numbers, dtype="int64")
+    frame["_LOADED_AT"] = loaded_at.replace(microsecond=0).isoformat(sep=" ")
+    return frame

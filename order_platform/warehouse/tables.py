@@ -1,0 +1,137 @@
+"""SQLAlchemy tables, all derived from the ORDER_LIST schema definition.
+
+ORDER_LIST (production), the per-customer raw and staging tables, the quarantine and the load log.
+The SQL Server DDL in sql/ is generated from these (`order-platform ddl`), and a test keeps it in step.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mssql
+
+from order_platform.schema import KEY_COLUMN, SOURCE_TABLE_COLUMN, Column, Kind, OrderListSchema
+
+ORDER_LIST = "ORDER_LIST"
+QUARANTINE = "ORDER_LIST_QUARANTINE"
+LOADS = "ORDER_LIST_LOADS"
+UUID_TYPE = sa.String(36).with_variant(mssql.UNIQUEIDENTIFIER(as_uuid=False), "mssql")
+# Without a live server the mssql dialect assumes SQL Server 2000 (DATETIME for dates); pin DATE.
+DATE_TYPE = sa.Date().with_variant(mssql.DATE(), "mssql")
+# DATETIME2, not DATETIME: DATETIME parses 'YYYY-MM-DD hh:mm:ss' text by the login's DATEFORMAT (the raw
+# _LOADED_AT is bound as text) and rounds to 1/300 s; DATETIME2 is language-neutral and exact.
+DATETIME_TYPE = sa.DateTime().with_variant(mssql.DATETIME2(), "mssql")
+
+# NVARCHAR(4000) rather than (max) on SQL Server: pyodbc's fast_executemany binds max columns slowly.
+RAW_TEXT_LENGTH = 4000
+RAW_TEXT_TYPE = sa.UnicodeText().with_variant(mssql.NVARCHAR(RAW_TEXT_LENGTH), "mssql")
+# SQL Server limits the raw tables must respect (workbook headers become column names).
+MSSQL_MAX_COLUMNS = 1024
+MSSQL_MAX_IDENTIFIER = 128
+
+
+def mssql_dialect() -> sa.Dialect:
+    """The dialect the DDL and statement tests compile for: pyodbc, SQL Server 2016+ types."""
+    from sqlalchemy.dialects.mssql import pyodbc
+
+    return pyodbc.dialect(deprecate_large_types=True)
+
+
+def sql_type(column: Column) -> sa.types.TypeEngine:
+    if column.kind is Kind.TEXT:
+        return sa.Unicode(column.length)
+    if column.kind is Kind.INT:
+        return sa.Integer()
+    if column.kind is Kind.SMALLINT:
+        return sa.SmallInteger()
+    if column.kind is Kind.DECIMAL:
+        return sa.DECIMAL(column.precision, column.scale, asdecimal=False)
+    if column.kind is Kind.DATE:
+        return DATE_TYPE
+    return UUID_TYPE
+
+
+def lineage_columns() -> list[sa.Column]:
+    return [
+        sa.Column("_SOURCE_FILE", sa.Unicode(400)),
+        sa.Column("_SOURCE_SHEET", sa.Unicode(100)),
+        sa.Column("_SOURCE_ROW", sa.Integer),
+        sa.Column("_LOAD_ID", sa.String(36)),
+        sa.Column("_EXTRA_COLUMNS", sa.UnicodeText),
+    ]
+
+
+def _typed_columns(schema: OrderListSchema, names: list[str] | None = None) -> list[sa.Column]:
+    wanted = None if names is None else set(names)
+    out = []
+    for column in schema.columns:
+        if wanted is not None and column.name not in wanted:
+            continue
+        if column.name == KEY_COLUMN:
+            out.append(sa.Column(KEY_COLUMN, UUID_TYPE, primary_key=True))
+        else:
+            out.append(sa.Column(column.name, sql_type(column)))
+    return out
+
+
+def platform_metadata(schema: OrderListSchema) -> sa.MetaData:
+    """The fixed tables: ORDER_LIST, its quarantine and the load log."""
+    metadata = sa.MetaData()
+    sa.Table(
+        ORDER_LIST,
+        metadata,
+        *_typed_columns(schema),
+        *lineage_columns(),
+        sa.Index("IX_ORDER_LIST_SOURCE_TABLE", SOURCE_TABLE_COLUMN),
+    )
+    sa.Table(
+        QUARANTINE,
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("customer", sa.Unicode(100), nullable=False, index=True),
+        sa.Column("load_id", sa.String(36), nullable=False),
+        sa.Column("source_file", sa.Unicode(400)),
+        sa.Column("sheet", sa.Unicode(100)),
+        sa.Column("row_number", sa.Integer),
+        sa.Column("column_name", sa.Unicode(255)),
+        sa.Column("value", sa.UnicodeText),
+        sa.Column("reason_code", sa.String(40), nullable=False),
+        sa.Column("reason", sa.UnicodeText, nullable=False),
+    )
+    sa.Table(
+        LOADS,
+        metadata,
+        sa.Column("load_id", sa.String(36), primary_key=True),
+        sa.Column("customer", sa.Unicode(100), nullable=False, index=True),
+        sa.Column("source_path", sa.Unicode(400)),
+        sa.Column("source_version", sa.Unicode(200)),
+        sa.Column("content_hash", sa.String(64)),
+        sa.Column("status", sa.String(20), nullable=False),  # published | failed
+        sa.Column("started_at", DATETIME_TYPE, nullable=False),
+        sa.Column("finished_at", DATETIME_TYPE),
+        sa.Column("raw_rows", sa.Integer),
+        sa.Column("staged_rows", sa.Integer),
+        sa.Column("quarantined_rows", sa.Integer),
+        sa.Column("published_rows", sa.Integer),
+        sa.Column("unknown_headers", sa.UnicodeText),
+        sa.Column("error", sa.UnicodeText),
+    )
+    return metadata
+
+
+def raw_table(name: str, headers: list[str]) -> sa.Table:
+    """Every header as text, plus where each row came from."""
+    return sa.Table(
+        name,
+        sa.MetaData(),
+        *(sa.Column(h, RAW_TEXT_TYPE) for h in headers),
+        sa.Column("_SOURCE_FILE", sa.Unicode(400)),
+        sa.Column("_SOURCE_SHEET", sa.Unicode(100)),
+        sa.Column("_SOURCE_ROW", sa.Integer),
+        sa.Column("_LOADED_AT", DATETIME_TYPE),
+    )
+
+
+def staging_table(name: str, schema: OrderListSchema, canonical_columns: list[str]) -> sa.Table:
+    """The canonical columns this customer's file feeds, typed as in ORDER_LIST, plus lineage."""
+    names = [KEY_COLUMN, *canonical_columns, SOURCE_TABLE_COLUMN]
+    return sa.Table(name, sa.MetaData(), *_typed_columns(schema, names), *lineage_columns())
