@@ -22,7 +22,9 @@ from order_platform.schema import OrderListSchema
 from order_platform.staging.checks import CheckOutcome, blocking_failures, staging_checks
 from order_platform.staging.customers import CustomerDirectory, raw_table_name, staging_table_name
 from order_platform.staging.transform import StagingResult, stage
-from order_platform.warehouse.store import LoadRecord, OrderStore, raw_frame
+from order_platform.warehouse.store import LoadRecord, OrderStore, PublishMismatch, raw_frame
+
+PUBLISHED_MATCHES_STAGED = "published_matches_staged"
 
 
 class CustomerError(Exception):
@@ -183,20 +185,20 @@ class OrderListPipeline:
         result = staged.result
         load_id = str(result.staged["_LOAD_ID"].iloc[0]) if len(result.staged) else str(uuid.uuid4())
         record = LoadRecord(load_id, customer, ref.path, ref.version, digest, datetime.now())
-        rows = self.store.publish(
-            record,
-            raw_table_name(customer),
-            staged.table,
-            result.quarantine,
-            {
-                "raw_rows": result.raw_rows,
-                "staged_rows": len(result.staged),
-                "quarantined_rows": result.quarantined_rows,
-            },
-            result.unknown_headers,
-        )
-        if rows != len(result.staged):
-            raise CustomerError(f"published {rows} rows but staged {len(result.staged)}")
+        staged_rows = len(result.staged)
+        try:
+            rows = self.store.publish(
+                record,
+                raw_table_name(customer),
+                staged.table,
+                result.quarantine,
+                {"raw_rows": result.raw_rows, "staged_rows": staged_rows, "quarantined_rows": result.quarantined_rows},
+                result.unknown_headers,
+            )
+        except PublishMismatch as exc:
+            staged.checks.append(_publish_check(exc.staged, exc.published))
+            raise CustomerError(str(exc)) from exc
+        staged.checks.append(_publish_check(staged_rows, rows))
         return PublishResult(rows, load_id, time.perf_counter() - started)
 
     # -- the whole chain for one customer -----------------------------------------------------------
@@ -234,6 +236,7 @@ class OrderListPipeline:
                 data, digest = run.source.data, run.source.content_hash
                 if last and last["content_hash"] == digest:  # touched, but the same bytes
                     run.unchanged = True
+                    self.store.record_unchanged(replace(record, content_hash=digest))
                     return run
             if "blob" in layers:
                 assert run.source is not None
@@ -266,3 +269,14 @@ class OrderListPipeline:
             digest = run.source.content_hash if run.source else None
             self.store.record_failure(replace(record, content_hash=digest), run.error, counts)
         return run
+
+
+def _publish_check(staged: int, published: int) -> CheckOutcome:
+    ok = staged == published
+    return CheckOutcome(
+        PUBLISHED_MATCHES_STAGED,
+        ok,
+        True,
+        f"staged {staged} = published {published}" if ok else f"staged {staged} != published {published}",
+        {"staged_rows": staged, "published_rows": published},
+    )

@@ -100,6 +100,7 @@ def run_customers(
     workers: int = 1,
     listing: dict[str, list[WorkbookRef]] | None = None,
     on_start: Callable[[str], None] | None = None,
+    on_log: Callable[[str, int, str], None] | None = None,
 ) -> Iterator[CustomerReport]:
     """Yield one report per customer as each finishes; a failing customer never stops the others."""
     pipeline = spec.build()

@@ -64,9 +64,9 @@ def refresh(customers: tuple[str, ...], force: bool) -> None:
 def summary() -> None:
     """Print every customer's latest load (status, rows, quarantine, errors)."""
     from order_platform.cli.summary import format_loads
-    from order_platform.defs.resources import order_platform_resource
+    from order_platform.defs.resources import OrderPlatformResource
 
-    store = order_platform_resource().pipeline().store
+    store = OrderPlatformResource().pipeline().store
     click.echo(format_loads(sorted(store.latest_loads().values(), key=lambda r: r["customer"])))
 
 
@@ -111,10 +111,10 @@ def ddl(check: bool) -> None:
 @main.command("sharepoint-login")
 def sharepoint_login() -> None:
     """Delegated (device-code) sign-in for SharePoint; stores the encrypted token cache in the database."""
-    from order_platform.defs.resources import order_platform_resource
+    from order_platform.defs.resources import OrderPlatformResource
     from order_platform.ingest.connectors import sharepoint_login as login
 
-    store = order_platform_resource().pipeline().store
+    store = OrderPlatformResource().pipeline().store
     user = login(None, store.engine, echo=click.echo)
     click.echo(f"signed in as {user}")
 

@@ -53,7 +53,7 @@ def format_refresh(outcome: RefreshOutcome) -> str:
         f"\n{len(outcome.customers)} customer(s) in {runs} Dagster run(s); "
         f"ORDER_LIST published in {(finished - outcome.started).total_seconds():.1f}s"
     )
-    failed = outcome.runs_failed + outcome.monday_runs_failed
+    failed = outcome.runs_failed
     if failed:
         text += f"; {failed} run(s) failed (details in the Dagster UI: `make ui`)"
     return text

@@ -1,4 +1,4 @@
-"""Running the ORDER_LIST job without the UI, into the same Dagster instance the UI reads."""
+"""Running the refresh without the UI, into the same Dagster instance the UI reads (the CLI's `refresh`)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,22 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
-import sqlalchemy as sa
 
-from order_platform.defs.order_list.runs import RANGE_END, RANGE_START, contiguous_ranges, refresh_run_config
+from order_platform.defs.monday.assets import MONDAY_BOARD_ITEMS
+from order_platform.defs.order_list.assets import LAYER_OF, ORDER_LIST_SLICE
 from order_platform.defs.partitions import customer_partitions
-from order_platform.defs.resources import order_platform_resource
+from order_platform.defs.resources import OrderPlatformResource
+from order_platform.defs.runs import (
+    RANGE_END,
+    RANGE_START,
+    contiguous_ranges,
+    process_tags,
+    reap_dead_runs,
+    refresh_run_config,
+)
 from order_platform.runner import start_worker_server
 from order_platform.settings import PlatformSettings
 from order_platform.staging.customers import customer_directory
@@ -39,26 +48,24 @@ class UnknownCustomerError(ValueError):
 
 @dataclass
 class RefreshOutcome:
+    """What this refresh's own runs did (never another process's loads), per customer."""
+
     started: datetime
     customers: list[str]
-    loads: list[dict]
+    loads: list[dict] = field(default_factory=list)
     run_ids: list[str] = field(default_factory=list)
     runs_failed: int = 0
-    monday: dict[str, dict] = field(default_factory=dict)  # customer -> its latest MONDAY_SYNC_RUN row
-    monday_runs_failed: int = 0
+    monday: dict[str, dict] = field(default_factory=dict)  # customer -> its MONDAY_SYNC_RUN row of this refresh
+    unchanged: list[str] = field(default_factory=list)
+    reaped_runs: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[dict]:
         return [load for load in self.loads if load["status"] != "published"]
 
     @property
-    def unchanged(self) -> list[str]:
-        loaded = {load["customer"] for load in self.loads}
-        return [c for c in self.customers if c not in loaded]
-
-    @property
     def ok(self) -> bool:
-        return not self.failed and self.runs_failed == 0 and self.monday_runs_failed == 0
+        return not self.failed and self.runs_failed == 0
 
 
 def register_customers(instance: dg.DagsterInstance, customers: list[str]) -> list[str]:
@@ -69,6 +76,12 @@ def register_customers(instance: dg.DagsterInstance, customers: list[str]) -> li
     return new
 
 
+def load_definitions() -> dg.Definitions:
+    from order_platform.definitions import defs  # after DAGSTER_HOME is set
+
+    return defs()
+
+
 def refresh(
     names: list[str] | None = None,
     *,
@@ -76,63 +89,123 @@ def refresh(
     monday: bool = True,
     settings: PlatformSettings | None = None,
 ) -> RefreshOutcome:
-    """Materialise the ORDER_LIST layers for the named customers (default: every workbook in the source),
-    then the monday.com sync (a dry run without MONDAY_API_TOKEN) for the customers that were published."""
+    """Every layer, workbook to board (a dry run without MONDAY_API_TOKEN), for the named customers
+    (default: every workbook in the source), in as few runs as the partition order allows (one for all)."""
     settings = settings or PlatformSettings()
     ensure_dagster_home(settings)
-    from order_platform.definitions import build_definitions  # after DAGSTER_HOME is set
-
-    defs = build_definitions(settings)
-    resource = order_platform_resource(settings)
-    listing = resource.pipeline().workbooks()
+    resource = OrderPlatformResource()
+    pipeline = resource.pipeline()
+    listing = pipeline.workbooks()
     if names:
         directory = customer_directory()
         wanted = {directory.partition_key(n) for n in names}
         missing = sorted(w for w in wanted if w not in listing)
         if missing:
             raise UnknownCustomerError(
-                f"no workbook for {missing} in {resource.source_dir}; customers there: {sorted(listing)}"
+                f"no workbook for {missing} in {pipeline.source.describe()}; customers there: {sorted(listing)}"
             )
     else:
         wanted = set(listing)
-    if resource.workers > 1 and len(wanted) > 1:
-        start_worker_server()  # its imports overlap with Dagster planning the run
-    started = datetime.now()
+    if resource.worker_count() > 1 and len(wanted) > 1:
+        start_worker_server()  # its imports overlap with Dagster loading and planning the run
+    defs = load_definitions()
     instance = dg.DagsterInstance.get()
+    outcome = RefreshOutcome(datetime.now(), sorted(wanted), reaped_runs=reap_dead_runs(instance))
     register_customers(instance, sorted(listing))
     order = instance.get_dynamic_partitions(customer_partitions.name)
-    job = defs.resolve_job_def("order_list_refresh")
-    outcome = RefreshOutcome(started, sorted(wanted), [])
+    job = defs.resolve_job_def("refresh")
+    selection = [*LAYER_OF, MONDAY_BOARD_ITEMS] if monday else list(LAYER_OF)
     for first, last in contiguous_ranges(order, wanted):
         result = job.execute_in_process(
             instance=instance,
             run_config={**refresh_run_config(force), **CONSOLE_INFO},
-            tags={RANGE_START: first, RANGE_END: last, "order_platform/trigger": "cli"},
+            tags={RANGE_START: first, RANGE_END: last, "order_platform/trigger": "cli", **process_tags()},
+            asset_selection=selection,
             raise_on_error=False,
         )
         outcome.run_ids.append(result.run_id)
         outcome.runs_failed += 0 if result.success else 1
-    store = resource.pipeline().store
-    outcome.loads = [load for load in store.loads_since(started) if load["customer"] in wanted]
-    published = {load["customer"] for load in outcome.loads if load["status"] == "published"}
-    if monday and published:
-        monday_job = defs.resolve_job_def("monday_sync")
-        for first, last in contiguous_ranges(order, published):
-            result = monday_job.execute_in_process(
-                instance=instance,
-                run_config=CONSOLE_INFO,
-                tags={RANGE_START: first, RANGE_END: last, "order_platform/trigger": "cli"},
-                raise_on_error=False,
-            )
-            outcome.run_ids.append(result.run_id)
-            outcome.monday_runs_failed += 0 if result.success else 1
-        outcome.monday = monday_runs_since(store.engine, started)
+        _collect(result, outcome, pipeline.store)
+    outcome.loads.sort(key=lambda load: load["customer"])
     return outcome
 
 
-def monday_runs_since(engine: sa.Engine, started: datetime) -> dict[str, dict]:
+def _collect(result: dg.ExecuteInProcessResult, outcome: RefreshOutcome, store: Any) -> None:
+    """This run's customers, from its own events: load records by load id, errors from its failure."""
+    load_ids: dict[str, str] = {}
+    sync_runs: dict[str, int] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        customer = materialization.partition
+        metadata = materialization.metadata
+        if materialization.asset_key == ORDER_LIST_SLICE and customer:
+            if "load_id" in metadata:
+                load_ids[customer] = str(metadata["load_id"].value)
+            elif "unchanged" in metadata:
+                outcome.unchanged.append(customer)
+        if materialization.asset_key == MONDAY_BOARD_ITEMS and customer and "sync_run_id" in metadata:
+            sync_runs[customer] = int(str(metadata["sync_run_id"].value))
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_OBSERVATION":
+            observation = event.asset_observation_data.asset_observation
+            if observation.asset_key == MONDAY_BOARD_ITEMS and "sync_run_id" in observation.metadata:
+                sync_runs[str(observation.partition)] = int(str(observation.metadata["sync_run_id"].value))
+    loads = store.loads_by_id(list(load_ids.values()))
+    failures: dict[str, str] = {}
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure:
+                data = event.step_failure_data.user_failure_data
+                failed = data.metadata.get("failed_customers") if data else None
+                failures.update(failed.value if failed else {})
+    for customer, error in failures.items():
+        if customer in load_ids:
+            continue  # published; its board sync failed (shown with the monday.com line)
+        last = store.last_load(customer)
+        if last and last["status"] == "failed" and last["started_at"] >= outcome.started:
+            loads.append(last)
+        else:
+            loads.append({"customer": customer, "status": "failed", "error": error})
+    outcome.loads.extend(loads)
+    if sync_runs:
+        outcome.monday.update(store_sync_runs(store, sync_runs))
+
+
+def store_sync_runs(store: Any, sync_runs: dict[str, int]) -> dict[str, dict]:
+    import sqlalchemy as sa
+
     from order_platform.monday.state import run_table
 
-    query = sa.select(run_table).where(run_table.c.started_at >= started).order_by(run_table.c.started_at)
-    with engine.connect() as conn:
+    query = sa.select(run_table).where(run_table.c.run_id.in_(list(sync_runs.values())))
+    with store.engine.connect() as conn:
         return {row["customer"]: dict(row) for row in conn.execute(query).mappings()}
+
+
+def run_sensor_tick(*, monday: bool = True) -> int:
+    """One tick of the workbook sensor, its run requests executed here (the bench's changed-workbook
+    figure: what the daemon would do, without waiting for it); the number of runs it requested."""
+    from order_platform.defs.order_list.sensors import workbook_sensor
+
+    defs = load_definitions()
+    instance = dg.DagsterInstance.get()
+    job = defs.resolve_job_def("refresh")
+    context = dg.build_sensor_context(instance=instance, resources={"order_platform": OrderPlatformResource()})
+    result = workbook_sensor(context)
+    requests = list(result.run_requests or []) if isinstance(result, dg.SensorResult) else []
+    for request in requests:
+        job.execute_in_process(
+            instance=instance,
+            partition_key=request.partition_key,
+            run_config=request.run_config,
+            tags=request.tags,
+            asset_selection=[*LAYER_OF, MONDAY_BOARD_ITEMS] if monday else list(LAYER_OF),
+            raise_on_error=False,
+        )
+    return len(requests)
+
+
+def prepare_instance(settings: PlatformSettings) -> dg.Definitions:
+    """What a running deployment has paid once: the code location loaded and the instance opened."""
+    ensure_dagster_home(settings)
+    dg.DagsterInstance.get()
+    return load_definitions()

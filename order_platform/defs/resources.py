@@ -1,10 +1,17 @@
-"""Resources: the ORDER_LIST platform (database, workbook source, blob store) and monday.com."""
+"""The ORDER_LIST platform resource: database, workbook source and blob store, read at run time.
+
+No URL, path or secret is a field of the resource: Dagster stores resource config in the job
+snapshot (run storage) and shows it on the Resources page, and the database URL carries a password
+in production. Everything comes from the ORDER_PLATFORM_* environment when a run or a sensor tick
+uses the resource (`PlatformSettings`), never when the code location is imported.
+"""
 
 from __future__ import annotations
 
 import os
 
 import dagster as dg
+from pydantic import Field
 
 from order_platform.pipeline import OrderListPipeline
 from order_platform.runner import PipelineSpec
@@ -12,25 +19,33 @@ from order_platform.settings import PlatformSettings
 
 
 class OrderPlatformResource(dg.ConfigurableResource):
-    """Where ORDER_LIST's layers live. SharePoint/Azure connectors are chosen by their own settings."""
+    """Where ORDER_LIST's layers live; the connectors (SharePoint, Azure) are chosen by their own settings."""
 
-    database_url: str
-    source_dir: str
-    blob_dir: str
-    workers: int = 2
+    workers: int | None = Field(
+        default=None, description="Processes loading customers side by side; default ORDER_PLATFORM_WORKERS."
+    )
+
+    def settings(self) -> PlatformSettings:
+        return PlatformSettings()
+
+    def worker_count(self) -> int:
+        return self.workers or self.settings().workers or max(1, min(2, os.cpu_count() or 1))
 
     def spec(self) -> PipelineSpec:
-        return PipelineSpec(self.database_url, self.source_dir, self.blob_dir)
+        settings = self.settings()
+        return PipelineSpec(str(settings.database_url), str(settings.source_dir), str(settings.blob_dir))
 
     def pipeline(self) -> OrderListPipeline:
         return self.spec().build()
 
 
-def order_platform_resource(settings: PlatformSettings | None = None) -> OrderPlatformResource:
-    settings = settings or PlatformSettings()
-    return OrderPlatformResource(
-        database_url=str(settings.database_url),
-        source_dir=str(settings.source_dir),
-        blob_dir=str(settings.blob_dir),
-        workers=settings.workers or max(1, min(2, os.cpu_count() or 1)),
+@dg.definitions
+def resources() -> dg.Definitions:
+    from order_platform.defs.monday.resources import MondayResource
+
+    return dg.Definitions(
+        resources={"order_platform": OrderPlatformResource(), "monday": MondayResource()},
+        # One process per run: the ORDER_LIST step forks its own workers, and a run's customers share
+        # one database connection pool and one paced monday.com client.
+        executor=dg.in_process_executor,
     )

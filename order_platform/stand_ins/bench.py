@@ -61,12 +61,9 @@ def _peak_mb() -> tuple[float, float]:
 
 def _changed_workbook_seconds(source: Path, published: set[str]) -> tuple[str, float, int] | None:
     """Rewrite the smallest published workbook with one cell changed; time sensor tick -> published."""
-    import dagster as dg
     from openpyxl import load_workbook
 
-    from order_platform.definitions import build_definitions
-    from order_platform.defs.order_list.sensors import workbook_sensor
-    from order_platform.defs.resources import order_platform_resource
+    from order_platform.defs.headless import run_sensor_tick
 
     loaded = [r for r in LocalFolderSource(source).list_workbooks() if r.path in published]
     if not loaded:
@@ -78,23 +75,9 @@ def _changed_workbook_seconds(source: Path, published: set[str]) -> tuple[str, f
     sheet.cell(row=sheet.max_row, column=sheet.max_column).value = "changed by bench"
     book.save(path)
 
-    settings = PlatformSettings()
-    defs = build_definitions(settings)
-    resource_def = order_platform_resource(settings)
-    instance = dg.DagsterInstance.get()
-    job = defs.resolve_job_def("order_list_refresh")
     started = time.perf_counter()
-    result = workbook_sensor(dg.build_sensor_context(instance=instance, resources={"order_platform": resource_def}))
-    requests = list(result.run_requests or [])
-    for request in requests:
-        job.execute_in_process(
-            instance=instance,
-            partition_key=request.partition_key,
-            run_config=request.run_config,
-            tags=request.tags,
-            raise_on_error=False,
-        )
-    return ref.customer_in_file_name, time.perf_counter() - started, len(requests)
+    requests = run_sensor_tick(monday=False)
+    return ref.customer_in_file_name, time.perf_counter() - started, requests
 
 
 REFRESHES = 2  # a shared VM's speed drifts by tens of percent: two of each, interleaved, and their means
@@ -133,13 +116,9 @@ def run_bench(source: Path | None = None, workers: int | None = None) -> None:
 
         # What a running deployment has already paid once: the code location and the instance.
         started = time.perf_counter()
-        import dagster as dg
+        from order_platform.defs.headless import prepare_instance
 
-        import order_platform.definitions  # noqa: F401
-        from order_platform.defs.headless import ensure_dagster_home
-
-        ensure_dagster_home(PlatformSettings())
-        dg.DagsterInstance.get()
+        prepare_instance(PlatformSettings())
         startup = time.perf_counter() - started
 
         fulls = []

@@ -132,6 +132,15 @@ def check_sql_server_raw_limits(headers: list[str], raw: pd.DataFrame) -> None:
                 )
 
 
+class PublishMismatch(Exception):
+    """ORDER_LIST would not hold exactly the staged rows after the swap; the transaction was rolled back."""
+
+    def __init__(self, staged: int, published: int) -> None:
+        super().__init__(f"ORDER_LIST would hold {published} rows but {staged} were staged; publish rolled back")
+        self.staged = staged
+        self.published = published
+
+
 class OrderStore:
     """The platform's tables in one database (SQLite or SQL Server)."""
 
@@ -261,6 +270,8 @@ class OrderStore:
                 .select_from(self.order_list)
                 .where(self.order_list.c[SOURCE_TABLE_COLUMN] == source_table)
             ).scalar_one()
+            if published != counts["staged_rows"]:  # raising here rolls the swap back: the old slice stays
+                raise PublishMismatch(counts["staged_rows"], int(published))
             self._replace_quarantine(conn, record, quarantine)
             self._log_load(conn, record, "published", counts | {"published_rows": published}, unknown_headers)
         return int(published)
@@ -303,6 +314,11 @@ class OrderStore:
         with self.engine.begin() as conn:
             self._log_load(conn, record, "failed", counts or {}, error=error)
 
+    def record_unchanged(self, record: LoadRecord) -> None:
+        """A workbook touched (new version) with the same content: noted once, so it is not detected again."""
+        with self.engine.begin() as conn:
+            self._log_load(conn, record, "unchanged", {})
+
     # -- reads for checks and summaries ---------------------------------------------------------
     def last_load(self, customer: str, status: str | None = None) -> dict | None:
         query = sa.select(self.loads).where(self.loads.c.customer == customer)
@@ -328,6 +344,13 @@ class OrderStore:
         )
         with self.engine.connect() as conn:
             return {row["customer"]: dict(row) for row in conn.execute(query).mappings()}
+
+    def loads_by_id(self, load_ids: list[str]) -> list[dict]:
+        if not load_ids:
+            return []
+        query = sa.select(self.loads).where(self.loads.c.load_id.in_(load_ids)).order_by(self.loads.c.customer)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
 
     def loads_since(self, started: datetime) -> list[dict]:
         query = (

@@ -1,62 +1,79 @@
-"""The monday.com board items of each customer's ORDER_LIST slice, one partition per customer.
+"""The monday.com board items of a customer: the asset spec, its check, and the sync step of a run.
 
-One op syncs every customer of the run in turn through one paced client, so a backfill shares the
-API budget instead of racing for it, and the `monday_board` pool keeps one writer per board. Only
-what changed is sent (state in the MONDAY_* tables). A customer whose sync is not clean (failed or
-skipped records, an aborted run) is not materialised: its counts are recorded as an observation,
-the `no_failed_records` check fails and the run fails after the other customers are synced.
+The items are computed by the same op as the ORDER_LIST layers (`defs/customer_layers.py`), right
+after them, so "Materialize all" reaches the board in the same run and a customer's board follows
+its own load only. The logic is plain Python in `monday/` (`sync_customer`).
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import dagster as dg
 
 from order_platform.defs.monday.metadata import first_failures, problem_line, sync_metadata
 from order_platform.defs.monday.resources import MondayResource
 from order_platform.defs.partitions import customer_partitions
-from order_platform.defs.resources import OrderPlatformResource
 from order_platform.monday import SyncResult, sync_customer
+from order_platform.warehouse.store import OrderStore
 
 MONDAY_BOARD_ITEMS = dg.AssetKey("monday_board_items")
-ORDER_LIST = dg.AssetKey("order_list")
 NO_FAILED_RECORDS = "no_failed_records"
-MONDAY_POOL = "monday_board"
-
-Event = dg.AssetMaterialization | dg.AssetObservation | dg.AssetCheckResult
 
 
-@dg.asset(
-    key=MONDAY_BOARD_ITEMS,
-    deps=[ORDER_LIST],
-    partitions_def=customer_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="delivery",
-    pool=MONDAY_POOL,
-    automation_condition=dg.AutomationCondition.eager(),
-    kinds={"monday"},
-    output_required=False,
-    check_specs=[
+def monday_spec(upstream: dg.AssetKey) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        MONDAY_BOARD_ITEMS,
+        deps=[upstream],
+        group_name="delivery",
+        kinds={"monday"},
+        skippable=True,
+        # After a run that loaded ORDER_LIST without the board (a selection of layers), the
+        # `monday_automation` sensor requests the board sync of the customers it published.
+        automation_condition=dg.AutomationCondition.eager(),
+        description="The customer's order lines as items of the monday.com Customer Master Schedule board "
+        "(group per customer season, one subitem per size). Without MONDAY_API_TOKEN: a dry run that stores "
+        "and shows the plan.",
+    )
+
+
+def monday_check_specs() -> list[dg.AssetCheckSpec]:
+    return [
         dg.AssetCheckSpec(
             NO_FAILED_RECORDS,
             asset=MONDAY_BOARD_ITEMS,
             blocking=True,
-            description="Every order line of the run's customers reached the board (or was planned, in a dry "
-            "run): no failed or skipped records, no aborted sync.",
+            partitions_def=customer_partitions,
+            description="Every order line of the customer reached the board (or was planned, in a dry run): "
+            "no failed or skipped records, no aborted sync.",
         )
-    ],
-    description="The customer's order lines as items of the monday.com Customer Master Schedule board "
-    "(group per customer season, one subitem per size). Without MONDAY_API_TOKEN: a dry run that stores "
-    "and shows the plan.",
-)
-def monday_board_items(
-    context: dg.AssetExecutionContext, order_platform: OrderPlatformResource, monday: MondayResource
-) -> Iterator[Event]:
-    customers = list(context.partition_keys)
+    ]
+
+
+def is_clean(result: SyncResult) -> bool:
+    """Success, or a dry run in which every line could be planned."""
+    return result.ok and result.failed == 0 and result.skipped == 0
+
+
+@dataclass
+class BoardOutcome:
+    """The customers a sync step could not bring in step with their slice, and why."""
+
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+def sync_board(
+    context: dg.AssetExecutionContext,
+    customers: list[str],
+    store: OrderStore,
+    monday: MondayResource,
+    outcome: BoardOutcome,
+    check_selected: bool,
+) -> Iterator[dg.AssetMaterialization | dg.AssetObservation | dg.AssetCheckEvaluation]:
+    """Sync each customer's current slice in turn through one paced client (one writer per board)."""
     settings = monday.settings()
     config = monday.board_config()
-    store = order_platform.pipeline().store
-    results: dict[str, SyncResult] = {}
-    errors: dict[str, str] = {}
     with monday.client(settings, config) as client:
         board = settings.board_id or config.board.id
         mode = "dry run (nothing is sent)" if client is None else f"live, board {board}"
@@ -64,75 +81,67 @@ def monday_board_items(
         for customer in customers:
             lines = store.order_list_for_customer(customer)
             if lines is None:
-                errors[customer] = "no published ORDER_LIST slice; materialise order_list first"
-                context.log.error(f"{customer}: {errors[customer]}")
+                outcome.problems[customer] = "no published ORDER_LIST slice; materialise order_list first"
+                context.log.error(f"{customer}: {outcome.problems[customer]}")
+                if check_selected:
+                    yield _not_synced(customer, outcome.problems[customer])
                 continue
             try:
                 result = sync_customer(store.engine, customer, lines, client, settings, config=config)
             except Exception as exc:  # a bug or a broken board: this customer fails, the others go on
-                errors[customer] = f"{type(exc).__name__}: {exc}"
-                context.log.error(f"{customer}: {errors[customer]}")
+                outcome.problems[customer] = f"{type(exc).__name__}: {exc}"
+                context.log.exception(f"{customer}: monday.com sync failed")
+                if check_selected:
+                    yield _not_synced(customer, outcome.problems[customer])
                 continue
-            results[customer] = result
-            yield _event(result)
-            log = context.log.info if is_clean(result) else context.log.error
-            log(_log_line(result))
-    yield from _check_result(context, results, errors)
-    problems = [problem_line(r) for r in results.values() if not is_clean(r)]
-    problems += [f"{c}: {e}" for c, e in errors.items()]
-    if problems:
-        raise dg.Failure(
-            description=f"monday.com sync: {len(problems)} of {len(customers)} customer(s) not clean: "
-            + " | ".join(sorted(problems)),
-            metadata={"customers": dg.MetadataValue.json(_customer_table(results, errors))},
-        )
+            clean = is_clean(result)
+            event = dg.AssetMaterialization if clean else dg.AssetObservation
+            yield event(asset_key=MONDAY_BOARD_ITEMS, partition=customer, metadata=sync_metadata(result, config))
+            if check_selected:
+                yield _check(result, clean)
+            if clean:
+                context.log.info(_log_line(result))
+            else:
+                outcome.problems[customer] = problem_line(result)
+                context.log.error(_log_line(result))
 
 
-def is_clean(result: SyncResult) -> bool:
-    """Success, or a dry run in which every line could be formatted (a live run would not fail them)."""
-    return result.ok and result.failed == 0 and result.skipped == 0
+def _not_synced(customer: str, problem: str) -> dg.AssetCheckEvaluation:
+    return dg.AssetCheckEvaluation(
+        asset_key=MONDAY_BOARD_ITEMS,
+        check_name=NO_FAILED_RECORDS,
+        passed=False,
+        partition=customer,
+        blocking=True,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=problem,
+        metadata={"problem": problem},
+    )
 
 
-def _event(result: SyncResult) -> dg.AssetMaterialization | dg.AssetObservation:
-    """A clean sync (or dry run) materialises the partition; a partial or failed one is only observed."""
-    event = dg.AssetMaterialization if is_clean(result) else dg.AssetObservation
-    return event(asset_key=MONDAY_BOARD_ITEMS, partition=result.customer, metadata=sync_metadata(result))
+def _check(result: SyncResult, clean: bool) -> dg.AssetCheckEvaluation:
+    return dg.AssetCheckEvaluation(
+        asset_key=MONDAY_BOARD_ITEMS,
+        check_name=NO_FAILED_RECORDS,
+        passed=clean,
+        partition=result.customer,
+        blocking=True,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=None if clean else problem_line(result),
+        metadata={
+            "failed_records": result.failed,
+            "skipped_records": result.skipped,
+            "status": result.status,
+            "first_failures": dg.MetadataValue.json(first_failures(result, 10)),
+        },
+    )
 
 
 def _log_line(result: SyncResult) -> str:
     names = ("created", "updated", "unchanged", "archived", "failed")
     counts = ", ".join(f"{name} {getattr(result, name)}" for name in names)
     return (
-        f"{result.customer}: {result.status}; {counts}; {result.requests} requests, "
+        f"{result.customer}: monday.com {result.status}; {counts}; {result.requests} requests, "
         f"{result.complexity_spent} complexity, {result.seconds:.2f}s"
         + (f"; {result.message}" if result.message else "")
-    )
-
-
-def _customer_table(results: dict[str, SyncResult], errors: dict[str, str]) -> dict[str, dict]:
-    table: dict[str, dict] = {}
-    for customer, r in results.items():
-        table[customer] = {"status": r.status, "failed": r.failed, "skipped": r.skipped}
-        table[customer]["first_failures"] = first_failures(r, 3)
-        if r.message:
-            table[customer]["message"] = r.message
-    table.update({c: {"status": "error", "message": e} for c, e in errors.items()})
-    return table
-
-
-def _check_result(
-    context: dg.AssetExecutionContext, results: dict[str, SyncResult], errors: dict[str, str]
-) -> Iterator[dg.AssetCheckResult]:
-    key = dg.AssetCheckKey(MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS)
-    if key not in context.selected_asset_check_keys:
-        return
-    yield dg.AssetCheckResult(
-        asset_key=MONDAY_BOARD_ITEMS,
-        check_name=NO_FAILED_RECORDS,
-        passed=not errors and all(is_clean(r) for r in results.values()),
-        metadata={
-            "failed_records": sum(r.failed for r in results.values()),
-            "skipped_records": sum(r.skipped for r in results.values()),
-            "customers": dg.MetadataValue.json(_customer_table(results, errors)),
-        },
     )

@@ -5,7 +5,7 @@ from typing import Any
 
 import dagster as dg
 
-from order_platform.monday import SyncResult
+from order_platform.monday import BoardConfig, SyncResult
 
 COUNTS = ("lines", "created", "updated", "unchanged", "archived", "failed", "skipped")
 BUDGET = ("requests", "mutations", "complexity_spent", "rate_limited")
@@ -17,7 +17,29 @@ def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def sync_metadata(result: SyncResult) -> dict[str, Any]:
+def column_titles(config: BoardConfig) -> dict[str, str]:
+    """Board column id -> the ORDER_LIST column it shows (`numeric_mkr55zg1` -> `TOTAL QTY`)."""
+    titles = {c.monday_column_id: c.order_list_column for c in config.item_columns}
+    titles.update({c.monday_column_id: c.field.upper().replace("_", " ") for c in config.subitem_columns})
+    titles[config.external_id.monday_column_id] = config.external_id.title
+    return titles
+
+
+def _titled(value: Any, titles: dict[str, str]) -> Any:
+    """A payload with its column ids shown as titles, JSON-encoded column values decoded for reading."""
+    if isinstance(value, dict):
+        return {titles.get(k, k): _titled(v, titles) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_titled(v, titles) for v in value]
+    if isinstance(value, str) and value.startswith("{") and any(f'"{i}"' in value for i in titles):
+        try:
+            return _titled(json.loads(value), titles)
+        except ValueError:
+            return value
+    return value
+
+
+def sync_metadata(result: SyncResult, config: BoardConfig | None = None) -> dict[str, Any]:
     """Per-customer metadata. In a dry run created/updated/archived are what *would* be sent."""
     metadata: dict[str, Any] = {
         "status": dg.MetadataValue.text(result.status),
@@ -27,7 +49,9 @@ def sync_metadata(result: SyncResult) -> dict[str, Any]:
         **{name: dg.MetadataValue.int(getattr(result, name)) for name in (*COUNTS, *BUDGET)},
         "seconds": dg.MetadataValue.float(float(result.seconds)),
         "summary": dg.MetadataValue.md(summary_markdown(result)),
-        "sample_payloads": dg.MetadataValue.json(_json_safe(result.sample_payloads)),
+        "sample_payloads": dg.MetadataValue.json(
+            _titled(_json_safe(result.sample_payloads), column_titles(config) if config else {})
+        ),
     }
     if result.dry_run:
         metadata["planned_operations"] = dg.MetadataValue.int(sum(len(row["ops"]) for row in result.plan))

@@ -59,7 +59,3 @@ class MondayResource(dg.ConfigurableResource):
         with client:
             yield client
 
-
-def monday_resource() -> MondayResource:
-    """The deployed resource: everything from MONDAY_* at run time (no token = dry run)."""
-    return MondayResource()

@@ -7,12 +7,13 @@ refreshed ORDER_LIST slice reaches the board without anyone switching it on.
 
 import dagster as dg
 
-from order_platform.defs.monday.assets import monday_board_items
+from order_platform.defs.monday.assets import MONDAY_BOARD_ITEMS
 
 monday_automation_sensor = dg.AutomationConditionSensorDefinition(
     "monday_automation",
-    target=dg.AssetSelection.assets(monday_board_items),
+    target=dg.AssetSelection.assets(MONDAY_BOARD_ITEMS),
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=60,
-    description="Syncs a customer to monday.com after its ORDER_LIST slice is published (eager condition).",
+    minimum_interval_seconds=30,
+    description="Syncs a customer's board after a run published its ORDER_LIST slice without the board (a "
+    "selection of layers); runs of every layer sync the board themselves.",
 )

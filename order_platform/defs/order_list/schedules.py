@@ -1,43 +1,60 @@
-"""Schedules: a weekday-morning reconcile (changed workbooks only) and a Monday full refresh."""
+"""Schedules: a weekday-morning reconcile of changed workbooks, and a Monday full refresh."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from order_platform.defs.order_list.jobs import order_list_job
-from order_platform.defs.order_list.runs import range_run_request
+from order_platform.defs.jobs import refresh_job
 from order_platform.defs.partitions import customer_partitions
+from order_platform.defs.resources import OrderPlatformResource
+from order_platform.defs.runs import contiguous_ranges, range_run_request
+from order_platform.ingest.changes import changed_customers
+from order_platform.settings import PlatformSettings
 
 
-def _all_customers(context: dg.ScheduleEvaluationContext, force: bool) -> dg.RunRequest | dg.SkipReason:
-    keys = context.instance.get_dynamic_partitions(customer_partitions.name)
-    if not keys:
-        return dg.SkipReason("no customer partitions yet: the workbook sensor adds them")
-    trigger = "monday_full_refresh" if force else "weekday_reconcile"
-    return range_run_request(keys[0], keys[-1], force=force, tags={"order_platform/trigger": trigger})
+def _requests(
+    context: dg.ScheduleEvaluationContext, customers: set[str], *, force: bool, trigger: str
+) -> list[dg.RunRequest] | dg.SkipReason:
+    order = context.instance.get_dynamic_partitions(customer_partitions.name)
+    wanted = customers & set(order)
+    if not wanted:
+        return dg.SkipReason("no customer to refresh" if order else "no customer partitions yet: the sensor adds them")
+    return [
+        range_run_request(first, last, force=force, tags={"order_platform/trigger": trigger})
+        for first, last in contiguous_ranges(order, wanted)
+    ]
 
 
 def build_schedules(timezone: str) -> list[dg.ScheduleDefinition]:
     @dg.schedule(
         name="weekday_reconcile",
         cron_schedule="0 6 * * 1-5",
-        job=order_list_job,
+        job=refresh_job,
         execution_timezone=timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="06:00 on weekdays: every customer in one run; unchanged workbooks are skipped by content hash.",
+        description="06:00 on weekdays: the customers whose workbook changed since their last load, in one run "
+        "(a catch-up for changes the sensor missed).",
     )
-    def weekday_reconcile(context: dg.ScheduleEvaluationContext):
-        return _all_customers(context, force=False)
+    def weekday_reconcile(context: dg.ScheduleEvaluationContext, order_platform: OrderPlatformResource):
+        pipeline = order_platform.pipeline()
+        changed = changed_customers(pipeline.workbooks(), pipeline.store.latest_loads())
+        return _requests(context, set(changed), force=False, trigger="weekday_reconcile")
 
     @dg.schedule(
         name="monday_full_refresh",
         cron_schedule="0 4 * * 1",
-        job=order_list_job,
+        job=refresh_job,
         execution_timezone=timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="04:00 on Mondays: reload every customer, changed or not.",
+        description="04:00 on Mondays: every customer with a workbook in the source reloaded, changed or not.",
     )
-    def monday_full_refresh(context: dg.ScheduleEvaluationContext):
-        return _all_customers(context, force=True)
+    def monday_full_refresh(context: dg.ScheduleEvaluationContext, order_platform: OrderPlatformResource):
+        listing = order_platform.pipeline().workbooks()
+        return _requests(context, set(listing), force=True, trigger="monday_full_refresh")
 
     return [weekday_reconcile, monday_full_refresh]
+
+
+@dg.definitions
+def schedules() -> dg.Definitions:
+    return dg.Definitions(schedules=build_schedules(PlatformSettings().timezone))

@@ -15,7 +15,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from order_platform.defs.monday.assets import monday_board_items
+from order_platform.defs.customer_layers import build_customer_layers
+from order_platform.defs.monday.assets import MONDAY_BOARD_ITEMS
 from order_platform.defs.monday.resources import MondayResource
 from order_platform.defs.partitions import customer_partitions
 from order_platform.defs.resources import OrderPlatformResource
@@ -85,17 +86,15 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Published:
 
 
 @pytest.fixture
-def order_platform(published: Published, tmp_path: Path) -> OrderPlatformResource:
+def order_platform(published: Published, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> OrderPlatformResource:
     """A private copy of the published database (sqlite3 backup: consistent even with WAL)."""
     database = tmp_path / "order_list.db"
     with sqlite3.connect(published.database) as src, sqlite3.connect(database) as dst:
         src.backup(dst)
-    return OrderPlatformResource(
-        database_url=f"sqlite:///{database}",
-        source_dir=str(published.source_dir),
-        blob_dir=str(published.blob_dir),
-        workers=1,
-    )
+    monkeypatch.setenv("ORDER_PLATFORM_DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("ORDER_PLATFORM_SOURCE_DIR", str(published.source_dir))
+    monkeypatch.setenv("ORDER_PLATFORM_BLOB_DIR", str(published.blob_dir))
+    return OrderPlatformResource(workers=1)
 
 
 def order_list_slice(resource: OrderPlatformResource, customer: str) -> pd.DataFrame:
@@ -132,7 +131,8 @@ def sync(
         keys = list(CUSTOMERS)
         tags: dict[str, Any] = {} if customer else {RANGE_START: keys[0], RANGE_END: keys[-1]}
         return dg.materialize(
-            [monday_board_items],
+            [build_customer_layers()],
+            selection=[MONDAY_BOARD_ITEMS],
             partition_key=customer,
             tags=tags,
             instance=instance,

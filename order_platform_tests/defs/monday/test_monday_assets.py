@@ -5,15 +5,15 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 
-from order_platform.defs.monday.assets import MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS, monday_board_items
-from order_platform.defs.monday.jobs import monday_sync_job
+from order_platform.defs.customer_layers import build_customer_layers
+from order_platform.defs.jobs import monday_sync_job
+from order_platform.defs.monday.assets import MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS
 from order_platform.defs.monday.resources import MondayResource
 from order_platform.defs.monday.sensors import monday_automation_sensor
-from order_platform.defs.order_list.assets import order_list_layers
 from order_platform.monday import state as st
 from order_platform_tests.defs.monday.conftest import BOARD, CUSTOMERS, TOKEN, live_monday, order_list_slice
 
-NODE = "monday_board_items"
+NODE = "customer_layers"
 
 
 def materialized(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]:
@@ -31,9 +31,16 @@ def observed(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]:
     }
 
 
+def check_results(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    """customer -> passed, one evaluation per customer of the run."""
+    return {
+        str(e.partition): e.passed for e in result.get_asset_check_evaluations() if e.check_name == NO_FAILED_RECORDS
+    }
+
+
 def check_passed(result: dg.ExecuteInProcessResult) -> bool:
-    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == NO_FAILED_RECORDS]
-    return evaluation.passed
+    results = check_results(result)
+    return bool(results) and all(results.values())
 
 
 def failure_text(result: dg.ExecuteInProcessResult) -> str:
@@ -114,7 +121,7 @@ def test_a_failed_record_fails_the_check_and_the_run_after_the_others_sync(
             {"notes": "x" * 2500, "id": bad},
         )
     result = sync(live_monday(server))
-    assert not result.success and not check_passed(result)
+    assert not result.success and check_results(result) == {"GREYSON": False, "TITLE NINE": True}
     text = failure_text(result)
     assert "GREYSON: partial" in text and "failed 1" in text and "TEXT_TOO_LONG" in text
     assert "TITLE NINE" not in text
@@ -144,14 +151,15 @@ def test_a_rejected_token_fails_every_customer_without_showing_it(sync, server, 
 def test_a_customer_without_a_published_slice_fails_clearly(sync, server, instance):
     instance.add_dynamic_partitions("customer", ["NOBODY"])
     result = sync(live_monday(server), "NOBODY")
-    assert not result.success and not check_passed(result)
-    assert "NOBODY: no published ORDER_LIST slice" in failure_text(result)
+    assert not result.success and check_results(result) == {"NOBODY": False}
+    assert "NOBODY: monday.com: no published ORDER_LIST slice" in failure_text(result)
     assert server.fake.stats.requests == 0
 
 
 def test_definitions_wire_the_asset_job_and_automation():
+    layers = build_customer_layers()
     defs = dg.Definitions(
-        assets=[monday_board_items],
+        assets=[layers],
         jobs=[monday_sync_job],
         sensors=[monday_automation_sensor],
         resources={"monday": MondayResource(), "order_platform": dg.ResourceDefinition.none_resource()},
@@ -163,7 +171,7 @@ def test_definitions_wire_the_asset_job_and_automation():
     assert node.automation_condition is not None and node.group_name == "delivery"
     assert node.partitions_def is not None and node.partitions_def.name == "customer"
     assert dg.AssetCheckKey(MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS) in graph.asset_check_keys
-    assert monday_board_items.op.pool == "monday_board"
+    assert layers.op.pool == "order_platform_load"
     assert defs.resolve_job_def("monday_sync").partitions_def is not None
     assert monday_automation_sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
@@ -171,7 +179,7 @@ def test_definitions_wire_the_asset_job_and_automation():
 def test_eager_condition_follows_each_order_list_refresh():
     none = dg.ResourceDefinition.none_resource()
     defs = dg.Definitions(
-        assets=[order_list_layers, monday_board_items], resources={"order_platform": none, "monday": none}
+        assets=[build_customer_layers()], resources={"order_platform": none, "monday": none}
     )
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("customer", list(CUSTOMERS))

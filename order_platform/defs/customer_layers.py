@@ -1,0 +1,176 @@
+"""Every layer of a customer, workbook to board, computed by one subsettable, partitioned op.
+
+Why one op: a run of many customers must show each customer's own truth. Dagster marks a
+partition failed when a failed run planned it and did not materialise it, and a downstream step in
+the same run is skipped unless the upstream step yields outputs (which would mark every partition of
+the run materialised, the failed ones included). So the op materialises, per customer, exactly the
+layers that customer completed (source -> blob -> raw -> staging -> ORDER_LIST -> monday.com items),
+evaluates every check per customer, and fails at the end naming the customers that failed: those,
+and only those, are red. Customers load side by side in worker processes (`runner.py`); the board
+sync follows in this process, through one paced client.
+"""
+
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from order_platform.defs.monday.assets import (
+    MONDAY_BOARD_ITEMS,
+    NO_FAILED_RECORDS,
+    BoardOutcome,
+    monday_check_specs,
+    monday_spec,
+    sync_board,
+)
+from order_platform.defs.monday.resources import MondayResource
+from order_platform.defs.order_list.assets import LAYER_OF, METADATA_OF, ORDER_LIST_SLICE, order_list_specs
+from order_platform.defs.order_list.checks import check_evaluations, order_list_check_specs
+from order_platform.defs.partitions import customer_partitions
+from order_platform.defs.resources import OrderPlatformResource
+from order_platform.defs.runs import process_tags, reap_dead_runs
+from order_platform.monday.freshness import board_in_step
+from order_platform.report import CustomerReport
+from order_platform.runner import run_customers
+from order_platform.settings import PlatformSettings
+
+# Steps of this op that may run at once across runs (dagster.yaml: 1 with SQLite). Within a step,
+# ORDER_PLATFORM_WORKERS processes load customers side by side.
+LOAD_POOL = "order_platform_load"
+Event = dg.AssetMaterialization | dg.AssetObservation | dg.AssetCheckEvaluation
+
+
+class RefreshConfig(dg.Config):
+    force: bool = True
+    """Reload even when the workbook is unchanged since the customer's last published load."""
+
+
+def build_customer_layers(backfill_policy: dg.BackfillPolicy | None = None) -> dg.AssetsDefinition:
+    @dg.multi_asset(
+        specs=[*order_list_specs(), monday_spec(ORDER_LIST_SLICE)],
+        check_specs=[*order_list_check_specs(), *monday_check_specs()],
+        partitions_def=customer_partitions,
+        backfill_policy=backfill_policy or dg.BackfillPolicy.single_run(),
+        can_subset=True,
+        pool=LOAD_POOL,
+        name="customer_layers",
+    )
+    def customer_layers(
+        context: dg.AssetExecutionContext,
+        config: RefreshConfig,
+        order_platform: OrderPlatformResource,
+        monday: MondayResource,
+    ) -> Iterator[Event]:
+        yield from run_layers(context, config, order_platform, monday)
+
+    return customer_layers
+
+
+@dg.definitions
+def customer_layers_defs() -> dg.Definitions:
+    per_run = PlatformSettings().backfill_partitions_per_run
+    policy = dg.BackfillPolicy.multi_run(per_run) if per_run else dg.BackfillPolicy.single_run()
+    return dg.Definitions(assets=[build_customer_layers(policy)])
+
+
+def run_layers(
+    context: dg.AssetExecutionContext,
+    config: RefreshConfig,
+    order_platform: OrderPlatformResource,
+    monday: MondayResource,
+) -> Iterator[Event]:
+    selected = set(context.selected_asset_keys)
+    checks = set(context.selected_asset_check_keys)
+    customers = list(context.partition_keys)
+    context.instance.add_run_tags(context.run.run_id, process_tags())
+    for run_id in reap_dead_runs(context.instance):
+        context.log.warning(f"run {run_id} had died without ending; marked failed and its pool slots freed")
+    layers = frozenset(LAYER_OF[k] for k in selected if k in LAYER_OF)
+    failed: dict[str, str] = {}
+    board: list[str] = list(customers)
+    if layers:
+        context.log.info(f"{len(customers)} customer(s), layers {sorted(layers)}, force={config.force}")
+        reports: list[CustomerReport] = []
+        for report in run_customers(
+            order_platform.spec(),
+            customers,
+            layers=layers,
+            force=config.force,
+            workers=order_platform.worker_count(),
+            on_log=lambda customer, level, message: context.log.log(level, f"{customer}: {message}"),
+        ):
+            reports.append(report)
+            yield from layer_events(report, selected)
+            yield from check_evaluations(report, checks)
+            if report.ok:
+                context.log.info(f"{report.customer}: {_summary(report)}")
+            else:
+                failed[report.customer] = report.error or "failed"
+                context.log.error(f"{report.customer}: {report.error}")
+        if "order_list" in layers:
+            board = _needing_sync(order_platform, reports)
+        else:
+            board = [r.customer for r in reports if r.ok]
+    if MONDAY_BOARD_ITEMS in selected:
+        store = order_platform.pipeline().store
+        outcome = BoardOutcome()
+        yield from sync_board(
+            context, board, store, monday, outcome, dg.AssetCheckKey(MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS) in checks
+        )
+        for customer in set(customers) - set(board) - set(failed):
+            yield dg.AssetMaterialization(
+                asset_key=MONDAY_BOARD_ITEMS,
+                partition=customer,
+                metadata={"in_step": True, "note": "the board already shows the current slice; nothing to send"},
+            )
+        failed.update({c: f"monday.com: {p}" for c, p in outcome.problems.items()})
+    if failed:
+        raise dg.Failure(
+            description=f"{len(failed)} of {len(customers)} customer(s) failed: "
+            + "; ".join(f"{c}: {e}" for c, e in sorted(failed.items())),
+            metadata={"failed_customers": dg.MetadataValue.json(dict(sorted(failed.items())))},
+        )
+
+
+def _needing_sync(order_platform: OrderPlatformResource, reports: list[CustomerReport]) -> list[str]:
+    """Published customers, and unchanged ones whose board is behind (an interrupted or skipped sync)."""
+    store = order_platform.pipeline().store
+    board: list[str] = []
+    for report in reports:
+        if not report.ok:
+            continue
+        if not report.unchanged:
+            board.append(report.customer)
+            continue
+        last = store.last_load(report.customer, "published")
+        if not board_in_step(store.engine, report.customer, last["finished_at"] if last else None):
+            board.append(report.customer)
+    return board
+
+
+def layer_events(report: CustomerReport, selected: set[dg.AssetKey]) -> Iterator[dg.AssetMaterialization]:
+    """A materialisation per layer the customer completed: the selected ones, and any layer the run
+    rewrote on the way (materialising `order_list` alone re-stages, so staging is recorded too)."""
+    for key, layer in LAYER_OF.items():
+        if report.unchanged:
+            if key in selected:
+                yield dg.AssetMaterialization(
+                    asset_key=key,
+                    partition=report.customer,
+                    metadata={
+                        "unchanged": True,
+                        "note": "the workbook is unchanged since the customer's last published load; not re-read",
+                        "source_path": report.source_path or "",
+                    },
+                )
+        elif layer in report.layers:
+            yield dg.AssetMaterialization(asset_key=key, partition=report.customer, metadata=METADATA_OF[key](report))
+
+
+def _summary(report: CustomerReport) -> str:
+    if report.unchanged:
+        return "workbook unchanged since its last published load, not re-read"
+    parts = [f"{name} {layer.rows} rows in {layer.seconds:.2f}s" for name, layer in report.layers.items() if layer.rows]
+    if report.quarantined_rows:
+        parts.append(f"{report.quarantined_rows} quarantined")
+    return ", ".join(parts) or "done"

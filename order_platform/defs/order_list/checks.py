@@ -1,0 +1,103 @@
+"""The ORDER_LIST checks, evaluated and stored per customer (partitioned asset checks).
+
+Each customer of a run gets its own evaluation of every selected check, so a check's page shows each
+customer's latest result and its history, and one customer's result never hides another's. The
+outcomes are computed in plain Python (`staging/checks.py`, `pipeline.py`); this module names them
+for Dagster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from order_platform.defs.order_list.assets import ORDER_LIST_SLICE, STAGED_ORDER_LIST
+from order_platform.defs.partitions import customer_partitions
+from order_platform.pipeline import PUBLISHED_MATCHES_STAGED
+from order_platform.report import CustomerReport
+from order_platform.staging.checks import KEY_COLUMNS, ROWS_ACCOUNTED, TOTAL_QTY_MATCHES, UNKNOWN_HEADERS, CheckOutcome
+
+# check name -> (asset, blocking, description)
+CHECKS: dict[str, tuple[dg.AssetKey, bool, str]] = {
+    ROWS_ACCOUNTED: (
+        STAGED_ORDER_LIST,
+        True,
+        "Every data row of the workbook is staged or quarantined: raw = staged + quarantined.",
+    ),
+    KEY_COLUMNS: (
+        STAGED_ORDER_LIST,
+        True,
+        "AAG ORDER NUMBER, PLANNED DELIVERY METHOD and CUSTOMER STYLE are present; line ids are unique.",
+    ),
+    TOTAL_QTY_MATCHES: (
+        STAGED_ORDER_LIST,
+        False,
+        "TOTAL QTY equals the sum of the size columns (a warning: the line is still loaded).",
+    ),
+    UNKNOWN_HEADERS: (
+        STAGED_ORDER_LIST,
+        False,
+        "Every header maps to ORDER_LIST (a warning: unknown headers are kept in _EXTRA_COLUMNS).",
+    ),
+    PUBLISHED_MATCHES_STAGED: (
+        ORDER_LIST_SLICE,
+        True,
+        "The published slice, counted in ORDER_LIST inside the publishing transaction, has exactly the "
+        "staged rows; otherwise the publish is rolled back and the old slice stays.",
+    ),
+}
+
+
+def order_list_check_specs() -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            name,
+            asset=asset,
+            blocking=blocking,
+            description=description,
+            partitions_def=customer_partitions,
+        )
+        for name, (asset, blocking, description) in CHECKS.items()
+    ]
+
+
+def check_evaluations(
+    report: CustomerReport, selected: set[dg.AssetCheckKey]
+) -> Iterator[dg.AssetCheckEvaluation]:
+    """One evaluation per selected check the customer's run evaluated, tagged with its partition."""
+    for outcome in report.checks:
+        spec = CHECKS.get(outcome.name)
+        if spec is None:
+            continue
+        asset, blocking, _ = spec
+        if dg.AssetCheckKey(asset, outcome.name) not in selected:
+            continue
+        yield evaluation(asset, outcome, report.customer, blocking)
+
+
+def evaluation(
+    asset: dg.AssetKey, outcome: CheckOutcome, customer: str, blocking: bool
+) -> dg.AssetCheckEvaluation:
+    return dg.AssetCheckEvaluation(
+        asset_key=asset,
+        check_name=outcome.name,
+        passed=outcome.passed,
+        partition=customer,
+        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+        blocking=blocking,
+        description=outcome.summary,
+        metadata={"summary": outcome.summary, **_details(outcome.details)},
+    )
+
+
+def _details(details: dict) -> dict[str, dg.MetadataValue]:
+    values: dict[str, dg.MetadataValue] = {}
+    for key, value in details.items():
+        if isinstance(value, bool):
+            values[key] = dg.MetadataValue.bool(value)
+        elif isinstance(value, int):
+            values[key] = dg.MetadataValue.int(value)
+        else:
+            values[key] = dg.MetadataValue.json(value if isinstance(value, (list, dict)) else str(value))
+    return values
