@@ -16,8 +16,8 @@ def make_engine(url: str, **options: Any) -> sa.Engine:
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:":  # a path, or a `file:` URI (uri=true)
+            Path(parsed.database.removeprefix("file:")).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"timeout": 60}, **options)
 
         @sa.event.listens_for(engine, "connect")
