@@ -83,7 +83,7 @@ def run_layers(
     checks = set(context.selected_asset_check_keys)
     customers = list(context.partition_keys)
     context.instance.add_run_tags(context.run.run_id, process_tags())
-    for run_id in reap_dead_runs(context.instance):
+    for run_id in reap_dead_runs(context.instance, order_platform.release_run_holdings):
         context.log.warning(f"run {run_id} had died without ending; marked failed and its pool slots freed")
     layers = frozenset(LAYER_OF[k] for k in selected if k in LAYER_OF)
     failed: dict[str, str] = {}

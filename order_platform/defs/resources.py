@@ -38,6 +38,12 @@ class OrderPlatformResource(dg.ConfigurableResource):
     def pipeline(self) -> OrderListPipeline:
         return self.spec().build()
 
+    def release_run_holdings(self, run_id: str) -> None:
+        """What a dead run held outside Dagster: the monday.com board lease."""
+        from order_platform.monday.board_lease import release_leases_of
+
+        release_leases_of(self.pipeline().store.engine, run_id)
+
 
 @dg.definitions
 def resources() -> dg.Definitions:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -95,8 +95,9 @@ def _engine_event_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
     return None
 
 
-def reap_dead_runs(instance: dg.DagsterInstance) -> list[str]:
-    """Mark runs of this host whose process is gone as failed (freeing their pool slots); their ids."""
+def reap_dead_runs(instance: dg.DagsterInstance, on_reaped: Callable[[str], None] | None = None) -> list[str]:
+    """Mark runs of this host whose process is gone as failed (freeing their pool slots); their ids.
+    `on_reaped` frees what else a run held (the monday.com board lease)."""
     host = socket.gethostname()
     reaped: list[str] = []
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=LIVE_STATUSES)):
@@ -113,5 +114,7 @@ def reap_dead_runs(instance: dg.DagsterInstance) -> list[str]:
             "previous slice.",
         )
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        if on_reaped:
+            on_reaped(run.run_id)
         reaped.append(run.run_id)
     return reaped

@@ -16,6 +16,7 @@ from order_platform.defs.monday.metadata import first_failures, problem_line, sy
 from order_platform.defs.monday.resources import MondayResource
 from order_platform.defs.partitions import customer_partitions
 from order_platform.monday import SyncResult, sync_customer
+from order_platform.monday.board_lease import board_lease
 from order_platform.warehouse.store import OrderStore
 
 MONDAY_BOARD_ITEMS = dg.AssetKey("monday_board_items")
@@ -71,11 +72,20 @@ def sync_board(
     outcome: BoardOutcome,
     check_selected: bool,
 ) -> Iterator[dg.AssetMaterialization | dg.AssetObservation | dg.AssetCheckEvaluation]:
-    """Sync each customer's current slice in turn through one paced client (one writer per board)."""
+    """Sync each customer's current slice in turn through one paced client, holding the board's lease
+    (one writer per board across runs and pods)."""
     settings = monday.settings()
     config = monday.board_config()
-    with monday.client(settings, config) as client:
-        board = settings.board_id or config.board.id
+    board = settings.board_id or config.board.id
+    with (
+        monday.client(settings, config) as client,
+        board_lease(
+            store.engine,
+            board,
+            context.run.run_id,
+            on_wait=lambda other: context.log.info(f"waiting for board {board}: run {other} is syncing it"),
+        ),
+    ):
         mode = "dry run (nothing is sent)" if client is None else f"live, board {board}"
         context.log.info(f"monday.com sync of {len(customers)} customer(s): {mode}")
         for customer in customers:

@@ -24,7 +24,7 @@ BATCH_THRESHOLD = 4
     "(workbook to board). Also marks runs whose process died as failed, freeing their pool slots.",
 )
 def workbook_sensor(context: dg.SensorEvaluationContext, order_platform: OrderPlatformResource):
-    for run_id in reap_dead_runs(context.instance):
+    for run_id in reap_dead_runs(context.instance, order_platform.release_run_holdings):
         context.log.warning(f"run {run_id} had died without ending; marked failed and its pool slots freed")
     pipeline = order_platform.pipeline()
     listing = pipeline.workbooks()
