@@ -110,7 +110,8 @@ def refresh(
         start_worker_server()  # its imports overlap with Dagster loading and planning the run
     defs = load_definitions()
     instance = dg.DagsterInstance.get()
-    outcome = RefreshOutcome(datetime.now(), sorted(wanted), reaped_runs=reap_dead_runs(instance, resource.release_run_holdings))
+    reaped = reap_dead_runs(instance, resource.release_run_holdings)
+    outcome = RefreshOutcome(datetime.now(), sorted(wanted), reaped_runs=reaped)
     register_customers(instance, sorted(listing))
     order = instance.get_dynamic_partitions(customer_partitions.name)
     job = defs.resolve_job_def("refresh")
