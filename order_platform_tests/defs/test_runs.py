@@ -1,0 +1,143 @@
+"""Runs as production meets them: a refresh killed with kill -9, a refresh interrupted, and no secret
+in Dagster's storage."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from order_platform.defs.headless import refresh
+from order_platform.stand_ins.monday_server import FakeMondayServer
+from order_platform_tests.workbooks import line, workbook_name, write_workbook
+
+CUSTOMERS = ("AJE", "GREYSON", "RHONE", "TELFAR")
+
+
+@pytest.fixture
+def dagster_home(tmp_path, monkeypatch):
+    home = tmp_path / "dagster"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+def _write_books(source: Path, lines: int) -> None:
+    for name in CUSTOMERS:
+        rows = [line(f"{name[:3]}-{i}", f"S{i}") for i in range(lines)]
+        write_workbook(source / workbook_name(name), rows)
+
+
+def _start_refresh(*args: str) -> subprocess.Popen:
+    code = "from order_platform.cli.main import main; main()"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, "refresh", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _wait_for_started_run(instance: dg.DagsterInstance, process: subprocess.Popen) -> dg.DagsterRun:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        runs = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+        if runs:
+            return runs[0]
+        assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+        time.sleep(0.05)
+    raise AssertionError("no run started")
+
+
+def test_a_refresh_killed_with_kill_9_never_blocks_the_next(platform, dagster_home, monkeypatch):
+    monkeypatch.setenv("ORDER_PLATFORM_WORKERS", "1")
+    _write_books(platform.source, 1500)
+    instance = dg.DagsterInstance.get()
+    process = _start_refresh()
+    killed = _wait_for_started_run(instance, process)
+    time.sleep(0.5)  # inside the load step, holding the pool's only slot
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+    assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.STARTED  # as the kill left it
+
+    started = time.monotonic()
+    outcome = refresh()
+    assert outcome.reaped_runs == [killed.run_id]
+    assert outcome.ok and sorted(load["customer"] for load in outcome.loads) == list(CUSTOMERS)
+    assert time.monotonic() - started < 120  # it did not wait for the dead run's pool slot
+    assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+
+
+def test_an_interrupted_refresh_stops_within_seconds_and_starts_no_other_customer(platform, dagster_home, monkeypatch):
+    monkeypatch.setenv("ORDER_PLATFORM_WORKERS", "2")
+    _write_books(platform.source, 1500)
+    instance = dg.DagsterInstance.get()
+    process = _start_refresh()
+    run = _wait_for_started_run(instance, process)
+    time.sleep(0.5)
+    interrupted = time.monotonic()
+    os.kill(process.pid, signal.SIGINT)  # what Dagster's termination and Ctrl-C deliver to the run
+    try:
+        process.wait(timeout=15)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert time.monotonic() - interrupted < 15
+    status = instance.get_run_by_id(run.run_id).status
+    assert status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+    with sqlite3.connect(platform.home / "order_platform.db") as conn:
+        loaded = conn.execute('SELECT COUNT(DISTINCT customer) FROM "ORDER_LIST_LOADS"').fetchone()[0]
+    assert loaded < len(CUSTOMERS)  # customers that had not started were not loaded
+    assert refresh().ok  # and nothing is left holding the pool
+
+
+def _texts_in(path: Path) -> list[str]:
+    """Every string a file holds, sqlite rows and compressed snapshots included."""
+    texts = []
+    raw = path.read_bytes()
+    texts.append(raw.decode("utf-8", "ignore"))
+    if raw.startswith(b"SQLite format 3"):
+        with sqlite3.connect(path) as conn:
+            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            for table in tables:
+                for row in conn.execute(f'SELECT * FROM "{table}"'):
+                    for value in row:
+                        if isinstance(value, bytes):
+                            try:
+                                value = zlib.decompress(value)
+                            except zlib.error:
+                                pass
+                            value = value.decode("utf-8", "ignore")
+                        texts.append(str(value))
+    return texts
+
+
+def test_no_secret_reaches_dagster_storage_or_logs(platform, dagster_home, monkeypatch, tmp_path, capfd):
+    password = "Db-Pa55word-never-stored"
+    token = "monday-token-never-stored"
+    database = platform.home / "secret.db"
+    monkeypatch.setenv("ORDER_PLATFORM_DATABASE_URL", f"sqlite:///file:{database}?mode=rwc&password={password}&uri=true")
+    write_workbook(platform.source / workbook_name("GREYSON"), [line("GRE-1", "A"), line("GRE-2", "B")])
+    with FakeMondayServer(token=token, budget=1_000_000_000) as server:
+        from order_platform.monday import load_board_config
+
+        server.fake.seed_from_config(load_board_config())
+        monkeypatch.setenv("MONDAY_API_TOKEN", token)
+        monkeypatch.setenv("MONDAY_API_URL", server.url)
+        outcome = refresh()
+        assert outcome.ok and not outcome.monday["GREYSON"]["dry_run"]  # live: the token was used
+        assert len(server.fake.active_items(load_board_config().board.id)) == 2
+    assert database.exists()  # the URL with the password was used
+    printed = capfd.readouterr()
+    files = [p for p in dagster_home.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".db" for p in files)
+    for path in files:
+        for text in _texts_in(path):
+            assert password not in text and token not in text, path
+    assert password not in printed.out + printed.err and token not in printed.out + printed.err
