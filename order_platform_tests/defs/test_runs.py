@@ -1,6 +1,7 @@
 """Runs as production meets them: a refresh killed with kill -9, a refresh interrupted, and no secret
 in Dagster's storage."""
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -109,10 +110,8 @@ def _texts_in(path: Path) -> list[str]:
                 for row in conn.execute(f'SELECT * FROM "{table}"'):
                     for value in row:
                         if isinstance(value, bytes):
-                            try:
+                            with contextlib.suppress(zlib.error):
                                 value = zlib.decompress(value)
-                            except zlib.error:
-                                pass
                             value = value.decode("utf-8", "ignore")
                         texts.append(str(value))
     return texts
