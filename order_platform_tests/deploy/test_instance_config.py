@@ -18,8 +18,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-DB_POOL = "order_platform_database"
-MONDAY_POOL = "monday_board"
+DB_POOL = "order_platform_load"
 
 
 @pytest.fixture
@@ -76,7 +75,7 @@ def test_instance_has_the_production_sections() -> None:
     assert "run_coordinator" not in config and "run_queue" not in config
     runs, pools = config["concurrency"]["runs"], config["concurrency"]["pools"]
     assert runs["max_concurrent_runs"] >= 2
-    assert pools["default_limit"] == 1  # the monday_board pool: one writer per board
+    assert pools["default_limit"] == 1  # pools without a limit set: one step at a time
     assert pools["granularity"] in ("op", "run")
     assert {t["key"] for t in runs["tag_concurrency_limits"]} >= {"dagster/backfill"}
 
