@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -51,13 +52,29 @@ class CustomerReport:
         return layer.details.get("quarantined_rows") if layer else None
 
 
+def display_text(value: Any) -> str | None:
+    """A cell as a person reads it: blanks are None (not `nan`), dates without a midnight time."""
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp | datetime) and (value.hour, value.minute, value.second) == (0, 0, 0):
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
 def _preview(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The first rows as text; only columns with a value in them, to keep the preview readable."""
     head = frame.iloc[:PREVIEW_ROWS]
     cells = head.to_numpy(dtype=object)  # one conversion; per-cell pandas access costs ms per customer
     missing = pd.isna(cells)
     kept = [(j, str(name)) for j, name in enumerate(head.columns) if not missing[:, j].all()]
-    return [{name: None if missing[i, j] else str(cells[i, j]) for j, name in kept} for i in range(len(head))]
+    return [
+        {name: None if missing[i, j] else display_text(cells[i, j]) for j, name in kept} for i in range(len(head))
+    ]
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    cells = frame.to_numpy(dtype=object)
+    return [{str(c): display_text(v) for c, v in zip(frame.columns, row, strict=True)} for row in cells]
 
 
 def report_for(run: CustomerRun) -> CustomerReport:
@@ -120,7 +137,7 @@ def report_for(run: CustomerRun) -> CustomerReport:
                 "raw_rows": result.raw_rows,
                 "quarantined_rows": result.quarantined_rows,
                 "quarantine_by_reason": dict(Counter(quarantine["reason_code"])) if len(quarantine) else {},
-                "quarantine_sample": quarantine.head(QUARANTINE_SAMPLE).astype(str).to_dict("records"),
+                "quarantine_sample": _records(quarantine.head(QUARANTINE_SAMPLE)),
                 "unknown_headers": result.unknown_headers,
                 "placeholders": result.placeholder_counts,
                 "total_qty_mismatches": len(result.total_qty_mismatches),

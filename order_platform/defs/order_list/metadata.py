@@ -12,15 +12,28 @@ from order_platform.staging.checks import CheckOutcome
 from order_platform.warehouse.tables import mssql_dialect
 
 PREVIEW_COLUMNS = 12
+# What a person needs to find and fix a quarantined row: where it is, what it held, why.
+QUARANTINE_COLUMNS = ["source_file", "sheet", "row_number", "column_name", "value", "reason_code", "reason"]
 
 
-def _markdown_table(rows: list[dict[str, Any]]) -> dg.MarkdownMetadataValue:
+def _shortened(text: str, limit: int) -> str:
+    """Cut at a word boundary with an ellipsis, never mid-word."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip() + "…"
+
+
+def _markdown_table(
+    rows: list[dict[str, Any]], columns: list[str] | None = None, limit: int | None = 40
+) -> dg.MarkdownMetadataValue:
     if not rows:
         return dg.MetadataValue.md("_no rows_")
-    columns = list(rows[0])[:PREVIEW_COLUMNS]
+    columns = columns or list(rows[0])[:PREVIEW_COLUMNS]
 
     def cell(v: object) -> str:
-        return ("" if v is None else str(v)).replace("|", "\\|").replace("\n", " ")[:40]
+        text = ("" if v is None else str(v)).replace("|", "\\|").replace("\n", " ")
+        return _shortened(text, limit) if limit else text
 
     lines = ["| " + " | ".join(cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows]
@@ -95,7 +108,7 @@ def staging_metadata(report: CustomerReport) -> dict[str, Any]:
         "notes": d["notes"],
         "columns": d["columns"],  # their types: the asset's column schema
         "preview": _markdown_table(d["preview"]),
-        "quarantine_sample": _markdown_table(d["quarantine_sample"]),
+        "quarantine_sample": _markdown_table(d["quarantine_sample"], QUARANTINE_COLUMNS, limit=None),
     }
 
 
