@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from order_platform.defs.headless import RefreshOutcome
 
 
-def _n(value: object) -> str:
+def _n(value: Any) -> str:
     return "-" if value is None else f"{int(value):,}"
 
 

@@ -13,7 +13,7 @@ import dagster as dg
 
 from order_platform.defs.monday.assets import MONDAY_BOARD_ITEMS
 from order_platform.defs.order_list.assets import LAYER_OF, ORDER_LIST_SLICE
-from order_platform.defs.partitions import customer_partitions
+from order_platform.defs.partitions import CUSTOMER
 from order_platform.defs.resources import OrderPlatformResource
 from order_platform.defs.runs import (
     RANGE_END,
@@ -69,10 +69,10 @@ class RefreshOutcome:
 
 
 def register_customers(instance: dg.DagsterInstance, customers: list[str]) -> list[str]:
-    known = set(instance.get_dynamic_partitions(customer_partitions.name))
+    known = set(instance.get_dynamic_partitions(CUSTOMER))
     new = [c for c in customers if c not in known]
     if new:
-        instance.add_dynamic_partitions(customer_partitions.name, new)
+        instance.add_dynamic_partitions(CUSTOMER, new)
     return new
 
 
@@ -113,7 +113,7 @@ def refresh(
     reaped = reap_dead_runs(instance, resource.release_run_holdings)
     outcome = RefreshOutcome(datetime.now(), sorted(wanted), reaped_runs=reaped)
     register_customers(instance, sorted(listing))
-    order = instance.get_dynamic_partitions(customer_partitions.name)
+    order = instance.get_dynamic_partitions(CUSTOMER)
     job = defs.resolve_job_def("refresh")
     selection = [*LAYER_OF, MONDAY_BOARD_ITEMS] if monday else list(LAYER_OF)
     for first, last in contiguous_ranges(order, wanted):
@@ -158,7 +158,8 @@ def _collect(result: dg.ExecuteInProcessResult, outcome: RefreshOutcome, store: 
             if event.is_step_failure:
                 data = event.step_failure_data.user_failure_data
                 failed = data.metadata.get("failed_customers") if data else None
-                failures.update(failed.value if failed else {})
+                if failed is not None and isinstance(failed.value, dict):
+                    failures.update({str(c): str(e) for c, e in failed.value.items()})
     for customer, error in failures.items():
         if customer in load_ids:
             continue  # published; its board sync failed (shown with the monday.com line)

@@ -2,4 +2,5 @@
 
 import dagster as dg
 
-customer_partitions = dg.DynamicPartitionsDefinition(name="customer")
+CUSTOMER = "customer"
+customer_partitions = dg.DynamicPartitionsDefinition(name=CUSTOMER)

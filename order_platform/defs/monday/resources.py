@@ -41,7 +41,7 @@ class MondayResource(dg.ConfigurableResource):
             "board_id": self.board_id,
             "api_version": self.api_version,
         }
-        return MondaySettings(**{k: v for k, v in overrides.items() if v is not None})
+        return MondaySettings.model_validate({k: v for k, v in overrides.items() if v is not None})
 
     def board_config(self) -> BoardConfig:
         return load_board_config(self.board_config_path)

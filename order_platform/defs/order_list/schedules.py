@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from order_platform.defs.jobs import refresh_job
-from order_platform.defs.partitions import customer_partitions
+from order_platform.defs.partitions import CUSTOMER
 from order_platform.defs.resources import OrderPlatformResource
 from order_platform.defs.runs import contiguous_ranges, range_run_request
 from order_platform.ingest.changes import changed_customers
@@ -15,7 +15,7 @@ from order_platform.settings import PlatformSettings
 def _requests(
     context: dg.ScheduleEvaluationContext, customers: set[str], *, force: bool, trigger: str
 ) -> list[dg.RunRequest] | dg.SkipReason:
-    order = context.instance.get_dynamic_partitions(customer_partitions.name)
+    order = context.instance.get_dynamic_partitions(CUSTOMER)
     wanted = customers & set(order)
     if not wanted:
         return dg.SkipReason("no customer to refresh" if order else "no customer partitions yet: the sensor adds them")

@@ -7,7 +7,7 @@ import hashlib
 import dagster as dg
 
 from order_platform.defs.jobs import refresh_job
-from order_platform.defs.partitions import customer_partitions
+from order_platform.defs.partitions import CUSTOMER, customer_partitions
 from order_platform.defs.resources import OrderPlatformResource
 from order_platform.defs.runs import contiguous_ranges, range_run_request, reap_dead_runs, refresh_run_config
 from order_platform.ingest.changes import changed_customers
@@ -28,7 +28,7 @@ def workbook_sensor(context: dg.SensorEvaluationContext, order_platform: OrderPl
         context.log.warning(f"run {run_id} had died without ending; marked failed and its pool slots freed")
     pipeline = order_platform.pipeline()
     listing = pipeline.workbooks()
-    known = set(context.instance.get_dynamic_partitions(customer_partitions.name))
+    known = set(context.instance.get_dynamic_partitions(CUSTOMER))
     new = sorted(set(listing) - known)
     add = [customer_partitions.build_add_request(new)] if new else []
     changes = changed_customers(listing, pipeline.store.latest_loads())
@@ -55,7 +55,7 @@ def changed_run_requests(
             )
             for customer, version in sorted(changes.items())
         ]
-    order = [*context.instance.get_dynamic_partitions(customer_partitions.name), *new]
+    order = [*context.instance.get_dynamic_partitions(CUSTOMER), *new]
     versions = hashlib.sha1(",".join(f"{c}={v}" for c, v in sorted(changes.items())).encode()).hexdigest()[:12]
     return [
         range_run_request(
