@@ -20,7 +20,7 @@ demo: install  ## sample workbooks (if the source folder is empty), full refresh
 
 ui: install  ## the Dagster UI (and daemon: sensor, schedules) on the demo's instance
 	@mkdir -p "$(DAGSTER_HOME)" && cp -n dagster.yaml "$(DAGSTER_HOME)/dagster.yaml" 2>/dev/null || true
-	$(UV) run dagster dev -m order_platform.definitions
+	$(UV) run dagster dev -w workspace.yaml
 
 lint: install
 	$(UV) run ruff check .
