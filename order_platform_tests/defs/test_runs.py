@@ -140,3 +140,16 @@ def test_no_secret_reaches_dagster_storage_or_logs(platform, dagster_home, monke
         for text in _texts_in(path):
             assert password not in text and token not in text, path
     assert password not in printed.out + printed.err and token not in printed.out + printed.err
+
+
+def test_overlapping_refreshes_each_report_only_their_own_customers(platform, dagster_home, monkeypatch):
+    monkeypatch.setenv("ORDER_PLATFORM_WORKERS", "1")
+    _write_books(platform.source, 300)
+    other = _start_refresh("--customer", "AJE", "--customer", "GREYSON")
+    mine = refresh(["RHONE", "TELFAR"])
+    out, _ = other.communicate(timeout=120)
+    printed = out.decode()
+    assert sorted(load["customer"] for load in mine.loads) == ["RHONE", "TELFAR"]
+    assert "AJE" in printed and "GREYSON" in printed
+    assert "RHONE" not in printed and "TELFAR" not in printed
+    assert "2 published, 0 failed" in printed
