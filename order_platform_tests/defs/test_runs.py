@@ -12,21 +12,12 @@ import zlib
 from pathlib import Path
 
 import dagster as dg
-import pytest
 
 from order_platform.defs.headless import refresh
 from order_platform.stand_ins.monday_server import FakeMondayServer
 from order_platform_tests.workbooks import line, workbook_name, write_workbook
 
 CUSTOMERS = ("AJE", "GREYSON", "RHONE", "TELFAR")
-
-
-@pytest.fixture
-def dagster_home(tmp_path, monkeypatch):
-    home = tmp_path / "dagster"
-    home.mkdir()
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    return home
 
 
 def _write_books(source: Path, lines: int) -> None:

@@ -24,14 +24,6 @@ ROOT = Path(__file__).resolve().parents[3]
 ALL_ASSETS = [*LAYER_OF, MONDAY_BOARD_ITEMS]
 
 
-@pytest.fixture
-def dagster_home(tmp_path, monkeypatch):
-    home = tmp_path / "dagster"
-    home.mkdir()
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    return home
-
-
 def statuses(instance: dg.DagsterInstance, customers: list[str]) -> dict[str, dict[str, str]]:
     """asset -> customer -> the partition status the UI shows (MATERIALIZED, FAILED, ...)."""
     shown: dict[str, dict[str, str]] = {}
