@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
@@ -19,6 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from order_platform.ingest.blob import BlobStore, LocalBlobStore
 from order_platform.ingest.endpoints import DEFAULT_AUTHORITY_HOST, DEFAULT_GRAPH_BASE_URL
 from order_platform.ingest.source import LocalFolderSource, WorkbookSource
+from order_platform.throttle import shared_throttle
 
 if TYPE_CHECKING:  # the connectors load only when configured: msal and azure take a second to import
     from order_platform.ingest.msal_auth import DelegatedTokenProvider, TokenProvider
@@ -168,8 +170,16 @@ def build_token_provider(settings: ConnectorSettings, engine: sa.Engine) -> Toke
     if not (auth.tenant_id and auth.client_id and auth.client_secret):
         raise ValueError("app-only Graph auth needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET")
     return AppTokenProvider(
-        auth.tenant_id, auth.client_id, auth.client_secret, authority_host=auth.authority_host
+        auth.tenant_id,
+        auth.client_id,
+        auth.client_secret,
+        authority_host=auth.authority_host,
+        throttle=shared_throttle(f"identity:{_host(auth.authority_host)}", engine),
     )
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url if "://" in url else f"https://{url}").netloc or url).lower()
 
 
 def build_source(settings: ConnectorSettings | None, engine: sa.Engine, local_dir: Path) -> WorkbookSource:
@@ -179,7 +189,8 @@ def build_source(settings: ConnectorSettings | None, engine: sa.Engine, local_di
     if src.source == "local":
         return LocalFolderSource(local_dir)
     assert src.site_url  # checked by ConnectorSettings
-    from order_platform.ingest.sharepoint import RetryPolicy, SharePointSource
+    from order_platform.ingest.http import HttpRetrySettings
+    from order_platform.ingest.sharepoint import SharePointSource
     from order_platform.warehouse.state_store import DbStateStore
 
     return SharePointSource(
@@ -189,13 +200,15 @@ def build_source(settings: ConnectorSettings | None, engine: sa.Engine, local_di
         build_token_provider(settings, engine),
         state_store=DbStateStore(engine, _state_key("sharepoint.delta", src.site_url, src.library)),
         graph_base_url=src.graph_base_url,
-        retry=RetryPolicy(
+        retry=HttpRetrySettings(
             max_attempts=src.max_attempts,
             backoff_base=src.backoff_base_seconds,
             backoff_max=src.backoff_max_seconds,
             max_retry_after=src.max_retry_after_seconds,
             read_timeout=src.timeout_seconds,
         ),
+        # Graph and the SharePoint download host are one tenant: one wait for every worker and pod.
+        throttle=shared_throttle(f"graph:{_host(src.graph_base_url)}", engine),
     )
 
 

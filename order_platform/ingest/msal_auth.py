@@ -6,13 +6,20 @@ Two modes:
   token cache (refresh token included) is kept in the database, encrypted with a Fernet key.
   A scheduled run never prompts: without a usable login it raises `LoginRequiredError`.
 
+Requests to the identity platform go through `RetryingSession` (tenacity): 429/5xx and dropped
+connections are retried with backoff, honouring Retry-After through the instance-wide throttle.
+An app-only token is reused by every provider of the process until MSAL sees it near expiry; a
+401 from Graph drops it (`renew_token`) and the next call gets a new one.
+
 TLS trust follows requests' usual REQUESTS_CA_BUNDLE (e.g. a corporate proxy CA, or a test server's).
 Tokens, secrets and the cache are never logged; errors carry MSAL's error code and description only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -22,6 +29,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from pydantic import SecretStr
 
 from order_platform.ingest.endpoints import DEFAULT_AUTHORITY_HOST
+from order_platform.ingest.http import HttpRetrySettings, RetryingSession, TransportError
+from order_platform.throttle import Throttle
 from order_platform.warehouse.state_store import StateStore
 
 log = logging.getLogger(__name__)
@@ -38,6 +47,19 @@ _EARLY_REFRESH_SECONDS = 120
 
 class TokenProvider(Protocol):
     def get_token(self) -> str: ...
+
+
+def renew_token(provider: TokenProvider, stale: str) -> str:
+    """A new token after `stale` was refused (401): the provider forgets it, then issues another."""
+    invalidate = getattr(provider, "invalidate", None)
+    if invalidate is not None:
+        invalidate(stale)
+    return provider.get_token()
+
+
+# Identity-platform calls retry harder than Graph's defaults would suggest: a sensor tick must
+# survive a short outage of the token endpoint (a few 503s, a dropped connection).
+IDENTITY_RETRY = HttpRetrySettings(max_attempts=5, backoff_base=0.5, backoff_max=8.0, read_timeout=30.0)
 
 
 class AuthError(RuntimeError):
@@ -65,8 +87,13 @@ def _error_text(result: dict[str, Any]) -> str:
     return f"{result.get('error', 'unknown_error')}: {desc[0] if desc else ''}".strip()
 
 
+_APPS: dict[tuple[str, ...], msal.ConfidentialClientApplication] = {}
+_APPS_LOCK = threading.Lock()
+
+
 class AppTokenProvider:
-    """App-only tokens (client credentials). MSAL caches the token in memory until near expiry."""
+    """App-only tokens (client credentials). One MSAL application per process and app registration:
+    its in-memory cache serves the same token to every provider until near expiry."""
 
     def __init__(
         self,
@@ -77,15 +104,18 @@ class AppTokenProvider:
         authority_host: str = DEFAULT_AUTHORITY_HOST,
         scopes: Sequence[str] = GRAPH_APP_SCOPES,
         timeout: float = 30.0,
+        retry: HttpRetrySettings = IDENTITY_RETRY,
+        throttle: Throttle | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.scopes = list(scopes)
         self._secret = client_secret if isinstance(client_secret, SecretStr) else SecretStr(client_secret)
-        self._args = dict(
-            client_id=client_id,
-            authority=authority_url(authority_host, tenant_id),
-            timeout=timeout,
-        )
-        self._app: msal.ConfidentialClientApplication | None = None
+        self._args = dict(client_id=client_id, authority=authority_url(authority_host, tenant_id))
+        self._retry = HttpRetrySettings(**{**retry.__dict__, "read_timeout": timeout})
+        self._throttle = throttle
+        self._sleep = sleep
+        secret_id = hashlib.sha256(self._secret.get_secret_value().encode()).hexdigest()
+        self._key = (self._args["authority"], client_id, secret_id, *self.scopes)
 
     def __repr__(self) -> str:
         return (
@@ -93,22 +123,37 @@ class AppTokenProvider:
         )
 
     def _application(self) -> msal.ConfidentialClientApplication:
-        # Built lazily: construction performs OIDC discovery over the network.
-        if self._app is None:
-            self._app = msal.ConfidentialClientApplication(
-                client_credential=self._secret.get_secret_value(),
-                # The authority host comes from our own configuration; skip Microsoft's instance
-                # discovery so sovereign clouds and test identity servers work alike.
-                instance_discovery=False,
-                **self._args,
-            )
-        return self._app
+        # Built lazily (construction performs OIDC discovery over the network), once per process.
+        with _APPS_LOCK:
+            app = _APPS.get(self._key)
+            if app is None:
+                app = _APPS[self._key] = msal.ConfidentialClientApplication(
+                    client_credential=self._secret.get_secret_value(),
+                    # The authority host comes from our own configuration; skip Microsoft's instance
+                    # discovery so sovereign clouds and test identity servers work alike.
+                    instance_discovery=False,
+                    http_client=RetryingSession(self._retry, self._throttle, sleep=self._sleep),
+                    **self._args,
+                )
+            return app
 
     def get_token(self) -> str:
-        result = self._application().acquire_token_for_client(scopes=self.scopes)
+        try:
+            result = self._application().acquire_token_for_client(scopes=self.scopes)
+        except TransportError as exc:
+            raise AuthError(f"app-only token request failed: {exc}") from None
+        except ValueError as exc:  # MSAL could not read an answer (e.g. an HTML error page)
+            raise AuthError(f"app-only token request failed: unreadable answer ({type(exc).__name__})") from None
         if "access_token" not in result:
             raise AuthError(f"app-only token request failed: {_error_text(result)}")
         return result["access_token"]
+
+    def invalidate(self, token: str) -> None:
+        """Forget `token` (Graph refused it), so the next get_token asks the identity platform."""
+        cache = self._application().token_cache
+        for entry in cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN):
+            if entry.get("secret") == token:
+                cache.remove_at(entry)
 
 
 class EncryptedCacheStore:
@@ -176,12 +221,22 @@ class DelegatedTokenProvider:
         self._cache = msal.SerializableTokenCache()
         self._app: msal.PublicClientApplication | None = None
         self._token: tuple[str, float] | None = None
+        self._force_refresh = False
+        self._http = RetryingSession(IDENTITY_RETRY)
 
     def __repr__(self) -> str:
         return f"DelegatedTokenProvider(authority={self._args['authority']!r})"
 
     def application(self, cache: msal.SerializableTokenCache) -> msal.PublicClientApplication:
-        return msal.PublicClientApplication(token_cache=cache, instance_discovery=False, **self._args)
+        return msal.PublicClientApplication(
+            token_cache=cache, instance_discovery=False, http_client=self._http, **self._args
+        )
+
+    def invalidate(self, token: str) -> None:
+        """Graph refused `token`: the next get_token refreshes it with the stored refresh token."""
+        if self._token is not None and self._token[0] == token:
+            self._token = None
+        self._force_refresh = True
 
     def get_token(self) -> str:
         # Graph calls ask for a token per request: serve it from memory while it is fresh, so the
@@ -197,7 +252,13 @@ class DelegatedTokenProvider:
                 f"no SharePoint login is stored; run `{self.login_command}` once to sign in "
                 "(scheduled runs never prompt)"
             )
-        result = self._app.acquire_token_silent(self.scopes, account=accounts[0])
+        try:
+            result = self._app.acquire_token_silent(
+                self.scopes, account=accounts[0], force_refresh=self._force_refresh
+            )
+        except TransportError as exc:
+            raise AuthError(f"delegated token refresh failed: {exc}") from None
+        self._force_refresh = False
         self.cache_store.save(self._cache)  # a refresh rotates the refresh token: keep the new one
         if not result or "access_token" not in result:
             reason = _error_text(result) if result else "the refresh token expired or was revoked"

@@ -11,212 +11,30 @@ quickXorHash (else the eTag) plus the size.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
-import random
-import re
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 
 from order_platform.ingest.endpoints import DEFAULT_GRAPH_BASE_URL
+from order_platform.ingest.graph_client import GraphClient, GraphError, ResyncRequired
+from order_platform.ingest.http import HttpRetrySettings
 from order_platform.ingest.msal_auth import TokenProvider
 from order_platform.ingest.source import WorkbookRef, customer_in_workbook_name
+from order_platform.throttle import Throttle
 from order_platform.warehouse.state_store import MemoryStateStore, StateStore
+
+__all__ = ["DriveState", "GraphClient", "GraphError", "SharePointSource", "workbook_version"]
 
 log = logging.getLogger(__name__)
 
 DELTA_SELECT = "id,name,eTag,size,lastModifiedDateTime,parentReference,file,folder,deleted,root"
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _STATE_FORMAT = 1
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try one Graph request. Retry-After (429/503) wins over the backoff."""
-
-    max_attempts: int = 6
-    backoff_base: float = 0.5  # seconds; attempt n waits up to base * 2**(n-1), full jitter
-    backoff_max: float = 30.0
-    max_retry_after: float = 120.0  # cap on a server-requested wait
-    connect_timeout: float = 10.0
-    read_timeout: float = 120.0
-
-    def backoff(self, attempt: int) -> float:
-        return random.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1)))
-
-
-class GraphError(RuntimeError):
-    def __init__(self, message: str, status: int | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-
-
-class ResyncRequired(GraphError):
-    """HTTP 410 on a delta link: the token is too old; start over with a full enumeration."""
-
-
-def redact(url: str) -> str:
-    """Scheme, host and path only: query strings can carry tokens (pre-authenticated download URLs)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
-
-
-_SECRET_QUERY = re.compile(r"(?i)\b(tempauth|sig|access_token|client_secret)=[^&\s\"']+")
-
-
-class _RedactSecretsFilter(logging.Filter):
-    """urllib3 logs each request line (query included) at DEBUG; pre-authenticated download URLs
-    carry a `tempauth` token there. Mask such parameters before any handler sees them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                _SECRET_QUERY.sub(r"\1=REDACTED", a) if isinstance(a, str) else a for a in record.args
-            )
-        return True
-
-
-def _install_log_redaction() -> None:
-    pool_log = logging.getLogger("urllib3.connectionpool")
-    if not any(isinstance(f, _RedactSecretsFilter) for f in pool_log.filters):
-        pool_log.addFilter(_RedactSecretsFilter())
-
-
-def _retry_after(resp: requests.Response) -> float | None:
-    value = resp.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _graph_error(resp: requests.Response, what: str) -> GraphError:
-    code = message = None
-    try:
-        err = resp.json().get("error") or {}
-        code, message = err.get("code"), err.get("message")
-    except ValueError:
-        pass
-    text = f"{what} answered HTTP {resp.status_code}"
-    if code or message:
-        text += f" ({code}: {message})"
-    cls = ResyncRequired if resp.status_code == 410 else GraphError
-    return cls(text, status=resp.status_code, code=code)
-
-
-class GraphClient:
-    """GET-only Graph client with bounded retries; the bearer token goes to Graph and nowhere else."""
-
-    def __init__(
-        self,
-        token_provider: TokenProvider,
-        base_url: str = DEFAULT_GRAPH_BASE_URL,
-        retry: RetryPolicy | None = None,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.token_provider = token_provider
-        self.base_url = base_url.rstrip("/")
-        self.retry = retry or RetryPolicy()
-        self.session = session or requests.Session()
-        self.sleep = sleep
-        _install_log_redaction()
-
-    def url(self, path_or_url: str) -> str:
-        if path_or_url.startswith(("http://", "https://")):
-            return path_or_url
-        return f"{self.base_url}/{path_or_url.lstrip('/')}"
-
-    def send(self, url: str, *, params: dict[str, Any] | None = None, auth: bool = True) -> requests.Response:
-        """One GET with retries on 429/5xx/connection errors; other statuses are returned as they are."""
-        policy = self.retry
-        for attempt in range(1, policy.max_attempts + 1):
-            headers = {"Accept": "application/json"}
-            if auth:
-                headers["Authorization"] = f"Bearer {self.token_provider.get_token()}"
-            log.debug("GET %s (attempt %d)", redact(url), attempt)
-            try:
-                resp = self.session.get(
-                    url,
-                    params=params,
-                    headers=headers,
-                    timeout=(policy.connect_timeout, policy.read_timeout),
-                    allow_redirects=False,
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if attempt >= policy.max_attempts:
-                    raise GraphError(
-                        f"GET {redact(url)} failed after {attempt} attempts: {type(exc).__name__}"
-                    ) from None
-                delay = policy.backoff(attempt)
-                log.warning("GET %s: %s; retrying in %.2fs", redact(url), type(exc).__name__, delay)
-                self.sleep(delay)
-                continue
-            if resp.status_code not in _RETRY_STATUSES:
-                return resp
-            if attempt >= policy.max_attempts:
-                raise _graph_error(resp, f"GET {redact(url)} (after {attempt} attempts)")
-            delay = _retry_after(resp) if resp.status_code in (429, 503) else None
-            delay = policy.backoff(attempt) if delay is None else min(delay, policy.max_retry_after)
-            log.warning(
-                "GET %s answered %d; retrying in %.2fs (attempt %d/%d)",
-                redact(url),
-                resp.status_code,
-                delay,
-                attempt,
-                policy.max_attempts,
-            )
-            resp.close()
-            self.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def get_json(self, path_or_url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        url = self.url(path_or_url)
-        resp = self.send(url, params=params)
-        if not 200 <= resp.status_code < 300:
-            raise _graph_error(resp, f"GET {redact(url)}")
-        return resp.json()
-
-    def pages(self, path_or_url: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        """Every page of a collection, following @odata.nextLink (which already carries the query)."""
-        page = self.get_json(path_or_url, params)
-        yield page
-        while next_link := page.get("@odata.nextLink"):
-            page = self.get_json(next_link)
-            yield page
-
-    def values(self, path_or_url: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        for page in self.pages(path_or_url, params):
-            yield from page.get("value", [])
-
-    def download(self, path_or_url: str) -> bytes:
-        """GET .../content: Graph answers 302 to a pre-authenticated URL, fetched without our token."""
-        url = self.url(path_or_url)
-        resp = self.send(url)
-        if resp.status_code in (301, 302, 303, 307, 308):
-            location = resp.headers.get("Location")
-            if not location:
-                raise GraphError(f"GET {redact(url)} redirected without a Location", status=resp.status_code)
-            target = urljoin(url, location)
-            resp = self.send(target, auth=False)
-            url = target
-        if not 200 <= resp.status_code < 300:
-            raise _graph_error(resp, f"GET {redact(url)}")
-        return resp.content
 
 
 def _item_path(path: str) -> str:
@@ -331,11 +149,12 @@ class SharePointSource:
         *,
         state_store: StateStore | None = None,
         graph_base_url: str = DEFAULT_GRAPH_BASE_URL,
-        retry: RetryPolicy | None = None,
+        retry: HttpRetrySettings | None = None,
         session: requests.Session | None = None,
         delta_select: str | None = DELTA_SELECT,
         page_size: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        throttle: Throttle | None = None,
     ) -> None:
         parts = urlsplit(site_url.strip())
         if not parts.hostname:
@@ -348,7 +167,7 @@ class SharePointSource:
         self.state_store: StateStore = state_store or MemoryStateStore()
         self.delta_select = delta_select
         self.page_size = page_size
-        self.graph = GraphClient(token_provider, graph_base_url, retry, session, sleep)
+        self.graph = GraphClient(token_provider, graph_base_url, retry, session, sleep, throttle)
         self._site_id: str | None = None
         self._drive_id: str | None = None
         self._ids_by_path: dict[str, str] = {}

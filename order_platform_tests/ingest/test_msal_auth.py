@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from order_platform.ingest.http import HttpRetrySettings
 from order_platform.ingest.msal_auth import (
     AppTokenProvider,
     AuthError,
@@ -16,7 +17,7 @@ from order_platform.ingest.msal_auth import (
     LoginRequiredError,
     device_code_login,
 )
-from order_platform.ingest.sharepoint import RetryPolicy, SharePointSource
+from order_platform.ingest.sharepoint import SharePointSource
 from order_platform.stand_ins.graph_server import FakeGraph, FakeIdentity, Fault
 from order_platform.warehouse.state_store import DbStateStore
 from order_platform_tests.ingest.conftest import CLIENT_ID, CLIENT_SECRET, TENANT
@@ -75,7 +76,7 @@ def test_end_to_end_app_auth_listing_and_download_log_no_secrets(identity, tls_c
             app_provider(identity, tls_cert[0]),
             state_store=DbStateStore(engine, "delta"),
             graph_base_url=graph.base_url,
-            retry=RetryPolicy(backoff_base=0.01),
+            retry=HttpRetrySettings(backoff_base=0.01),
         )
         (ref,) = source.list_workbooks()
         assert source.read_bytes(ref) == b"greyson"

@@ -8,12 +8,14 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from order_platform.ingest.sharepoint import GraphClient, GraphError, RetryPolicy, SharePointSource
+from order_platform.ingest.graph_client import GraphClient, GraphError
+from order_platform.ingest.http import HttpRetrySettings
+from order_platform.ingest.sharepoint import SharePointSource
 from order_platform.stand_ins.graph_server import FakeGraph, Fault
 from order_platform.warehouse.state_store import DbStateStore
 from order_platform_tests.ingest.conftest import StaticToken
 
-FAST = RetryPolicy(max_attempts=5, backoff_base=0.01, backoff_max=0.05, max_retry_after=2)
+FAST = HttpRetrySettings(max_attempts=5, backoff_base=0.01, backoff_max=0.05, max_retry_after=2)
 WORKBOOKS = {
     "USA CUSTOMERS/GREYSON ORDER LIST (M3).xlsx": b"greyson v1",
     "USA CUSTOMERS/Sub Folder/TITLE 9 ORDER LIST (M3).xlsx": b"title nine v1",
@@ -140,7 +142,7 @@ def test_throttling_and_server_errors_are_retried_honouring_retry_after(library,
 
 def test_retries_are_bounded(library, static_token, engine):
     library.faults += [Fault("/root/delta", 503, {"Retry-After": "0"}) for _ in range(5)]
-    source = make_source(library, static_token, engine, retry=RetryPolicy(max_attempts=3, backoff_base=0.01))
+    source = make_source(library, static_token, engine, retry=HttpRetrySettings(max_attempts=3, backoff_base=0.01))
     with pytest.raises(GraphError) as err:
         source.list_workbooks()
     assert err.value.status == 503 and "after 3 attempts" in str(err.value)
@@ -149,7 +151,7 @@ def test_retries_are_bounded(library, static_token, engine):
 
 def test_connection_errors_are_retried_then_reported(static_token):
     client = GraphClient(
-        static_token, "http://127.0.0.1:9/v1.0", RetryPolicy(max_attempts=2, backoff_base=0.01)
+        static_token, "http://127.0.0.1:9/v1.0", HttpRetrySettings(max_attempts=2, backoff_base=0.01)
     )
     with pytest.raises(GraphError, match="failed after 2 attempts: ConnectionError"):
         client.get_json("sites/x")
