@@ -140,7 +140,7 @@ class AppTokenProvider:
     def get_token(self) -> str:
         try:
             result = self._application().acquire_token_for_client(scopes=self.scopes)
-        except TransportError as exc:
+        except (TransportError, msal.exceptions.MsalServiceError) as exc:
             raise AuthError(f"app-only token request failed: {exc}") from None
         except ValueError as exc:  # MSAL could not read an answer (e.g. an HTML error page)
             raise AuthError(f"app-only token request failed: unreadable answer ({type(exc).__name__})") from None
@@ -151,7 +151,7 @@ class AppTokenProvider:
     def invalidate(self, token: str) -> None:
         """Forget `token` (Graph refused it), so the next get_token asks the identity platform."""
         cache = self._application().token_cache
-        for entry in cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN):
+        for entry in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
             if entry.get("secret") == token:
                 cache.remove_at(entry)
 
@@ -256,7 +256,7 @@ class DelegatedTokenProvider:
             result = self._app.acquire_token_silent(
                 self.scopes, account=accounts[0], force_refresh=self._force_refresh
             )
-        except TransportError as exc:
+        except (TransportError, msal.exceptions.MsalServiceError) as exc:
             raise AuthError(f"delegated token refresh failed: {exc}") from None
         self._force_refresh = False
         self.cache_store.save(self._cache)  # a refresh rotates the refresh token: keep the new one

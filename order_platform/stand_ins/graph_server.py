@@ -149,9 +149,14 @@ class FakeIdentity:
         self.device_codes: dict[str, str] = {}  # code -> requested scope
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
+        self.faults: list[Fault] = []  # the next matching requests answer with these instead
         self.server = LocalServer(self.handle, context)
         self.url = self.server.url
         self.token_requests = 0
+
+    def revoke_all(self) -> None:
+        """Every access token issued so far stops working (Graph answers 401 to them)."""
+        self.issued_tokens.clear()
 
     @property
     def requests(self) -> list[Request]:
@@ -162,6 +167,11 @@ class FakeIdentity:
 
     def handle(self, req: Request) -> Reply:
         base = f"/{self.tenant}"
+        for fault in self.faults:
+            if fault.match in req.path:
+                self.faults.remove(fault)
+                body = fault.body or {"error": "temporarily_unavailable", "error_description": "AADSTS50196"}
+                return json_reply(fault.status, body, fault.headers)
         if req.path == f"{base}/v2.0/.well-known/openid-configuration":
             return json_reply(
                 200,

@@ -153,3 +153,54 @@ def test_invalid_fernet_key_is_reported_without_the_key(engine):
     with pytest.raises(AuthError, match="not a valid Fernet key") as err:
         EncryptedCacheStore(DbStateStore(engine, "cache"), "short-key-value")
     assert "short-key-value" not in str(err.value)
+
+
+def test_transient_identity_errors_are_retried_with_backoff(identity, tls_cert):
+    identity.faults += [
+        Fault("/oauth2/v2.0/token", 503),
+        Fault("/oauth2/v2.0/token", 500),
+        Fault("/oauth2/v2.0/token", 429, {"Retry-After": "0"}),
+    ]
+    provider = AppTokenProvider(
+        TENANT, CLIENT_ID, CLIENT_SECRET, authority_host=identity.url, sleep=lambda _: None
+    )
+    assert provider.get_token() in identity.issued_tokens
+    statuses = [r.status for r in identity.requests if r.path.endswith("/token")]
+    assert statuses == [503, 500, 429, 200]
+
+
+def test_identity_outage_beyond_the_retries_is_an_auth_error(identity, tls_cert):
+    identity.faults += [Fault("/oauth2/v2.0/token", 503) for _ in range(10)]
+    provider = AppTokenProvider(
+        TENANT, CLIENT_ID, "other-secret", authority_host=identity.url, sleep=lambda _: None
+    )
+    with pytest.raises(AuthError, match="token request failed"):
+        provider.get_token()
+
+
+def test_a_revoked_token_is_renewed_once_on_401_and_reused_by_the_process(identity, tls_cert, engine):
+    graph = FakeGraph(lambda: identity.issued_tokens)
+    try:
+        graph.put_file("USA CUSTOMERS/GREYSON ORDER LIST (M3).xlsx", b"greyson")
+
+        def source() -> SharePointSource:  # a new source per sensor tick, as the resources build them
+            return SharePointSource(
+                "https://contoso.sharepoint.com/sites/Orders",
+                "Documents",
+                ["USA CUSTOMERS"],
+                app_provider(identity, tls_cert[0]),
+                state_store=DbStateStore(engine, "delta"),
+                graph_base_url=graph.base_url,
+            )
+
+        assert len(source().list_workbooks()) == 1
+        assert len(source().list_workbooks()) == 1
+        assert identity.token_requests == 1  # one token per process, reused across ticks
+
+        identity.revoke_all()
+        (ref,) = source().list_workbooks()  # 401, renewed once, retried: the tick is not lost
+        assert source().read_bytes(ref) == b"greyson"
+        assert identity.token_requests == 2
+        assert sum(r.status == 401 for r in graph.requests) == 1
+    finally:
+        graph.close()
