@@ -14,7 +14,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from order_platform.ingest.blob import BlobPut, BlobStore, content_hash
+from order_platform.ingest.blob import BlobPut, BlobStore, content_hash, last_good, mark_good, put_workbook
 from order_platform.ingest.changes import listing_version
 from order_platform.ingest.source import WorkbookRef, WorkbookSource
 from order_platform.ingest.workbook import SheetData, WorkbookError, read_order_sheet
@@ -127,17 +127,30 @@ class OrderListPipeline:
         data = self.source.read_bytes(ref)
         return SourceResult(ref, data, content_hash(data), time.perf_counter() - started)
 
-    def copy_to_blob(self, source: SourceResult) -> BlobPut:
-        return self.blobs.put_if_changed(
-            source.ref.path,
-            source.data,
-            {"source_path": source.ref.path, "source_version": source.ref.version},
+    def copy_to_blob(self, source: SourceResult, customer: str = "") -> BlobPut:
+        """The workbook under its content hash; the customer's pointer moves only after a good load."""
+        ref = source.ref
+        metadata = {"customer": customer, "source_path": ref.path, "source_version": ref.version}
+        if ref.etag:
+            metadata["source_etag"] = ref.etag
+        return put_workbook(self.blobs, source.data, metadata)
+
+    def blob_copy(self, customer: str, ref: WorkbookRef) -> bytes:
+        """The customer's last good blob copy (wherever the workbook has moved since)."""
+        pointer = last_good(self.blobs, customer)
+        if pointer is not None:
+            return self.blobs.get(pointer["blob"])
+        if self.blobs.stored_hash(ref.path) is not None:  # copied before blobs were content-addressed
+            return self.blobs.get(ref.path)
+        raise CustomerError(
+            f"no good blob copy of {customer}'s workbook in {self.blobs.describe()} yet; "
+            "materialise the blob layer (with the layers after it) first"
         )
 
     def load_raw(self, customer: str, ref: WorkbookRef, data: bytes | None = None) -> RawResult:
         started = time.perf_counter()
         if data is None:
-            data = self.blobs.get(ref.path)
+            data = self.blob_copy(customer, ref)
         sheet = read_order_sheet(data, ref.file_name, self.schema)
         frame = raw_frame(
             dict(zip(sheet.headers, sheet.columns, strict=True)),
@@ -240,7 +253,7 @@ class OrderListPipeline:
                     return run
             if "blob" in layers:
                 assert run.source is not None
-                run.blob = self.copy_to_blob(run.source)
+                run.blob = self.copy_to_blob(run.source, customer)
             raw: RawResult | None = None
             if "raw" in layers:
                 raw = run.raw = self.load_raw(customer, ref, data)
@@ -251,8 +264,11 @@ class OrderListPipeline:
                 if staged is None:
                     staged = run.staged = self.stage(customer, ref, self.read_raw(customer))
                 if digest is None:
-                    digest = self.blobs.stored_hash(ref.path)
+                    pointer = last_good(self.blobs, customer)
+                    digest = pointer["content_hash"] if pointer else None
                 run.published = self.publish(customer, ref, staged, digest)
+            if run.blob is not None:  # every selected layer succeeded: this copy is the good one now
+                mark_good(self.blobs, customer, run.blob)
         except (WorkbookError, CustomerError) as exc:
             run.error = str(exc)
         except Exception as exc:  # an unexpected failure still belongs to this customer alone

@@ -1,12 +1,14 @@
 """Workbook copies in Azure Blob Storage (the production BlobStore).
 
 Each blob carries Content-MD5 (checked by the service on upload, shown by tools) and metadata:
-the caller's (source path, source version/eTag, ...) plus `content_hash` (sha256). An upload is
-skipped when the stored `content_hash` already equals the new one.
+the caller's (source path, eTag, source version, ...) plus `content_hash` (sha256). An upload is
+skipped when the stored `content_hash` already equals the new one. Names follow blob.py's
+addressing (content-addressed workbooks, one pointer per customer to its last good copy).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import mimetypes
@@ -131,3 +133,7 @@ class AzureBlobStore:
 
     def get(self, name: str) -> bytes:
         return self._blob(name).download_blob(max_concurrency=self.max_concurrency).readall()
+
+    def delete(self, name: str) -> None:
+        with contextlib.suppress(ResourceNotFoundError):
+            self._blob(name).delete_blob()

@@ -293,6 +293,7 @@ class SharePointSource:
                     size=item["size"],
                     modified=_parse_time(item.get("modified")),
                     version=workbook_version(item.get("qxh"), item.get("etag"), item["size"]),
+                    etag=item.get("etag"),
                 )
             )
         self._ids_by_path = ids_by_path

@@ -30,6 +30,7 @@ class WorkbookRef:
     size: int
     modified: datetime
     version: str
+    etag: str | None = None  # SharePoint's eTag; None for a local folder
 
     @property
     def file_name(self) -> str:

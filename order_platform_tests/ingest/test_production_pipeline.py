@@ -2,10 +2,13 @@
 MSAL against a local identity server) and Azure Blob (Azurite) give the same ORDER_LIST as the local
 folder, and a second, changed-only run downloads just the changed workbook."""
 
+import json
+
 import pandas as pd
 import pytest
 from azure.storage.blob import BlobServiceClient
 
+from order_platform.ingest.blob import content_blob_name, content_hash, pointer_name
 from order_platform.runner import PipelineSpec, run_customers
 from order_platform_tests.ingest.conftest import CLIENT_ID, CLIENT_SECRET, TENANT
 from order_platform_tests.workbooks import line, workbook_name, write_workbook
@@ -59,9 +62,16 @@ def test_sharepoint_and_azure_give_the_same_order_list(tmp_path, monkeypatch, lo
 
     pd.testing.assert_frame_equal(_order_list(local), _order_list(remote))
     blobs = BlobServiceClient.from_connection_string(azurite).get_container_client("e2e-workbooks")
-    assert sorted(b.name for b in blobs.list_blobs()) == sorted(
-        p.relative_to(local_source).as_posix() for p in local_source.rglob("*.xlsx")
-    )
+    listed = {b.name: b for b in blobs.list_blobs(include=["metadata"])}
+    contents = {content_blob_name(content_hash(p.read_bytes())): p for p in local_source.rglob("*.xlsx")}
+    assert set(listed) == set(contents) | {pointer_name(c) for c in CUSTOMERS}
+    for name, path in contents.items():  # content-addressed copies carry where they came from
+        meta = listed[name].metadata
+        assert meta["source_path"] == path.relative_to(local_source).as_posix()
+        assert meta["source_etag"].startswith('"{') and meta["content_hash"] in name
+    for customer in CUSTOMERS:  # each customer points at its last good copy, eTag included
+        pointer = json.loads(blobs.download_blob(pointer_name(customer)).readall())
+        assert pointer["blob"] in contents and pointer["source_etag"]
 
     # second run, changed workbooks only: one workbook changed, so one download
     downloads = len(graph.download_server.requests)
@@ -72,3 +82,30 @@ def test_sharepoint_and_azure_give_the_same_order_list(tmp_path, monkeypatch, lo
     assert second["GREYSON"].unchanged and second["LORNA JANE"].unchanged
     assert second["TITLE NINE"].published_rows == 2
     assert len(graph.download_server.requests) == downloads + 1
+
+
+def test_a_workbook_moved_in_sharepoint_rebuilds_from_azure(tmp_path, monkeypatch, local_source, identity, graph, azurite):
+    path = "USA CUSTOMERS/" + workbook_name("TITLE 9")
+    graph.put_file(path, (local_source / path).read_bytes())
+    for name, value in {
+        "ORDER_PLATFORM_SOURCE": "sharepoint",
+        "SHAREPOINT_SITE_URL": "https://contoso.sharepoint.com/sites/Orders",
+        "GRAPH_BASE_URL": graph.base_url,
+        "AZURE_AUTHORITY_HOST": identity.url,
+        "AZURE_TENANT_ID": TENANT,
+        "AZURE_CLIENT_ID": CLIENT_ID,
+        "AZURE_CLIENT_SECRET": CLIENT_SECRET,
+        "ORDER_PLATFORM_BLOB": "azure",
+        "AZURE_STORAGE_CONNECTION_STRING": azurite,
+        "AZURE_STORAGE_CONTAINER": "moved-workbooks",
+    }.items():
+        monkeypatch.setenv(name, value)
+    spec = PipelineSpec(f"sqlite:///{tmp_path / 'moved.db'}", str(tmp_path / "unused"), str(tmp_path / "unused"))
+    (first,) = run_customers(spec, ["TITLE NINE"])
+    assert first.ok, first.error
+
+    graph.put_file("_PAST Customers/2025/" + workbook_name("TITLE 9"), (local_source / path).read_bytes())
+    graph.delete(path)
+    (rebuilt,) = run_customers(spec, ["TITLE NINE"], layers=frozenset({"raw", "staging", "order_list"}))
+    assert rebuilt.ok, rebuilt.error
+    assert rebuilt.published_rows == first.published_rows
