@@ -84,7 +84,9 @@ def test_sharepoint_and_azure_give_the_same_order_list(tmp_path, monkeypatch, lo
     assert len(graph.download_server.requests) == downloads + 1
 
 
-def test_a_workbook_moved_in_sharepoint_rebuilds_from_azure(tmp_path, monkeypatch, local_source, identity, graph, azurite):
+def test_a_workbook_moved_in_sharepoint_rebuilds_from_azure(
+    tmp_path, monkeypatch, local_source, identity, graph, azurite
+):
     path = "USA CUSTOMERS/" + workbook_name("TITLE 9")
     graph.put_file(path, (local_source / path).read_bytes())
     for name, value in {
