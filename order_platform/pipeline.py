@@ -75,6 +75,8 @@ class CustomerRun:
     staged: StageResult | None = None
     published: PublishResult | None = None
     unchanged: bool = False
+    source_removed: bool = False  # its workbook was loaded before and is gone from the source now
+    note: str | None = None
     error: str | None = None
     seconds: float = 0.0
     layer_seconds: dict[str, float] = field(default_factory=dict)
@@ -214,6 +216,43 @@ class OrderListPipeline:
         staged.checks.append(_publish_check(staged_rows, rows))
         return PublishResult(rows, load_id, time.perf_counter() - started)
 
+    def removed_customers(self, listing: dict[str, list[WorkbookRef]] | None = None) -> list[str]:
+        """Customers published before whose workbook is gone from the source (and not retired).
+
+        Each is logged once as 'source_removed' in the load log (so `summary` shows it), without
+        running any layer. Schedules and sensors skip these; `order-platform retire` retires them.
+        """
+        listing = listing if listing is not None else self.workbooks()
+        removed = []
+        for customer, latest in sorted(self.store.latest_loads().items()):
+            if customer in listing or latest["status"] == "retired":
+                continue
+            run = CustomerRun(customer)
+            record = LoadRecord(str(uuid.uuid4()), customer, "", None, None, datetime.now())
+            if self.mark_source_removed(run, record):
+                removed.append(customer)
+        return removed
+
+    def mark_source_removed(self, run: CustomerRun, record: LoadRecord) -> bool:
+        """A customer published before whose workbook is gone: 'source removed', not failed.
+
+        Its ORDER_LIST slice stays until someone retires it (`order-platform retire`). Logged once
+        (not again while it stays removed). False for a customer never published: that is an error.
+        """
+        customer = run.customer
+        if self.store.last_load(customer, status="published") is None:
+            return False
+        latest = self.store.last_load(customer)
+        run.source_removed = True
+        run.note = (
+            f"workbook gone from {self.source.describe()} (last loaded from {latest and latest['source_path']!r}); "
+            f"its ORDER_LIST slice is kept until `order-platform retire {customer!r}`"
+        )
+        if latest is None or latest["status"] not in ("source_removed", "retired"):
+            where = latest["source_path"] if latest else ""
+            self.store.record_outcome(replace(record, source_path=where), "source_removed", run.note)
+        return True
+
     # -- the whole chain for one customer -----------------------------------------------------------
     def run_customer(
         self,
@@ -237,6 +276,8 @@ class OrderListPipeline:
             datetime.now(),
         )
         try:
+            if not refs and self.mark_source_removed(run, record):
+                return run
             run.ref = ref = self.locate(customer, listing)
             data: bytes | None = None
             digest: str | None = None

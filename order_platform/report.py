@@ -38,8 +38,21 @@ class CustomerReport:
     unchanged: bool
     seconds: float
     source_path: str | None = None
+    source_removed: bool = False  # workbook gone since its last load: reported, not failed
+    note: str | None = None
     layers: dict[str, LayerReport] = field(default_factory=dict)
     checks: list[CheckOutcome] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """published | unchanged | source_removed | failed | ok (layers ran, nothing published)."""
+        if not self.ok:
+            return "failed"
+        if self.source_removed:
+            return "source_removed"
+        if self.unchanged:
+            return "unchanged"
+        return "published" if "order_list" in self.layers else "ok"
 
     @property
     def published_rows(self) -> int | None:
@@ -85,6 +98,8 @@ def report_for(run: CustomerRun) -> CustomerReport:
         unchanged=run.unchanged,
         seconds=run.seconds,
         source_path=run.ref.path if run.ref else None,
+        source_removed=run.source_removed,
+        note=run.note,
     )
     if run.source:
         ref = run.source.ref

@@ -1,19 +1,49 @@
-"""The `order-platform` command: sample data, headless refresh through Dagster, benchmarks, DDL."""
+"""The `order-platform` command: sample data, headless refresh through Dagster, benchmarks, DDL, retire.
+
+An error is one line on stderr (`error: ...`, exit 1); its traceback goes to the log file
+(<ORDER_PLATFORM_HOME>/order-platform.log), and to the terminal with `--debug`.
+"""
 
 from __future__ import annotations
 
+import logging
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import click
 
+from order_platform.cli.errors import one_line, open_log
 from order_platform.settings import PlatformSettings
 
+log = logging.getLogger("order_platform.cli")
 
-@click.group()
-def main() -> None:
+
+class _OneLineErrors(click.Group):
+    """Unexpected exceptions become one line; click's own (usage, abort, ClickException) pass through."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            logfile = open_log()
+            log.error("order-platform %s failed", ctx.invoked_subcommand, exc_info=True)
+            if (ctx.obj or {}).get("debug"):
+                raise
+            where = f"traceback in {logfile}" if logfile else "run with --debug for the traceback"
+            click.echo(f"error: {one_line(exc)} ({where})", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_OneLineErrors)
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """The order team's data platform (see README)."""
+    ctx.obj = {"debug": debug}
     # BackfillPolicy is marked beta in Dagster 1.13; the warning is noise for the people running this.
     warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=Warning)
 
@@ -117,6 +147,43 @@ def sharepoint_login() -> None:
     store = OrderPlatformResource().pipeline().store
     user = login(None, store.engine, echo=click.echo)
     click.echo(f"signed in as {user}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Retire without asking for confirmation.")
+def retire(name: str, yes: bool) -> None:
+    """Retire a customer whose workbook is gone: archive its ORDER_LIST slice (to ORDER_LIST_ARCHIVE), drop
+    its raw/staging tables, archive its monday.com items (a dry run without MONDAY_API_TOKEN)."""
+    from order_platform.monday import MondayClient, MondaySettings, load_board_config
+    from order_platform.retire import RetireRefused, plan_retirement, retire_customer
+    from order_platform.runner import PipelineSpec
+    from order_platform.staging.customers import customer_directory
+
+    settings = PlatformSettings()
+    pipeline = PipelineSpec(str(settings.database_url), str(settings.source_dir), str(settings.blob_dir)).build()
+    customer = customer_directory().partition_key(name)
+    try:
+        plan = plan_retirement(pipeline, customer)
+        click.echo(plan.describe())
+        if not yes:
+            click.confirm(f"Retire {customer}?", abort=True)
+        client = MondayClient.from_settings(MondaySettings(), load_board_config())
+        try:
+            result = retire_customer(pipeline, customer, monday_client=client)
+        finally:
+            if client is not None:
+                client.close()
+    except RetireRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    monday = result.monday
+    board = f"{monday.get('archived', 0)} monday.com item(s) " + (
+        "planned for archiving (dry run: no MONDAY_API_TOKEN)" if monday.get("dry_run") else "archived"
+    )
+    click.echo(
+        f"retired {customer}: {result.archived_rows:,} rows archived to ORDER_LIST_ARCHIVE, "
+        f"dropped {', '.join(result.dropped_tables) or 'no tables'}, {board}"
+    )
 
 
 if __name__ == "__main__":

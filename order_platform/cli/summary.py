@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from order_platform.defs.headless import RefreshOutcome
@@ -23,21 +24,25 @@ def _monday(run: dict | None) -> str:
 
 
 def format_loads(loads: list[dict], monday: dict[str, dict] | None = None) -> str:
-    header = f"{'CUSTOMER':<28} {'STATUS':<10} {'RAW':>7} {'STAGED':>7} {'QUARANT.':>8} {'PUBLISHED':>9}  NOTE"
+    header = f"{'CUSTOMER':<28} {'STATUS':<14} {'RAW':>7} {'STAGED':>7} {'QUARANT.':>8} {'PUBLISHED':>9}  NOTE"
     lines = [header, "-" * len(header)]
     for load in loads:
         note = (load.get("error") or "")[:160]
         if monday is not None and not note:
             note = _monday(monday.get(load["customer"]))
         lines.append(
-            f"{load['customer'][:28]:<28} {load['status']:<10} {_n(load.get('raw_rows')):>7} "
+            f"{load['customer'][:28]:<28} {load['status']:<14} {_n(load.get('raw_rows')):>7} "
             f"{_n(load.get('staged_rows')):>7} {_n(load.get('quarantined_rows')):>8} "
             f"{_n(load.get('published_rows')):>9}  {note}"
         )
     published = [x for x in loads if x["status"] == "published"]
+    failed = sum(x["status"] == "failed" for x in loads)
+    others = Counter(x["status"] for x in loads if x["status"] not in ("published", "failed"))
     lines.append("-" * len(header))
     lines.append(
-        f"{len(published)} published, {len(loads) - len(published)} failed; "
+        f"{len(published)} published, {failed} failed"
+        + "".join(f", {n} {status.replace('_', ' ')}" for status, n in sorted(others.items()))
+        + "; "
         f"raw {sum(x.get('raw_rows') or 0 for x in published):,} = "
         f"published {sum(x.get('published_rows') or 0 for x in published):,} + "
         f"quarantined {sum(x.get('quarantined_rows') or 0 for x in published):,}"
@@ -50,6 +55,11 @@ def format_refresh(outcome: RefreshOutcome) -> str:
     text = format_loads(outcome.loads, outcome.monday)
     if outcome.unchanged:
         text += f"\nunchanged (skipped): {', '.join(outcome.unchanged)}"
+    if outcome.source_removed:
+        text += (
+            f"\nsource removed (workbook gone, ORDER_LIST slice kept; `order-platform retire NAME` retires): "
+            f"{', '.join(outcome.source_removed)}"
+        )
     runs = len(outcome.run_ids)
     text += (
         f"\n{len(outcome.customers)} customer(s) in {runs} Dagster run(s); "

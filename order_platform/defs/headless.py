@@ -58,10 +58,11 @@ class RefreshOutcome:
     monday: dict[str, dict] = field(default_factory=dict)  # customer -> its MONDAY_SYNC_RUN row of this refresh
     unchanged: list[str] = field(default_factory=list)
     reaped_runs: list[str] = field(default_factory=list)
+    source_removed: list[str] = field(default_factory=list)  # workbook gone: reported, not run, not failed
 
     @property
     def failed(self) -> list[dict]:
-        return [load for load in self.loads if load["status"] != "published"]
+        return [load for load in self.loads if load["status"] == "failed"]
 
     @property
     def ok(self) -> bool:
@@ -96,14 +97,17 @@ def refresh(
     resource = OrderPlatformResource()
     pipeline = resource.pipeline()
     listing = pipeline.workbooks()
+    removed = pipeline.removed_customers(listing)  # logged 'source_removed'; not run
     if names:
         directory = customer_directory()
         wanted = {directory.partition_key(n) for n in names}
-        missing = sorted(w for w in wanted if w not in listing)
+        missing = sorted(w for w in wanted if w not in listing and w not in removed)
         if missing:
             raise UnknownCustomerError(
                 f"no workbook for {missing} in {pipeline.source.describe()}; customers there: {sorted(listing)}"
             )
+        removed = sorted(wanted & set(removed))
+        wanted -= set(removed)
     else:
         wanted = set(listing)
     if resource.worker_count() > 1 and len(wanted) > 1:
@@ -111,7 +115,7 @@ def refresh(
     defs = load_definitions()
     instance = dg.DagsterInstance.get()
     reaped = reap_dead_runs(instance, resource.release_run_holdings)
-    outcome = RefreshOutcome(datetime.now(), sorted(wanted), reaped_runs=reaped)
+    outcome = RefreshOutcome(datetime.now(), sorted(wanted), reaped_runs=reaped, source_removed=removed)
     register_customers(instance, sorted(listing))
     order = instance.get_dynamic_partitions(CUSTOMER)
     job = defs.resolve_job_def("refresh")

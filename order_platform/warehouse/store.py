@@ -311,8 +311,14 @@ class OrderStore:
         )
 
     def record_failure(self, record: LoadRecord, error: str, counts: dict[str, int] | None = None) -> None:
+        self.record_outcome(record, "failed", error, counts)
+
+    def record_outcome(
+        self, record: LoadRecord, status: str, message: str, counts: dict[str, int] | None = None
+    ) -> None:
+        """A load-log row without a publish: failed, source_removed, retired (message in `error`)."""
         with self.engine.begin() as conn:
-            self._log_load(conn, record, "failed", counts or {}, error=error)
+            self._log_load(conn, record, status, counts or {}, error=message)
 
     def record_unchanged(self, record: LoadRecord) -> None:
         """A workbook touched (new version) with the same content: noted once, so it is not detected again."""

@@ -105,7 +105,7 @@ def platform_metadata(schema: OrderListSchema) -> sa.MetaData:
         sa.Column("source_path", sa.Unicode(400)),
         sa.Column("source_version", sa.Unicode(200)),
         sa.Column("content_hash", sa.String(64)),
-        sa.Column("status", sa.String(20), nullable=False),  # published | failed
+        sa.Column("status", sa.String(20), nullable=False),  # published | failed | source_removed | retired
         sa.Column("started_at", DATETIME_TYPE, nullable=False),
         sa.Column("finished_at", DATETIME_TYPE),
         sa.Column("raw_rows", sa.Integer),
