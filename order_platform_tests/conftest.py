@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,14 @@ from order_platform.runner import PipelineSpec
 
 # The strict monday.com stand-in and its client fixtures, for monday/ and stand_ins/ tests.
 pytest_plugins = ["order_platform_tests.monday_fixtures"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _platform_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests never write the developer's ./.order_platform (e.g. the shared throttle's database)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ORDER_PLATFORM_HOME", str(tmp_path_factory.mktemp("order_platform_home")))
+        yield
 
 
 @dataclass

@@ -1,8 +1,11 @@
 """monday.com GraphQL client: gql over HTTP, pinned API-Version, paced, retried, idempotent mutations.
 
-Queries are retried internally (429 honoured, 5xx/timeouts backed off with jitter). Mutations are
-retried on rate limits only: after a timeout, dropped connection or 5xx the outcome is unknown, so
-`mutate` raises AmbiguousMutationError and the caller looks up what was applied before re-sending.
+Queries are retried internally (429 honoured, 5xx/timeouts backed off with jitter), by tenacity.
+Mutations are retried on rate limits only: after a timeout, dropped connection or 5xx the outcome is
+unknown, so `mutate` raises AmbiguousMutationError and the caller looks up what was applied before
+re-sending. A rate-limit wait (retry_in_seconds / Retry-After) is shared through the `throttle`
+(order_platform/throttle.py): with `shared_throttle("monday:...")` no process of the instance sends
+before it elapses; the complexity pacer and the request-rate limiter stay per client.
 The token goes in the Authorization header only; it is never logged or put in messages.
 """
 
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+import tenacity
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import (
     TransportConnectionFailed,
@@ -30,6 +34,7 @@ from gql.transport.requests import RequestsHTTPTransport
 from order_platform.monday.mapping import BoardConfig, SyncKnobs
 from order_platform.monday.pacing import ComplexityPacer, RequestRateLimiter, backoff_delay
 from order_platform.monday.settings import MondaySettings
+from order_platform.throttle import LocalThrottle, Throttle
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +166,21 @@ class _Transient(Exception):
         self.timed_out = timed_out
 
 
+class _RateLimited(Exception):
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"rate limited for {wait:.1f} s")
+        self.wait = wait
+
+
+def monday_throttle(settings: MondaySettings) -> Throttle:
+    """The instance-wide throttle for this monday.com endpoint (in the platform database)."""
+    from urllib.parse import urlsplit
+
+    from order_platform.throttle import shared_throttle
+
+    return shared_throttle(f"monday:{urlsplit(settings.api_url).netloc.lower()}")
+
+
 class MondayClient:
     """One board-agnostic connection. Create with `MondayClient.from_settings` or directly."""
 
@@ -174,8 +194,11 @@ class MondayClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
+        throttle: Throttle | None = None,
     ) -> None:
         self.url = url
+        # Shared across processes when given (see monday_throttle); in-process otherwise.
+        self.throttle: Throttle = throttle or LocalThrottle(clock=clock, sleep=sleep)
         self.api_version = api_version or knobs.api_version
         self.knobs = knobs
         self.stats = ClientStats()
@@ -240,16 +263,23 @@ class MondayClient:
 
         `kind` and `units` feed the pacer's cost estimate (cost per unit is learned per kind).
         """
-        attempt = 0
-        while True:
-            try:
-                return self._send(document, variables, kind=kind, units=units, idempotency_key=None)
-            except _Transient as exc:
-                attempt += 1
-                if attempt >= self.knobs.retry.max_attempts:
-                    raise MondayTransientError(f"query failed after {attempt} attempts: {exc}") from None
-                self.stats.retries += 1
-                self.backoff(attempt)
+        retry = self.knobs.retry
+
+        def count_retry(_state: tenacity.RetryCallState) -> None:
+            self.stats.retries += 1
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(retry.max_attempts),
+            wait=lambda state: self.backoff_seconds(state.attempt_number),
+            retry=tenacity.retry_if_exception_type(_Transient),
+            before_sleep=count_retry,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._send, document, variables, kind=kind, units=units, idempotency_key=None)
+        except _Transient as exc:
+            raise MondayTransientError(f"query failed after {retry.max_attempts} attempts: {exc}") from None
 
     def mutate(self, document: str, variables: dict[str, Any] | None = None, *, units: int) -> Response:
         """Send `units` aliased mutations in one request with an Idempotency-Key.
@@ -267,15 +297,18 @@ class MondayClient:
         self.stats.mutations += units
         return response
 
-    def backoff(self, attempt: int) -> float:
+    def backoff_seconds(self, attempt: int) -> float:
         retry = self.knobs.retry
-        delay = backoff_delay(
+        return backoff_delay(
             attempt - 1,
             base=retry.backoff_base_seconds,
             cap=retry.backoff_max_seconds,
             jitter_fraction=retry.jitter_fraction,
             rng=self._rng,
         )
+
+    def backoff(self, attempt: int) -> float:
+        delay = self.backoff_seconds(attempt)
         self._sleep(delay)
         return delay
 
@@ -293,59 +326,67 @@ class MondayClient:
         headers = dict(self._transport.headers or {})
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        rate_limit_waits = 0
-        while True:
-            self.stats.paced_seconds += self.pacer.before_request(self.pacer.estimate(kind, units))
-            self.stats.paced_seconds += self.rate.before_request()
-            self.stats.requests += 1
-            if kind == "mutation":
-                self.stats.mutation_requests += 1
-            self._transport.last_status = None
-            try:
-                result = self._session.execute(
-                    request, get_execution_result=True, extra_args={"headers": headers}
-                )
-                data, errors = result.data or {}, []
-            except TransportQueryError as exc:
-                data, errors = exc.data or {}, list(exc.errors or [])
-            except TransportServerError as exc:
-                status = exc.code or 0
-                if status == 429:
-                    rate_limit_waits = self._wait_rate_limit([], rate_limit_waits)
-                    continue
-                if status in (401, 403):
-                    raise MondayFatalError(f"HTTP {status}: not authorised", f"HTTP_{status}") from None
-                if status >= 500:
-                    raise _Transient(f"HTTP {status}") from None
-                raise MondayRequestError(f"HTTP {status}: {exc}", f"HTTP_{status}") from None
-            except TransportConnectionFailed as exc:
-                timed_out = isinstance(exc.__cause__, requests.Timeout)
-                raise _Transient(
-                    ("timeout" if timed_out else "connection failed") + f": {exc}", timed_out
-                ) from None
-            except TransportProtocolError as exc:
-                raise _Transient(f"not a GraphQL answer: {str(exc)[:200]}") from None
+        waits = self.knobs.retry.max_rate_limit_waits
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(waits + 1),
+            wait=lambda state: 0.0,  # the wait happens in the shared throttle, before the next attempt
+            retry=tenacity.retry_if_exception_type(_RateLimited),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._send_once, request, headers, kind, units, retrying)
+        except _RateLimited:
+            raise MondayFatalError(f"still rate limited after {waits} waits", "RATE_LIMITED") from None
 
-            self.stats.complexity_spent += self.pacer.observe(data.get("complexity"), kind, units)
-            request_errors = [e for e in errors if not e.get("path")]
-            if not request_errors:
-                return Response(data, errors)
-            codes = {error_code(e) for e in request_errors}
-            message = "; ".join(str(e.get("message", ""))[:200] for e in request_errors)
-            if codes & RATE_LIMIT_CODES or self._transport.last_status == 429:
-                rate_limit_waits = self._wait_rate_limit(request_errors, rate_limit_waits)
-                continue
-            if codes & FATAL_CODES or self._transport.last_status in (401, 403):
-                raise MondayFatalError(message, sorted(codes & FATAL_CODES or codes)[0])
-            if codes & SERVER_ERROR_CODES or (self._transport.last_status or 0) >= 500:
-                raise _Transient(f"server error {sorted(codes)}: {message}")
-            raise MondayRequestError(message, sorted(codes)[0])
+    def _send_once(
+        self, request: GraphQLRequest, headers: dict[str, Any], kind: str, units: int, retrying: tenacity.Retrying
+    ) -> Response:
+        self.stats.rate_limit_seconds += self.throttle.wait()  # anyone's 429 holds every client
+        self.stats.paced_seconds += self.pacer.before_request(self.pacer.estimate(kind, units))
+        self.stats.paced_seconds += self.rate.before_request()
+        self.stats.requests += 1
+        if kind == "mutation":
+            self.stats.mutation_requests += 1
+        self._transport.last_status = None
+        waits = retrying.statistics.get("attempt_number", 1)
+        try:
+            result = self._session.execute(request, get_execution_result=True, extra_args={"headers": headers})
+            data, errors = result.data or {}, []
+        except TransportQueryError as exc:
+            data, errors = exc.data or {}, list(exc.errors or [])
+        except TransportServerError as exc:
+            status = exc.code or 0
+            if status == 429:
+                raise self._rate_limited([], waits) from None
+            if status in (401, 403):
+                raise MondayFatalError(f"HTTP {status}: not authorised", f"HTTP_{status}") from None
+            if status >= 500:
+                raise _Transient(f"HTTP {status}") from None
+            raise MondayRequestError(f"HTTP {status}: {exc}", f"HTTP_{status}") from None
+        except TransportConnectionFailed as exc:
+            timed_out = isinstance(exc.__cause__, requests.Timeout)
+            raise _Transient(("timeout" if timed_out else "connection failed") + f": {exc}", timed_out) from None
+        except TransportProtocolError as exc:
+            raise _Transient(f"not a GraphQL answer: {str(exc)[:200]}") from None
 
-    def _wait_rate_limit(self, errors: list[dict[str, Any]], waits: int) -> int:
-        waits += 1
+        self.stats.complexity_spent += self.pacer.observe(data.get("complexity"), kind, units)
+        request_errors = [e for e in errors if not e.get("path")]
+        if not request_errors:
+            return Response(data, errors)
+        codes = {error_code(e) for e in request_errors}
+        message = "; ".join(str(e.get("message", ""))[:200] for e in request_errors)
+        if codes & RATE_LIMIT_CODES or self._transport.last_status == 429:
+            raise self._rate_limited(request_errors, waits)
+        if codes & FATAL_CODES or self._transport.last_status in (401, 403):
+            raise MondayFatalError(message, sorted(codes & FATAL_CODES or codes)[0])
+        if codes & SERVER_ERROR_CODES or (self._transport.last_status or 0) >= 500:
+            raise _Transient(f"server error {sorted(codes)}: {message}")
+        raise MondayRequestError(message, sorted(codes)[0])
+
+    def _rate_limited(self, errors: list[dict[str, Any]], waits: int) -> _RateLimited:
+        """Record a rate limit: the wait goes to the pacer and the shared throttle (slept before the next try)."""
         self.stats.rate_limited += 1
-        if waits > self.knobs.retry.max_rate_limit_waits:
-            raise MondayFatalError(f"still rate limited after {waits - 1} waits", "RATE_LIMITED")
         retry_in = _retry_in(errors, self._transport.response_headers)
         if retry_in is None:
             retry_in = backoff_delay(
@@ -355,8 +396,7 @@ class MondayClient:
                 jitter_fraction=0.0,
             )
         wait = retry_in * (1.0 + 0.1 * self._rng())  # a little jitter so parallel clients spread out
-        log.warning("monday.com rate limit: waiting %.1f s", wait)
+        log.warning("monday.com rate limit: every client waits %.1f s", wait)
         self.pacer.rate_limited(wait)
-        self._sleep(wait)
-        self.stats.rate_limit_seconds += wait
-        return waits
+        self.throttle.hold(wait, "monday.com rate limit")
+        return _RateLimited(wait)

@@ -11,7 +11,10 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+import tenacity
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -109,9 +112,16 @@ class RequestRateLimiter:
         return waited
 
 
+@dataclass
+class _Attempt:
+    """What tenacity's wait strategies read from a retry state."""
+
+    attempt_number: int
+
+
 def backoff_delay(
     attempt: int, *, base: float, cap: float, jitter_fraction: float, rng: Callable[[], float] = random.random
 ) -> float:
-    """Exponential backoff with jitter: base * 2**attempt capped, minus up to `jitter_fraction` of it."""
-    delay = min(cap, base * (2**attempt))
+    """Exponential backoff (tenacity's, base * 2**attempt capped), minus up to `jitter_fraction` of it."""
+    delay = tenacity.wait_exponential(multiplier=base, max=cap, exp_base=2)(_Attempt(attempt + 1))
     return delay * (1.0 - jitter_fraction * rng())

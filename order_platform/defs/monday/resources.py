@@ -13,6 +13,7 @@ import dagster as dg
 from pydantic import Field
 
 from order_platform.monday import BoardConfig, MondayClient, MondaySettings, load_board_config
+from order_platform.monday.client import monday_throttle
 
 
 class MondayResource(dg.ConfigurableResource):
@@ -52,7 +53,11 @@ class MondayResource(dg.ConfigurableResource):
     @contextmanager
     def client(self, settings: MondaySettings, config: BoardConfig) -> Iterator[MondayClient | None]:
         """A connected client for the run, or None for a dry run."""
-        client = None if self.dry_run else MondayClient.from_settings(settings, config)
+        client = (
+            None
+            if self.dry_run or not settings.has_token
+            else MondayClient.from_settings(settings, config, throttle=monday_throttle(settings))
+        )
         if client is None:
             yield None
             return
