@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# System libraries the Python dependencies need at import time (called by .ci/run; safe to re-run).
-#   unixodbc: libodbc.so.2, which pyodbc (the `production` extra) loads when imported.
-#   postgresql: initdb/pg_ctl for the test that loads deploy/dagster.yaml against a real Postgres
-#               (skipped when the server binaries are already on the machine).
-# Node/npm (Azurite) are expected to be preinstalled. No-op when everything is already there.
+# OPTIONAL system packages (Debian/Ubuntu); `make test` and CI need none of them.
+#   postgresql: initdb/pg_ctl, so the test that loads deploy/dagster.yaml against a real Postgres runs
+#               instead of being skipped.
+#   libltdl7 libkrb5-3 libgssapi-krb5-2: what mssql-python's bundled ODBC driver loads when it connects
+#               to SQL Server (production; the image installs them too). Not needed to import or test.
+# Safe to re-run; a no-op when everything is there.
 set -euo pipefail
 
-PACKAGES=(unixodbc)
+PACKAGES=(libltdl7 libkrb5-3 libgssapi-krb5-2)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   PACKAGES+=(postgresql)
 fi
@@ -24,7 +25,7 @@ if [ "${#missing[@]}" -eq 0 ]; then
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install_system_deps: apt-get not found; install ${missing[*]} (unixODBC) with the system's package manager" >&2
+  echo "install_system_deps: apt-get not found; install ${missing[*]} with the system's package manager" >&2
   exit 1
 fi
 

@@ -10,7 +10,8 @@ from sqlalchemy.engine import make_url
 
 
 def make_engine(url: str, **options: Any) -> sa.Engine:
-    """An engine for `url`; SQLite gets WAL and a busy timeout, SQL Server gets fast_executemany.
+    """An engine for `url`; SQLite gets WAL and a busy timeout; SQL Server (mssql+mssqlpython, Microsoft's
+    driver, in production; mssql+pyodbc still works where pyodbc is installed) gets array-bound executemany.
 
     `options` go to `sqlalchemy.create_engine` as well (tests pass a stand-in DBAPI `module`).
     """
@@ -32,7 +33,12 @@ def make_engine(url: str, **options: Any) -> sa.Engine:
     if parsed.get_backend_name() == "mssql":
         # deprecate_large_types pins NVARCHAR(max) for UnicodeText (as in sql/order_list.sql) instead of
         # guessing from the server version; NTEXT would make fast_executemany allocate 2 GB per cell.
-        options = {"fast_executemany": True, "deprecate_large_types": True, **options}
+        options = {"deprecate_large_types": True, **options}
+        if parsed.get_driver_name() == "pyodbc":
+            options.setdefault("fast_executemany", True)
+        elif parsed.get_driver_name() == "mssqlpython":
+            # qmark is the driver's native style (it rewrites pyformat to it); our bulk SQL uses `?` too.
+            options.setdefault("paramstyle", "qmark")
         return sa.create_engine(url, pool_pre_ping=True, **options)
     return sa.create_engine(url, pool_pre_ping=True, **options)
 

@@ -21,7 +21,7 @@ DATE_TYPE = sa.Date().with_variant(mssql.DATE(), "mssql")
 # _LOADED_AT is bound as text) and rounds to 1/300 s; DATETIME2 is language-neutral and exact.
 DATETIME_TYPE = sa.DateTime().with_variant(mssql.DATETIME2(), "mssql")
 
-# NVARCHAR(4000) rather than (max) on SQL Server: pyodbc's fast_executemany binds max columns slowly.
+# NVARCHAR(4000) rather than (max) on SQL Server: array-bound executemany binds max columns slowly.
 RAW_TEXT_LENGTH = 4000
 RAW_TEXT_TYPE = sa.UnicodeText().with_variant(mssql.NVARCHAR(RAW_TEXT_LENGTH), "mssql")
 # SQL Server limits the raw tables must respect (workbook headers become column names).
@@ -30,10 +30,10 @@ MSSQL_MAX_IDENTIFIER = 128
 
 
 def mssql_dialect() -> sa.Dialect:
-    """The dialect the DDL and statement tests compile for: pyodbc, SQL Server 2016+ types."""
-    from sqlalchemy.dialects.mssql import pyodbc
+    """The dialect the DDL and statement tests compile for: mssql-python, SQL Server 2016+ types."""
+    from sqlalchemy.dialects.mssql import mssqlpython
 
-    return pyodbc.dialect(deprecate_large_types=True)
+    return mssqlpython.dialect(deprecate_large_types=True)
 
 
 def sql_type(column: Column) -> sa.types.TypeEngine:

@@ -1,4 +1,5 @@
-"""Fixtures: the real mssql+pyodbc dialect on a recording stand-in for pyodbc, and the real store on it."""
+"""Fixtures: the real mssql+mssqlpython dialect (production; and mssql+pyodbc, still supported) on a
+recording stand-in for the driver, and the real store on it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from order_platform.warehouse.engine import make_engine
 from order_platform.warehouse.store import OrderStore
 from order_platform_tests.warehouse.fake_pyodbc import Recorder, module
 
-URL = "mssql+pyodbc://user:secret@sqlhost:1433/orders?driver=ODBC+Driver+18+for+SQL+Server&Encrypt=yes"
+URLS = {
+    "mssqlpython": "mssql+mssqlpython://user:secret@sqlhost:1433/orders?Encrypt=yes",
+    "pyodbc": "mssql+pyodbc://user:secret@sqlhost:1433/orders?driver=ODBC+Driver+18+for+SQL+Server&Encrypt=yes",
+}
 
 
 @pytest.fixture
@@ -18,10 +22,10 @@ def recorder() -> Recorder:
     return Recorder()
 
 
-@pytest.fixture
-def engine(recorder: Recorder) -> sa.Engine:
+@pytest.fixture(params=sorted(URLS))
+def engine(request: pytest.FixtureRequest, recorder: Recorder) -> sa.Engine:
     """`make_engine` as production calls it, with the DBAPI module swapped for the recorder."""
-    engine = make_engine(URL, module=module(recorder))
+    engine = make_engine(URLS[request.param], module=module(recorder, request.param))
     with engine.connect():  # first connect: let the dialect probe the "server" before tests record
         pass
     recorder.clear()

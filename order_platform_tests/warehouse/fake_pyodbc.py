@@ -1,5 +1,6 @@
-"""A stand-in for the pyodbc module: SQLAlchemy's real mssql+pyodbc dialect runs on it, and every
-statement our code sends is recorded instead of reaching a server.
+"""A stand-in for the DBAPI module (mssql_python, or pyodbc): SQLAlchemy's real mssql+mssqlpython and
+mssql+pyodbc dialects run on it, and every statement our code sends is recorded instead of reaching a
+server.
 
 It lets the tests check what SQL Server would receive (text, parameters, executemany, commits)
 from the real code paths, without an ODBC driver or a server.
@@ -23,7 +24,7 @@ class Call:
     sql: str
     rows: list[tuple]
     many: bool
-    fast_executemany: bool
+    fast_executemany: bool  # bound as arrays: pyodbc's fast_executemany; always so with mssql-python
 
     @property
     def first_params(self) -> tuple:
@@ -54,6 +55,7 @@ _PROBES = (
     "SELECT CASE transaction_isolation_level",
     "SELECT CAST('test max support'",
     "SELECT 1 FROM fn_listextendedproperty",
+    "select @@version",
 )
 
 
@@ -66,6 +68,8 @@ def _is_dialect_probe(sql: str) -> bool:
 def _default_rows(sql: str) -> list[tuple] | None:
     if "SERVERPROPERTY('ProductVersion')" in sql:
         return [(SERVER_VERSION,)]
+    if "@@version" in sql:
+        return [(f"Microsoft SQL Server 2022 (RTM-CU12) (KB5033663) - {SERVER_VERSION} (X64)",)]
     if "schema_name()" in sql:
         return [("dbo",)]
     if "transaction_isolation_level" in sql:
@@ -84,12 +88,12 @@ def _default_rows(sql: str) -> list[tuple] | None:
 class Cursor:
     arraysize = 1
 
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, recorder: Recorder, array_bound: bool = False) -> None:
         self._recorder = recorder
         self._rows: list[tuple] = []
         self.description: list[tuple] | None = None
         self.rowcount = -1
-        self.fast_executemany = False
+        self.fast_executemany = array_bound
 
     def _result(self, sql: str) -> None:
         rows = self._recorder.respond(sql) if self._recorder.respond else None
@@ -136,12 +140,13 @@ class Cursor:
 
 
 class Connection:
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, recorder: Recorder, array_bound: bool = False) -> None:
         self._recorder = recorder
+        self._array_bound = array_bound
         self.autocommit = False
 
     def cursor(self) -> Cursor:
-        return Cursor(self._recorder)
+        return Cursor(self._recorder, self._array_bound)
 
     def commit(self) -> None:
         self._recorder.calls.append("COMMIT")
@@ -163,11 +168,13 @@ class Error(Exception):
     pass
 
 
-def module(recorder: Recorder) -> types.ModuleType:
-    """A pyodbc-shaped module whose connections report to `recorder`."""
-    fake = types.ModuleType("fake_pyodbc")
+def module(recorder: Recorder, driver: str = "mssqlpython") -> types.ModuleType:
+    """A module shaped like mssql_python (or pyodbc) whose connections report to `recorder`."""
+    fake = types.ModuleType(f"fake_{driver}")
     fake.version = "5.1.0"
-    fake.paramstyle = "qmark"
+    fake.__version__ = "1.16.0"
+    fake.pooling = lambda **_kw: None
+    fake.paramstyle = "pyformat" if driver == "mssqlpython" else "qmark"
     fake.apilevel = "2.0"
     fake.threadsafety = 1
     fake.Cursor = Cursor
@@ -215,5 +222,6 @@ def module(recorder: Recorder) -> types.ModuleType:
         setattr(fake, name, number)
     fake.STRING, fake.NUMBER, fake.DATETIME, fake.BINARY, fake.ROWID = "STRING", "NUMBER", "DATETIME", "BINARY", "ROWID"
     fake.Binary = bytes
-    fake.connect = lambda *_a, **_kw: Connection(recorder)
+    # mssql-python always binds executemany as parameter arrays; pyodbc only with fast_executemany.
+    fake.connect = lambda *_a, **_kw: Connection(recorder, array_bound=driver == "mssqlpython")
     return fake

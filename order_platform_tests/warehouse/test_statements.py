@@ -1,7 +1,8 @@
 """What SQL Server receives from the real code paths: the store, the monday.com state, PLATFORM_STATE.
 
-The engine is the production one (`make_engine`, mssql+pyodbc dialect, fast_executemany) over a
-recording stand-in for pyodbc, so these tests see the exact SQL text, parameters and transactions.
+The engine is the production one (`make_engine`, mssql+mssqlpython dialect; also mssql+pyodbc with
+fast_executemany) over a recording stand-in for the driver, so these tests see the exact SQL text,
+parameters and transactions.
 """
 
 from __future__ import annotations
@@ -62,8 +63,11 @@ def transaction_of(recorder: Recorder) -> list[str]:
 # -- engine -------------------------------------------------------------------------------------------
 def test_engine_is_tuned_for_sql_server(engine: sa.Engine) -> None:
     assert engine.dialect.name == "mssql"
-    assert engine.dialect.driver == "pyodbc"
-    assert engine.dialect.fast_executemany is True
+    assert engine.dialect.driver in ("mssqlpython", "pyodbc")
+    if engine.dialect.driver == "pyodbc":
+        assert engine.dialect.fast_executemany is True
+    else:  # the driver's native placeholders, as our bulk SQL writes them
+        assert engine.dialect.paramstyle == "qmark"
     assert engine.dialect.deprecate_large_types is True
     assert engine.dialect.server_version_info[0] == 16
 
@@ -307,3 +311,32 @@ def test_platform_state_quotes_the_reserved_key_column(engine: sa.Engine, record
     assert normalise(update.sql).endswith("WHERE [PLATFORM_STATE].[key] = ?")
     insert = next(c for c in calls if c.sql.startswith("INSERT"))  # the fake reports 0 rows updated
     assert insert.sql.startswith("INSERT INTO [PLATFORM_STATE] ([key], value, updated_at)")
+
+
+# -- shared throttle and retirement -------------------------------------------------------------------
+def test_shared_throttle_statements_are_sql_server_safe(engine: sa.Engine, recorder: Recorder) -> None:
+    from order_platform.throttle import SharedThrottle
+
+    throttle = SharedThrottle(engine, "graph:graph.microsoft.com")
+    throttle.hold(5.0, "HTTP 429")
+    throttle.remaining()
+    calls = recorder.statements()
+    assert_sql_server_safe(calls)
+    sql = [normalise(c.sql) for c in calls]
+    assert any(s.startswith("CREATE TABLE [PLATFORM_THROTTLE]") for s in sql)
+    assert any(s.startswith("INSERT INTO [PLATFORM_THROTTLE]") for s in sql)
+    assert any(s.startswith("SELECT [PLATFORM_THROTTLE].not_before") for s in sql)
+
+
+def test_retire_moves_the_slice_in_one_transaction(store: OrderStore, recorder: Recorder) -> None:
+    from order_platform.warehouse.retire import archive_customer
+
+    archive_customer(store, "TITLE 9", "retired: workbook gone")
+    calls = recorder.statements()
+    assert_sql_server_safe(calls)
+    steps = transaction_of(recorder)
+    insert = next(c for c in calls if normalise(c.sql).startswith("INSERT INTO [ORDER_LIST_ARCHIVE]"))
+    assert "SELECT" in insert.sql and f"WHERE [ORDER_LIST].[{SOURCE_TABLE_COLUMN}] = ?" in normalise(insert.sql)
+    assert insert.first_params[-1] == "xTITLE_9_ORDER_LIST_RAW"
+    archive_at = steps.index("INSERT")
+    assert steps[archive_at : archive_at + 5] == ["INSERT", "DELETE", "DELETE", "INSERT", "COMMIT"]
