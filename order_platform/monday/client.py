@@ -172,15 +172,6 @@ class _RateLimited(Exception):
         self.wait = wait
 
 
-def monday_throttle(settings: MondaySettings) -> Throttle:
-    """The instance-wide throttle for this monday.com endpoint (in the platform database)."""
-    from urllib.parse import urlsplit
-
-    from order_platform.throttle import shared_throttle
-
-    return shared_throttle(f"monday:{urlsplit(settings.api_url).netloc.lower()}")
-
-
 class MondayClient:
     """One board-agnostic connection. Create with `MondayClient.from_settings` or directly."""
 

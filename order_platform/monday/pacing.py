@@ -16,6 +16,8 @@ from typing import Any
 
 import tenacity
 
+from order_platform.throttle import Throttle
+
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
@@ -125,3 +127,13 @@ def backoff_delay(
     """Exponential backoff (tenacity's, base * 2**attempt capped), minus up to `jitter_fraction` of it."""
     delay = tenacity.wait_exponential(multiplier=base, max=cap, exp_base=2)(_Attempt(attempt + 1))
     return delay * (1.0 - jitter_fraction * rng())
+
+
+def monday_throttle(api_url: str) -> Throttle:
+    """The instance-wide throttle for this monday.com endpoint (a row in the platform database), so a
+    rate limit seen by one client holds every process and pod; pass it to MondayClient(throttle=...)."""
+    from urllib.parse import urlsplit
+
+    from order_platform.throttle import shared_throttle
+
+    return shared_throttle(f"monday:{urlsplit(api_url).netloc.lower()}")

@@ -13,7 +13,7 @@ import dagster as dg
 from pydantic import Field
 
 from order_platform.monday import BoardConfig, MondayClient, MondaySettings, load_board_config
-from order_platform.monday.client import monday_throttle
+from order_platform.monday.pacing import monday_throttle
 
 
 class MondayResource(dg.ConfigurableResource):
@@ -56,7 +56,7 @@ class MondayResource(dg.ConfigurableResource):
         client = (
             None
             if self.dry_run or not settings.has_token
-            else MondayClient.from_settings(settings, config, throttle=monday_throttle(settings))
+            else MondayClient.from_settings(settings, config, throttle=monday_throttle(settings.api_url))
         )
         if client is None:
             yield None
