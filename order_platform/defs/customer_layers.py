@@ -137,7 +137,7 @@ def _needing_sync(order_platform: OrderPlatformResource, reports: list[CustomerR
     store = order_platform.pipeline().store
     board: list[str] = []
     for report in reports:
-        if not report.ok:
+        if not report.ok or report.source_removed:  # workbook gone: its board stays as it is until retired
             continue
         if not report.unchanged:
             board.append(report.customer)
@@ -168,6 +168,8 @@ def layer_events(report: CustomerReport, selected: set[dg.AssetKey]) -> Iterator
 
 
 def _summary(report: CustomerReport) -> str:
+    if report.source_removed:
+        return f"source removed: {report.note}"
     if report.unchanged:
         return "workbook unchanged since its last published load, not re-read"
     parts = [f"{name} {layer.rows} rows in {layer.seconds:.2f}s" for name, layer in report.layers.items() if layer.rows]
