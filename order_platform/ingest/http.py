@@ -85,9 +85,11 @@ class RetryingSession(requests.Session):
         throttle: Throttle | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        transient: Callable[[requests.Response], bool] | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings or HttpRetrySettings()
+        self._transient = transient  # answers outside RETRY_STATUSES that are worth another try
         self.throttle: Throttle = throttle or LocalThrottle()
         self._sleep = sleep
         self.attempts = 0  # requests sent, retries included (for tests and logs)
@@ -110,7 +112,7 @@ class RetryingSession(requests.Session):
         self.attempts += 1
         log.debug("%s %s (attempt %d)", method, redact(url), attempt)
         response = super().request(method, url, **kwargs)
-        if response.status_code not in RETRY_STATUSES:
+        if response.status_code not in RETRY_STATUSES and not (self._transient and self._transient(response)):
             return response
         delay: float | None = None
         if response.status_code in SHARED_STATUSES:

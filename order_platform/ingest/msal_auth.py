@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import msal
+import requests
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import SecretStr
 
@@ -55,6 +56,18 @@ def renew_token(provider: TokenProvider, stale: str) -> str:
     if invalidate is not None:
         invalidate(stale)
     return provider.get_token()
+
+
+def transient_oauth_error(response: requests.Response) -> bool:
+    """OAuth 2.0's own transient errors (RFC 6749 5.2/4.1.2.1), which Entra ID may send with HTTP 400.
+    Retried here: MSAL would otherwise cache a 400 answer for a minute and fail every call meanwhile."""
+    if response.status_code not in (400, 401):
+        return False
+    try:
+        error = response.json().get("error")
+    except ValueError:
+        return False
+    return error in ("temporarily_unavailable", "server_error")
 
 
 # Identity-platform calls retry harder than Graph's defaults would suggest: a sensor tick must
@@ -132,7 +145,9 @@ class AppTokenProvider:
                     # The authority host comes from our own configuration; skip Microsoft's instance
                     # discovery so sovereign clouds and test identity servers work alike.
                     instance_discovery=False,
-                    http_client=RetryingSession(self._retry, self._throttle, sleep=self._sleep),
+                    http_client=RetryingSession(
+                        self._retry, self._throttle, sleep=self._sleep, transient=transient_oauth_error
+                    ),
                     **self._args,
                 )
             return app
@@ -222,7 +237,7 @@ class DelegatedTokenProvider:
         self._app: msal.PublicClientApplication | None = None
         self._token: tuple[str, float] | None = None
         self._force_refresh = False
-        self._http = RetryingSession(IDENTITY_RETRY)
+        self._http = RetryingSession(IDENTITY_RETRY, transient=transient_oauth_error)
 
     def __repr__(self) -> str:
         return f"DelegatedTokenProvider(authority={self._args['authority']!r})"

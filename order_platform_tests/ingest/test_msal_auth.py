@@ -204,3 +204,32 @@ def test_a_revoked_token_is_renewed_once_on_401_and_reused_by_the_process(identi
         assert sum(r.status == 401 for r in graph.requests) == 1
     finally:
         graph.close()
+
+
+def test_oauth_temporarily_unavailable_with_http_400_is_retried(identity, tls_cert):
+    body = {"error": "temporarily_unavailable", "error_description": "AADSTS90033: try again"}
+    identity.faults.append(Fault("/oauth2/v2.0/token", 400, body=body))
+    provider = AppTokenProvider(TENANT, CLIENT_ID, CLIENT_SECRET, authority_host=identity.url, sleep=lambda _: None)
+    assert provider.get_token() in identity.issued_tokens
+    assert [r.status for r in identity.requests if r.path.endswith("/token")] == [400, 200]
+
+
+def test_delegated_token_revoked_at_graph_is_refreshed_once(identity, tls_cert, engine, cache_key):
+    store = DbStateStore(engine, "cache")
+    device_code_login(delegated(identity, tls_cert[0], store, cache_key), echo=lambda _: None)
+    graph = FakeGraph(lambda: identity.issued_tokens)
+    try:
+        graph.put_file("USA CUSTOMERS/GREYSON ORDER LIST (M3).xlsx", b"greyson")
+        source = SharePointSource(
+            "https://contoso.sharepoint.com/sites/Orders",
+            "Documents",
+            ["USA CUSTOMERS"],
+            delegated(identity, tls_cert[0], store, cache_key),
+            graph_base_url=graph.base_url,
+        )
+        assert len(source.list_workbooks()) == 1
+        identity.revoke_all()  # access tokens revoked; the stored refresh token still works
+        assert len(source.list_workbooks()) == 1
+        assert sum(r.status == 401 for r in graph.requests) == 1
+    finally:
+        graph.close()
