@@ -4,8 +4,8 @@ When a service answers 429/503 with Retry-After (or we back off after one), Micr
 ask every client of the tenant/account to wait, not only the one that was told. The wait is written
 to the PLATFORM_THROTTLE table of the platform database (key = the service, `not_before` = epoch
 seconds), which every worker process, every run and every Kubernetes pod of the instance reads
-before each request. SQLite in the embedded default, SQL Server in production: both are shared by
-whoever runs the pipeline. Wall-clock time is used, so pods need synchronised clocks (NTP), as they
+before each request. SQL Server in production (shared by every pod); in the embedded SQLite default
+a file beside the database (`<db>-throttle`), so a hold never waits behind a publish's write lock. Wall-clock time is used, so pods need synchronised clocks (NTP), as they
 have on Kubernetes. A wait is only ever extended, never shortened, by a later answer.
 """
 
@@ -151,6 +151,16 @@ def _engine(database_url: str) -> sa.Engine:
     return make_engine(database_url)
 
 
+def _throttle_engine(engine: sa.Engine) -> sa.Engine:
+    """SQLite locks the whole file while a customer is published; a hold must never queue behind that
+    (others would keep sending meanwhile), so the embedded default keeps the throttle in a file of its
+    own beside the database. Server databases lock rows: the table lives in the platform database."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return engine
+    return _engine(f"sqlite:///{database}-throttle")
+
+
 def shared_throttle(key: str, engine: sa.Engine | None = None) -> SharedThrottle:
     """The instance-wide throttle for `key`, in the given engine's database or the configured platform
     database (ORDER_PLATFORM_DATABASE_URL, the embedded SQLite file by default)."""
@@ -158,4 +168,4 @@ def shared_throttle(key: str, engine: sa.Engine | None = None) -> SharedThrottle
         from order_platform.settings import PlatformSettings
 
         engine = _engine(str(PlatformSettings().database_url))
-    return SharedThrottle(engine, key)
+    return SharedThrottle(_throttle_engine(engine), key)

@@ -26,6 +26,8 @@ from order_platform.throttle import LocalThrottle, Throttle
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# No answer, or an answer cut off mid-body (a dropped download): worth another try.
+NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 SHARED_STATUSES = frozenset({429, 503})  # the service asks every client to slow down
 
 
@@ -152,7 +154,7 @@ class RetryingSession(requests.Session):
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.settings.max_attempts),
             wait=self._wait,
-            retry=tenacity.retry_if_exception_type((_RetryableStatus, requests.ConnectionError, requests.Timeout)),
+            retry=tenacity.retry_if_exception_type((_RetryableStatus, *NETWORK_ERRORS)),
             before_sleep=log_retry,
             sleep=self._sleep,
             reraise=True,
@@ -163,7 +165,7 @@ class RetryingSession(requests.Session):
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
                     return self._attempt(method, url, dict(kwargs), attempts)
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except NETWORK_ERRORS as exc:
             raise TransportError(
                 f"{method} {redact(url)} failed after {attempts} attempts: {type(exc).__name__}", attempts
             ) from None
