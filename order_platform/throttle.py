@@ -5,8 +5,9 @@ ask every client of the tenant/account to wait, not only the one that was told. 
 to the PLATFORM_THROTTLE table of the platform database (key = the service, `not_before` = epoch
 seconds), which every worker process, every run and every Kubernetes pod of the instance reads
 before each request. SQL Server in production (shared by every pod); in the embedded SQLite default
-a file beside the database (`<db>-throttle`), so a hold never waits behind a publish's write lock. Wall-clock time is used, so pods need synchronised clocks (NTP), as they
-have on Kubernetes. A wait is only ever extended, never shortened, by a later answer.
+a file beside the database (`<db>-throttle`), so a hold never waits behind a publish's write lock.
+Wall-clock time is used, so pods need synchronised clocks (NTP), as they have on Kubernetes. A wait
+is only ever extended, never shortened, by a later answer.
 """
 
 from __future__ import annotations

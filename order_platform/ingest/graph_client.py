@@ -13,7 +13,13 @@ from urllib.parse import urljoin
 import requests
 
 from order_platform.ingest.endpoints import DEFAULT_GRAPH_BASE_URL
-from order_platform.ingest.http import HttpRetrySettings, RetryingSession, TransportError, redact
+from order_platform.ingest.http import (
+    HttpRetrySettings,
+    RetryingSession,
+    TransportError,
+    redact,
+    retry_after_seconds,
+)
 from order_platform.ingest.msal_auth import TokenProvider, renew_token
 from order_platform.throttle import Throttle
 
@@ -104,6 +110,13 @@ class GraphClient:
         token = self.token_provider.get_token() if auth else None
         resp = self._get(url, params, token)
         if resp.status_code in (429, 500, 502, 503, 504):
+            told = retry_after_seconds(resp.headers)
+            if resp.status_code in (429, 503) and told is not None and told > self.retry.max_retry_after:
+                raise graph_error(
+                    resp,
+                    f"GET {redact(url)} (asked to wait {told:.0f} s, more than GRAPH_MAX_RETRY_AFTER_SECONDS="
+                    f"{self.retry.max_retry_after:.0f}; every client of the instance waits it out)",
+                )
             raise graph_error(resp, f"GET {redact(url)} (after {self.retry.max_attempts} attempts)")
         if resp.status_code == 401 and token is not None:
             # Revoked or expired early: drop the cached token, get a new one, try once more.

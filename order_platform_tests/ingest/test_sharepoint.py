@@ -216,3 +216,14 @@ def test_no_folders_means_the_whole_library(library, static_token):
     )
     paths = {r.path for r in source.list_workbooks()}
     assert paths == set(WORKBOOKS) | {"_PAST Customers/OLD BRAND ORDER LIST (M3).xlsx"}
+
+
+def test_a_retry_after_beyond_the_maximum_fails_at_once_and_holds_the_others(library, static_token, engine):
+    from order_platform.throttle import LocalThrottle
+
+    throttle = LocalThrottle()
+    library.faults.append(Fault("/root/delta", 429, {"Retry-After": "600"}))
+    source = make_source(library, static_token, engine, throttle=throttle)
+    with pytest.raises(GraphError, match="asked to wait 600 s, more than GRAPH_MAX_RETRY_AFTER_SECONDS=2"):
+        source.list_workbooks()
+    assert throttle.remaining() > 590  # the other workers and runs are told to wait the full 10 minutes
