@@ -233,3 +233,10 @@ def test_delegated_token_revoked_at_graph_is_refreshed_once(identity, tls_cert, 
         assert sum(r.status == 401 for r in graph.requests) == 1
     finally:
         graph.close()
+
+
+def test_an_app_token_near_expiry_is_renewed_not_reused(identity, tls_cert):
+    identity.access_token_lifetime = 60  # inside MSAL's 5-minute early-refresh margin: near expiry at once
+    provider = app_provider(identity, tls_cert[0])
+    first = provider.get_token()
+    assert provider.get_token() != first and identity.token_requests == 2
