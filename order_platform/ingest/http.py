@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import requests
@@ -107,7 +107,7 @@ class RetryingSession(requests.Session):
 
     def backoff(self, attempt: int) -> float:
         """The jittered exponential backoff after `attempt` (tenacity's strategy, outside a retry loop)."""
-        return float(self._backoff(_Attempt(attempt)))
+        return float(self._backoff(cast(tenacity.RetryCallState, _Attempt(attempt))))
 
     def _attempt(self, method: str, url: str, kwargs: dict[str, Any], attempt: int) -> requests.Response:
         self.throttle.wait()

@@ -6,7 +6,8 @@ library once, later runs fetch only what changed since the stored deltaLink (HTT
 token expired: enumerate again). Delta responses in SharePoint carry no `parentReference.path`,
 so the source keeps a small map of folders and workbook files by id (state store, JSON) and
 computes paths itself. Listing never downloads content; `WorkbookRef.version` comes from the
-quickXorHash (else the eTag) plus the size.
+quickXorHash (else the eTag) plus the size. HTTP (retries, the shared throttle, token renewal on 401)
+lives in graph_client.py and http.py.
 """
 
 from __future__ import annotations

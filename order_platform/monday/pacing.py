@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import tenacity
 
@@ -125,7 +125,8 @@ def backoff_delay(
     attempt: int, *, base: float, cap: float, jitter_fraction: float, rng: Callable[[], float] = random.random
 ) -> float:
     """Exponential backoff (tenacity's, base * 2**attempt capped), minus up to `jitter_fraction` of it."""
-    delay = tenacity.wait_exponential(multiplier=base, max=cap, exp_base=2)(_Attempt(attempt + 1))
+    state = cast(tenacity.RetryCallState, _Attempt(attempt + 1))  # all a wait strategy reads
+    delay = tenacity.wait_exponential(multiplier=base, max=cap, exp_base=2)(state)
     return delay * (1.0 - jitter_fraction * rng())
 
 
