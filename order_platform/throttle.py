@@ -159,7 +159,8 @@ def _throttle_engine(engine: sa.Engine) -> sa.Engine:
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         return engine
-    return _engine(f"sqlite:///{database}-throttle")
+    # set() keeps the URL's query (e.g. `?uri=true&mode=rwc` for a `file:` URI database)
+    return _engine(engine.url.set(database=f"{database}-throttle").render_as_string(hide_password=False))
 
 
 def shared_throttle(key: str, engine: sa.Engine | None = None) -> SharedThrottle:
