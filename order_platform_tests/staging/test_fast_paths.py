@@ -41,7 +41,7 @@ def test_preview_shows_first_rows_as_text_and_skips_empty_columns() -> None:
     )
     preview = _preview(frame)
     assert len(preview) == PREVIEW_ROWS
-    assert preview[0] == {"STYLE": "A", "QTY": "1", "DATE": "2026-01-02 00:00:00"}
+    assert preview[0] == {"STYLE": "A", "QTY": "1", "DATE": "2026-01-02"}  # a date, without a midnight time
     assert preview[1] == {"STYLE": None, "QTY": None, "DATE": None}
 
 
