@@ -180,9 +180,12 @@ def retire(name: str, yes: bool) -> None:
     board = f"{monday.get('archived', 0)} monday.com item(s) " + (
         "planned for archiving (dry run: no MONDAY_API_TOKEN)" if monday.get("dry_run") else "archived"
     )
+    from order_platform.defs.headless import forget_customer_partition
+
+    partition = "its Dagster partition removed" if forget_customer_partition(customer, settings) else "no partition"
     click.echo(
         f"retired {customer}: {result.archived_rows:,} rows archived to ORDER_LIST_ARCHIVE, "
-        f"dropped {', '.join(result.dropped_tables) or 'no tables'}, {board}"
+        f"dropped {', '.join(result.dropped_tables) or 'no tables'}, {board}, {partition}"
     )
 
 

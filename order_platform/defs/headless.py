@@ -215,3 +215,13 @@ def prepare_instance(settings: PlatformSettings) -> dg.Definitions:
     ensure_dagster_home(settings)
     dg.DagsterInstance.get()
     return load_definitions()
+
+
+def forget_customer_partition(customer: str, settings: PlatformSettings | None = None) -> bool:
+    """Remove a retired customer's partition from the Dagster instance (its history stays); True if it had one."""
+    ensure_dagster_home(settings or PlatformSettings())
+    instance = dg.DagsterInstance.get()
+    if customer not in instance.get_dynamic_partitions(CUSTOMER):
+        return False
+    instance.delete_dynamic_partition(CUSTOMER, customer)
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -67,6 +68,9 @@ def test_retire_asks_then_archives_the_slice_tables_and_board_items(platform, mo
     assert refused.exit_code == 1 and "still in folder" in refused.output  # workbook still there
 
     (platform.source / "USA" / workbook_name("GREYSON")).unlink()
+    monkeypatch.setenv("DAGSTER_HOME", str(platform.home / "dagster"))
+    (platform.home / "dagster").mkdir(parents=True, exist_ok=True)
+    dg.DagsterInstance.get().add_dynamic_partitions("customer", ["GREYSON", "TITLE NINE"])
     declined = CliRunner().invoke(main, ["retire", "GREYSON"], input="n\n")
     assert declined.exit_code == 1 and "archive 2 ORDER_LIST rows" in declined.output
     store = platform.pipeline.store
@@ -75,6 +79,8 @@ def test_retire_asks_then_archives_the_slice_tables_and_board_items(platform, mo
     done = CliRunner().invoke(main, ["retire", "GREYSON"], input="y\n")
     assert done.exit_code == 0, done.output
     assert "2 rows archived to ORDER_LIST_ARCHIVE" in done.output and "dry run" in done.output
+    assert "its Dagster partition removed" in done.output
+    assert dg.DagsterInstance.get().get_dynamic_partitions("customer") == ["TITLE NINE"]
     assert store.published_count("xGREYSON_ORDER_LIST_RAW") == 0
     assert store.published_count("xTITLE_NINE_ORDER_LIST_RAW") == 1  # the others untouched
     archived = pd.read_sql_table("ORDER_LIST_ARCHIVE", store.engine)
