@@ -24,7 +24,13 @@ from order_platform.defs.monday.assets import (
     sync_board,
 )
 from order_platform.defs.monday.resources import MondayResource
-from order_platform.defs.order_list.assets import LAYER_OF, METADATA_OF, ORDER_LIST_SLICE, order_list_specs
+from order_platform.defs.order_list.assets import (
+    LAYER_OF,
+    METADATA_OF,
+    ORDER_LIST_SLICE,
+    SOURCE_WORKBOOK,
+    order_list_specs,
+)
 from order_platform.defs.order_list.checks import check_evaluations, order_list_check_specs
 from order_platform.defs.partitions import customer_partitions
 from order_platform.defs.resources import OrderPlatformResource
@@ -148,9 +154,18 @@ def _needing_sync(order_platform: OrderPlatformResource, reports: list[CustomerR
     return board
 
 
-def layer_events(report: CustomerReport, selected: set[dg.AssetKey]) -> Iterator[dg.AssetMaterialization]:
+def layer_events(
+    report: CustomerReport, selected: set[dg.AssetKey]
+) -> Iterator[dg.AssetMaterialization | dg.AssetObservation]:
     """A materialisation per layer the customer completed: the selected ones, and any layer the run
     rewrote on the way (materialising `order_list` alone re-stages, so staging is recorded too)."""
+    if report.source_removed:  # shown on the customer's source partition; `order-platform retire` ends it
+        yield dg.AssetObservation(
+            asset_key=SOURCE_WORKBOOK,
+            partition=report.customer,
+            metadata={"status": "source_removed", "note": report.note or ""},
+        )
+        return
     for key, layer in LAYER_OF.items():
         if report.unchanged:
             if key in selected:
