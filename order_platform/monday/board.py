@@ -26,6 +26,7 @@ class BoardInfo:
     groups: dict[str, str]  # title -> id (first group with that title)
     subitems_board_id: str | None
     subitem_columns: dict[str, str] = field(default_factory=dict)
+    items_count: int | None = None  # what the board holds now, as the board says
 
 
 @dataclass
@@ -35,7 +36,7 @@ class FoundItem:
 
 
 _BOARD_QUERY = """query ($ids: [ID!]) { boards(ids: $ids) {
-  id groups { id title } columns { id type settings_str } } }"""
+  id items_count groups { id title } columns { id type settings_str } } }"""
 
 
 def _read_board(client: MondayClient, board_id: str) -> dict:
@@ -66,7 +67,8 @@ def discover_board(client: MondayClient, config: BoardConfig, board_id: str) -> 
             ids = json.loads(column.get("settings_str") or "{}").get("boardIds") or []
             sub_board_id = str(ids[0]) if ids else None
     sub_board_id = sub_board_id or config.board.subitems_board_id
-    info = BoardInfo(board_id, columns, groups, sub_board_id)
+    count = board.get("items_count")
+    info = BoardInfo(board_id, columns, groups, sub_board_id, items_count=None if count is None else int(count))
     if sub_board_id:
         sub = _read_board(client, sub_board_id)
         info.subitem_columns = {c["id"]: c["type"] for c in sub["columns"]}
@@ -110,14 +112,11 @@ def ensure_groups(client: MondayClient, info: BoardInfo, titles: list[str], batc
             chunk = missing[start : start + batch]
             definitions = ", ".join(f"$n{i}: String!" for i in range(len(chunk)))
             body = " ".join(
-                f"g{i}: create_group(board_id: $b, group_name: $n{i}) {{ id title }}"
-                for i in range(len(chunk))
+                f"g{i}: create_group(board_id: $b, group_name: $n{i}) {{ id title }}" for i in range(len(chunk))
             )
             variables: dict = {"b": info.board_id, **{f"n{i}": t for i, t in enumerate(chunk)}}
             try:
-                response = client.mutate(
-                    f"mutation ($b: ID!, {definitions}) {{ {body} }}", variables, units=len(chunk)
-                )
+                response = client.mutate(f"mutation ($b: ID!, {definitions}) {{ {body} }}", variables, units=len(chunk))
             except AmbiguousMutationError:
                 client.backoff(1)
                 info.groups.update(
@@ -159,36 +158,81 @@ def find_items_by_external_id(
             for item in page["items"]:
                 text = next((cv["text"] for cv in item["column_values"] if cv["id"] == column), None)
                 if text:
-                    found.setdefault(text, []).append(
-                        FoundItem(item["id"], (item.get("group") or {}).get("id"))
-                    )
+                    found.setdefault(text, []).append(FoundItem(item["id"], (item.get("group") or {}).get("id")))
             if not page.get("cursor"):
                 break
             page = client.query(
                 _NEXT_QUERY, {"cursor": page["cursor"], "l": limit, "c": column}, units=limit, kind="lookup"
             ).data["next_items_page"]
     for items in found.values():
-        items.sort(key=lambda f: int(f.item_id) if f.item_id.isdigit() else f.item_id)
+        items.sort(key=lambda f: _id_order(f.item_id))
     return found
 
 
-_SUBITEMS_QUERY = "query ($ids: [ID!]) { items(ids: $ids) { id subitems { id name } } }"
+_SUBITEMS_QUERY = "query ($ids: [ID!], $l: Int!) { items(ids: $ids, limit: $l) { id subitems { id name } } }"
+MAX_ITEMS_IDS = 100  # root items(ids) takes at most 100 ids and returns 25 unless `limit` is given
 
 
-def find_subitems(
-    client: MondayClient, config: BoardConfig, parent_ids: list[str]
-) -> dict[str, dict[str, str]]:
-    """Subitem id per name, per parent item id."""
-    out: dict[str, dict[str, str]] = {}
-    step = config.sync.batching.parents_per_subitem_lookup
+def find_subitems(client: MondayClient, config: BoardConfig, parent_ids: list[str]) -> dict[str, dict[str, list[str]]]:
+    """Subitem ids per name (oldest first: more than one is a duplicate), per parent item id."""
+    out: dict[str, dict[str, list[str]]] = {}
+    step = min(config.sync.batching.parents_per_subitem_lookup, MAX_ITEMS_IDS)
     for start in range(0, len(parent_ids), step):
         chunk = parent_ids[start : start + step]
-        for item in (
-            client.query(_SUBITEMS_QUERY, {"ids": chunk}, units=len(chunk), kind="subitems").data.get("items")
-            or []
-        ):
-            names: dict[str, str] = {}
+        answer = client.query(_SUBITEMS_QUERY, {"ids": chunk, "l": len(chunk)}, units=len(chunk), kind="subitems")
+        for item in answer.data.get("items") or []:
+            names: dict[str, list[str]] = {}
             for sub in item.get("subitems") or []:
-                names.setdefault(sub["name"], sub["id"])
-            out[item["id"]] = names
+                names.setdefault(sub["name"], []).append(str(sub["id"]))
+            for ids in names.values():
+                ids.sort(key=_id_order)
+            out[str(item["id"])] = names
     return out
+
+
+def _id_order(item_id: str) -> tuple[int, str]:
+    return (int(item_id), "") if item_id.isdigit() else (0, item_id)
+
+
+_SCAN_QUERY = """query ($b: [ID!], $l: Int!, $c: String!) { boards(ids: $b) { items_page(limit: $l) {
+  cursor items { id column_values(ids: [$c]) { id text } subitems { id name } } } } }"""
+_SCAN_NEXT = """query ($cursor: String!, $l: Int!, $c: String!) { next_items_page(cursor: $cursor, limit: $l) {
+  cursor items { id column_values(ids: [$c]) { id text } subitems { id name } } } }"""
+
+
+@dataclass
+class BoardScan:
+    """Every active item of a board: ids per external id, and subitem ids per name per item."""
+
+    items: dict[str, list[str]] = field(default_factory=dict)
+    subitems: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+
+
+def scan_board(client: MondayClient, config: BoardConfig, board_id: str) -> BoardScan:
+    """Read the whole board page by page (items_page, explicit limit, cursors) to find duplicates."""
+    column = config.external_id.monday_column_id
+    limit = config.sync.batching.lookup_page_limit
+    scan = BoardScan()
+    variables: dict = {"b": [board_id], "l": limit, "c": column}
+    boards = client.query(_SCAN_QUERY, variables, units=limit, kind="lookup").data.get("boards") or []
+    page = boards[0]["items_page"] if boards else {"items": [], "cursor": None}
+    while True:
+        for item in page["items"]:
+            text = next((cv["text"] for cv in item.get("column_values") or [] if cv["id"] == column), None)
+            if text:
+                scan.items.setdefault(text, []).append(str(item["id"]))
+            names: dict[str, list[str]] = {}
+            for sub in item.get("subitems") or []:
+                names.setdefault(sub["name"], []).append(str(sub["id"]))
+            scan.subitems[str(item["id"])] = names
+        if not page.get("cursor"):
+            break
+        page = client.query(
+            _SCAN_NEXT, {"cursor": page["cursor"], "l": limit, "c": column}, units=limit, kind="lookup"
+        ).data["next_items_page"]
+    for ids in scan.items.values():
+        ids.sort(key=_id_order)
+    for names in scan.subitems.values():
+        for ids in names.values():
+            ids.sort(key=_id_order)
+    return scan

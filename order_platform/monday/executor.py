@@ -8,16 +8,15 @@ sent again; updates, moves, deletes and archives are idempotent and simply re-se
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
+from order_platform.monday import records
 from order_platform.monday import state as st
-from order_platform.monday.board import BoardInfo, find_items_by_external_id, find_subitems
+from order_platform.monday.board import BoardInfo
 from order_platform.monday.client import (
     AmbiguousMutationError,
     MondayClient,
@@ -26,25 +25,19 @@ from order_platform.monday.client import (
     error_code,
 )
 from order_platform.monday.mapping import BoardConfig
-from order_platform.monday.payloads import LinePayload, subitem_name, subitem_values
+from order_platform.monday.mutations import RenderContext, document_variables, render
+from order_platform.monday.payloads import LinePayload
 from order_platform.monday.planner import Op, Plan
+from order_platform.monday.recovery import ExecutionReport, Recovery
 
 log = logging.getLogger(__name__)
 
 NOT_FOUND_CODES = frozenset({"InvalidItemIdException", "ResourceNotFoundException", "ItemNotFoundException"})
-CREATES = ("create_item", "create_subitem")
 
 
-@dataclass
-class ExecutionReport:
-    failures: dict[str, dict[str, Any]] = field(default_factory=dict)  # record_uuid -> failure
-    finished: set[str] = field(default_factory=set)  # lines whose ops all ran (failed or not)
-    samples: list[dict[str, Any]] = field(default_factory=list)
-    duplicates_found: int = 0
-    aborted: str | None = None
+class MutationExecutor(Recovery):
+    """Executes one board's plan for one customer (see the module docstring)."""
 
-
-class Executor:
     def __init__(
         self,
         *,
@@ -66,13 +59,13 @@ class Executor:
         self.customer = customer
         self.payloads = payloads
         self.state = state
-        self.column_types = {c.monday_column_id: c.monday_type for c in config.item_columns}
-        self.column_types[config.external_id.monday_column_id] = "text"
+        self.render_context = RenderContext(config, info, payloads, state)
         self.batch_limit = self.knobs.batching.mutations_per_request
         self.queue: deque[Op] = deque()
         self.waiting: dict[str, list[Op]] = {}
         self.open_ops: dict[str, int] = {}
         self.report = ExecutionReport()
+        self.ambiguous_batches = 0
         self._dirty_lines: set[str] = set()
         self._dirty_subitems: set[tuple[str, str]] = set()
         self._gone_subitems: set[tuple[str, str]] = set()
@@ -99,15 +92,14 @@ class Executor:
                 consecutive = 0
             except AmbiguousMutationError as exc:
                 consecutive += 1
+                self.ambiguous_batches += 1
                 log.warning("ambiguous mutation batch (%d ops): %s", len(batch), exc)
                 if consecutive > self.knobs.retry.abort_after_consecutive_failures:
                     self._requeue(batch)
                     self.report.aborted = f"{consecutive} ambiguous failures in a row: {exc.message}"
                     break
                 if exc.timed_out:
-                    self.batch_limit = max(
-                        self.knobs.batching.min_mutations_per_request, self.batch_limit // 2
-                    )
+                    self.batch_limit = max(self.knobs.batching.min_mutations_per_request, self.batch_limit // 2)
                 self.client.backoff(consecutive)
                 self._recover(batch)
             finally:
@@ -138,16 +130,9 @@ class Executor:
         self._mark_creating(batch)
         self._flush()
         fields: list[str] = []
-        definitions: list[str] = []
-        variables: dict[str, Any] = {}
-        if any(op.kind in ("create_item", "update_item") for op in batch):  # unused variables are an error
-            definitions.append("$b: ID!")
-            variables["b"] = self.info.board_id
-        if any(op.kind == "update_subitem" for op in batch):
-            definitions.append("$s: ID!")
-            variables["s"] = self.info.subitems_board_id or ""
+        definitions, variables = document_variables(batch, self.info)
         for i, op in enumerate(batch):
-            text, defs, values = self._render(i, op)
+            text, defs, values = render(i, op, self.render_context)
             fields.append(text)
             definitions.extend(defs)
             variables.update(values)
@@ -173,68 +158,8 @@ class Executor:
             if result and result.get("id"):
                 self._op_succeeded(op, result)
             else:
-                error = errors.get(
-                    alias, {"message": "no result for mutation", "extensions": {"code": "NO_RESULT"}}
-                )
+                error = errors.get(alias, {"message": "no result for mutation", "extensions": {"code": "NO_RESULT"}})
                 self._field_error(op, error, {k: v for k, v in variables.items() if k.endswith(str(i))})
-
-    def _render(self, i: int, op: Op) -> tuple[str, list[str], dict[str, Any]]:
-        line = self.state.get(op.record_uuid)
-        payload = self.payloads.get(op.record_uuid)
-        if op.kind == "create_item":
-            assert payload is not None
-            return (
-                f"m{i}: create_item(board_id: $b, group_id: $g{i}, item_name: $n{i}, column_values: $v{i}, "
-                f"create_labels_if_missing: true) {{ id }}",
-                [f"$g{i}: String", f"$n{i}: String!", f"$v{i}: JSON"],
-                {
-                    f"g{i}": self.info.groups[payload.group_title],
-                    f"n{i}": payload.item_name,
-                    f"v{i}": json.dumps(payload.create_values(), ensure_ascii=False),
-                },
-            )
-        if op.kind == "update_item":
-            assert payload is not None and line is not None
-            values = payload.update_values(self.column_types, self.knobs.clear_values)
-            return (
-                f"m{i}: change_multiple_column_values(board_id: $b, item_id: $i{i}, column_values: $v{i}, "
-                f"create_labels_if_missing: true) {{ id }}",
-                [f"$i{i}: ID", f"$v{i}: JSON!"],
-                {f"i{i}": line.item_id, f"v{i}": json.dumps(values, ensure_ascii=False)},
-            )
-        if op.kind == "move_item":
-            assert payload is not None and line is not None
-            return (
-                f"m{i}: move_item_to_group(item_id: $i{i}, group_id: $g{i}) {{ id }}",
-                [f"$i{i}: ID", f"$g{i}: String!"],
-                {f"i{i}": line.item_id, f"g{i}": self.info.groups[payload.group_title]},
-            )
-        if op.kind == "archive_item":
-            assert line is not None
-            return f"m{i}: archive_item(item_id: $i{i}) {{ id }}", [f"$i{i}: ID"], {f"i{i}": line.item_id}
-        assert line is not None and op.size is not None
-        if op.kind == "create_subitem":
-            values = subitem_values(self.config, op.size, op.quantity or 0)
-            return (
-                f"m{i}: create_subitem(parent_item_id: $p{i}, item_name: $n{i}, column_values: $v{i}, "
-                f"create_labels_if_missing: true) {{ id board {{ id }} }}",
-                [f"$p{i}: ID!", f"$n{i}: String!", f"$v{i}: JSON"],
-                {
-                    f"p{i}": line.item_id,
-                    f"n{i}": subitem_name(self.config, op.size),
-                    f"v{i}": json.dumps(values, ensure_ascii=False),
-                },
-            )
-        sub = line.subitems[op.size]
-        if op.kind == "update_subitem":
-            values = subitem_values(self.config, op.size, op.quantity or 0)
-            return (
-                f"m{i}: change_multiple_column_values(board_id: $s, item_id: $i{i}, column_values: $v{i}, "
-                f"create_labels_if_missing: true) {{ id }}",
-                [f"$i{i}: ID", f"$v{i}: JSON!"],
-                {f"i{i}": sub.subitem_id, f"v{i}": json.dumps(values, ensure_ascii=False)},
-            )
-        return f"m{i}: delete_item(item_id: $i{i}) {{ id }}", [f"$i{i}: ID"], {f"i{i}": sub.subitem_id}
 
     # ---- outcomes ------------------------------------------------------------------------------
 
@@ -256,9 +181,7 @@ class Executor:
                 self._dirty_lines.add(op.record_uuid)
             elif op.kind == "create_subitem":
                 assert op.size is not None
-                self.state[op.record_uuid].subitems[op.size] = st.SubitemState(
-                    op.size, None, op.quantity, "creating"
-                )
+                self.state[op.record_uuid].subitems[op.size] = st.SubitemState(op.size, None, op.quantity, "creating")
                 self._dirty_subitems.add((op.record_uuid, op.size))
 
     def _op_succeeded(self, op: Op, result: dict[str, Any]) -> None:
@@ -268,11 +191,13 @@ class Executor:
             assert line is not None
             payload = self.payloads[uuid]
             line.item_id, line.status, line.item_hash = str(result["id"]), "active", payload.item_hash
+            line.item_values = payload.applied_json()
             self._dirty_lines.add(uuid)
             self.queue.extend(self.waiting.pop(uuid, []))
         elif op.kind == "update_item":
             assert line is not None
             line.item_hash = self.payloads[uuid].item_hash
+            line.item_values = self.payloads[uuid].applied_json()
             self._dirty_lines.add(uuid)
         elif op.kind == "move_item":
             assert line is not None
@@ -297,13 +222,15 @@ class Executor:
             assert line is not None and op.size is not None
             line.subitems.pop(op.size, None)
             self._gone_subitems.add((uuid, op.size))
+        elif op.kind == "delete_duplicate":
+            self.report.duplicates_removed += 1
         self._op_done(op)
 
     def _field_error(self, op: Op, error: dict[str, Any], variables: dict[str, Any]) -> None:
         code = error_code(error)
         message = str(error.get("message", ""))
         if code in NOT_FOUND_CODES:
-            if op.kind in ("archive_item", "delete_subitem"):  # already gone: the goal is reached
+            if op.kind in ("archive_item", "delete_subitem", "delete_duplicate"):  # already gone: goal reached
                 self._op_succeeded(op, {"id": "gone"})
                 return
             line = self.state.get(op.record_uuid)
@@ -350,81 +277,12 @@ class Executor:
         if self.open_ops[uuid] <= 0:
             self.report.finished.add(uuid)
 
-    # ---- ambiguity -----------------------------------------------------------------------------
-
-    def _recover(self, batch: list[Op]) -> None:
-        """Find out what an ambiguous batch applied; re-queue only what is still missing."""
-        retry: list[Op] = []
-        item_creates = [op for op in batch if op.kind == "create_item"]
-        if item_creates:
-            found = find_items_by_external_id(
-                self.client, self.config, self.info.board_id, [op.record_uuid for op in item_creates]
-            )
-            for op in item_creates:
-                items = found.get(op.record_uuid)
-                if items:
-                    self.report.duplicates_found += len(items) - 1
-                    self._adopt_item(op, items[0].item_id, items[0].group_id)
-                else:
-                    retry.append(op)
-        sub_creates = [op for op in batch if op.kind == "create_subitem"]
-        if sub_creates:
-            parents = sorted({self.state[op.record_uuid].item_id or "" for op in sub_creates})
-            children = find_subitems(self.client, self.config, parents)
-            for op in sub_creates:
-                line = self.state[op.record_uuid]
-                assert op.size is not None
-                sub_id = children.get(line.item_id or "", {}).get(subitem_name(self.config, op.size))
-                if sub_id:
-                    line.subitems[op.size] = st.SubitemState(op.size, sub_id, op.quantity, "active")
-                    self._dirty_subitems.add((op.record_uuid, op.size))
-                    self._op_done(op)
-                else:
-                    retry.append(op)
-        retry += [op for op in batch if op.kind not in CREATES]
-        still: list[Op] = []
-        for op in retry:
-            op.attempts += 1
-            if op.attempts > self.knobs.retry.max_attempts:
-                # Leave `creating` markers in place: the next run looks these up again first.
-                failure = {
-                    "record_uuid": op.record_uuid,
-                    "operation": op.kind,
-                    "code": "AMBIGUOUS",
-                    "message": "outcome unknown after retries",
-                    "payload": {"size": op.size},
-                }
-                self.report.failures.setdefault(op.record_uuid, failure)
-                self._new_failures.append(failure)
-                self._op_done(op)
-            else:
-                still.append(op)
-        self._requeue(still)
-
-    def _adopt_item(self, op: Op, item_id: str, group_id: str | None) -> None:
-        """A create that did land: keep its id, re-send the values (cheap, idempotent) and move if needed."""
-        line = self.state[op.record_uuid]
-        line.item_id, line.status, line.item_hash = item_id, "active", None
-        payload = self.payloads[op.record_uuid]
-        extra = [Op("update_item", op.record_uuid)]
-        if group_id and group_id != self.info.groups.get(payload.group_title):
-            extra.append(Op("move_item", op.record_uuid))
-        self.open_ops[op.record_uuid] = self.open_ops.get(op.record_uuid, 0) + len(extra)
-        self._dirty_lines.add(op.record_uuid)
-        self._op_done(op)
-        self.queue.extendleft(reversed(extra))
-        self.queue.extend(self.waiting.pop(op.record_uuid, []))
-
     # ---- persistence ---------------------------------------------------------------------------
 
     def _flush(self) -> None:
         """Save every state change since the last flush in one transaction."""
         if not (
-            self._dirty_lines
-            or self._dirty_subitems
-            or self._gone_lines
-            or self._gone_subitems
-            or self._new_failures
+            self._dirty_lines or self._dirty_subitems or self._gone_lines or self._gone_subitems or self._new_failures
         ):
             return
         board = self.info.board_id
@@ -434,9 +292,7 @@ class Executor:
                 # Lines re-created in this batch come back through _dirty_lines below.
                 for uuid in self._gone_lines & set(self.state):
                     self._dirty_subitems.update((uuid, size) for size in self.state[uuid].subitems)
-            st.save_lines(
-                conn, board, [self.state[u] for u in self._dirty_lines if u in self.state], self.run_id
-            )
+            st.save_lines(conn, board, [self.state[u] for u in self._dirty_lines if u in self.state], self.run_id)
             st.delete_subitems(conn, board, sorted(self._gone_subitems - self._dirty_subitems))
             st.save_subitems(
                 conn,
@@ -447,7 +303,7 @@ class Executor:
                     if u in self.state and s in self.state[u].subitems
                 ],
             )
-            st.record_failures(conn, board, self.customer, self.run_id, self._new_failures)
+            records.record_failures(conn, board, self.customer, self.run_id, self._new_failures)
         self._dirty_lines.clear()
         self._dirty_subitems.clear()
         self._gone_lines.clear()
@@ -455,4 +311,4 @@ class Executor:
         self._new_failures.clear()
 
 
-__all__ = ["ExecutionReport", "Executor", "MondayTransientError"]
+__all__ = ["ExecutionReport", "MondayTransientError", "MutationExecutor"]

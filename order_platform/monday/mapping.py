@@ -24,10 +24,45 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+DEFAULT_API_VERSION = "2026-10"  # monday.com's current version on 2026-11-30 (2026-07: maintenance)
+BOARD_ITEM_LIMIT = 10_000  # monday.com: a board holds at most 10,000 items
+
+
+class BoardScope(_Model):
+    """Which order lines go to a board: a line is in scope when it matches every filter that is set
+    (values compared trimmed and upper-cased; an unset filter matches everything)."""
+
+    customers: list[str] | None = None  # canonical customer names (partition keys)
+    order_types: list[str] | None = None  # ORDER TYPE
+    aag_seasons: list[str] | None = None  # AAG SEASON
+    customer_seasons: list[str] | None = None  # CUSTOMER SEASON
+
+    def columns(self) -> dict[str, frozenset[str]]:
+        """ORDER_LIST column -> accepted values, for the filters that are set (customers excluded)."""
+        pairs = {
+            "ORDER TYPE": self.order_types,
+            "AAG SEASON": self.aag_seasons,
+            "CUSTOMER SEASON": self.customer_seasons,
+        }
+        return {k: frozenset(v.strip().upper() for v in vs) for k, vs in pairs.items() if vs is not None}
+
+    def takes_customer(self, customer: str) -> bool:
+        return self.customers is None or customer.strip().upper() in {c.strip().upper() for c in self.customers}
+
+    def describe(self) -> str:
+        parts = [f"{k} in {sorted(v)}" for k, v in self.columns().items()]
+        if self.customers is not None:
+            parts.insert(0, f"customer in {sorted(self.customers)}")
+        return " and ".join(parts) or "every line"
+
+
 class BoardIds(_Model):
     id: str
     name: str = ""
     subitems_board_id: str | None = None
+    # Items the board may hold (monday.com: 10,000); the sync refuses a plan that would exceed it.
+    item_limit: int = BOARD_ITEM_LIMIT
+    scope: BoardScope = Field(default_factory=BoardScope)
 
 
 class ItemColumn(_Model):
@@ -86,7 +121,7 @@ class Retry(_Model):
 
 
 class SyncKnobs(_Model):
-    api_version: str = "2025-04"
+    api_version: str = DEFAULT_API_VERSION
     external_id_column: ExternalIdColumn = Field(default_factory=ExternalIdColumn)
     item_name: NameRule
     group_name: NameRule
@@ -98,7 +133,8 @@ class SyncKnobs(_Model):
     # Refuse to archive more than this fraction of a customer's live lines in one run (empty-slice guard).
     archive_guard_fraction: float = 0.5
     long_text_max_chars: int = 2000
-    clear_values: dict[str, Any] = Field(default_factory=dict)
+    # ORDER_LIST lines read per chunk: the sync's memory is bounded by one chunk, not the slice.
+    chunk_lines: int = 20_000
     batching: Batching = Field(default_factory=Batching)
     complexity: Complexity = Field(default_factory=Complexity)
     requests_per_minute: int = 1000
@@ -107,10 +143,25 @@ class SyncKnobs(_Model):
 
 
 class BoardConfig(_Model):
-    board: BoardIds
+    board: BoardIds  # the first board; `extra_boards` when the order book does not fit one
+    extra_boards: list[BoardIds] = Field(default_factory=list)
     item_columns: list[ItemColumn]
     subitem_columns: list[SubitemColumn]
     sync: SyncKnobs
+
+    @property
+    def boards(self) -> list[BoardIds]:
+        """Every board, in order: a line goes to the first whose scope takes it."""
+        return [self.board, *self.extra_boards]
+
+    def with_boards(self, *boards: BoardIds) -> BoardConfig:
+        """A copy whose boards are `boards` (the first is `board`)."""
+        return self.model_copy(update={"board": boards[0], "extra_boards": list(boards[1:])})
+
+    def with_scope(self, scope: BoardScope | None = None, **filters: Any) -> BoardConfig:
+        """A copy whose first board has this scope (`BoardScope()`: every line)."""
+        new = scope or BoardScope(**filters)
+        return self.model_copy(update={"board": self.board.model_copy(update={"scope": new})})
 
     @property
     def size_column(self) -> SubitemColumn:

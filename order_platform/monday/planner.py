@@ -26,6 +26,7 @@ OpKind = Literal[
     "create_subitem",
     "update_subitem",
     "delete_subitem",
+    "delete_duplicate",
 ]
 
 
@@ -38,6 +39,7 @@ class Op:
     size: str | None = None
     quantity: int | None = None
     attempts: int = 0
+    target_id: str | None = None  # delete_duplicate: the extra item or subitem to delete
 
 
 @dataclass
@@ -51,7 +53,6 @@ class LinePlan:
 @dataclass
 class Plan:
     lines: list[LinePlan]
-    archive_guard_tripped: bool = False
 
     def count(self, action: Action) -> int:
         return sum(1 for line in self.lines if line.action == action)
@@ -65,32 +66,12 @@ def plan_lines(
     payloads: dict[str, LinePayload],
     state: dict[str, LineState],
     failures: dict[str, LineFailure],
-    *,
-    customer: str,
-    archive_guard_fraction: float = 1.0,
 ) -> Plan:
-    """The plan for one customer. Format failures are planned as `failed` and are never archived."""
-    plans: list[LinePlan] = []
-    for record_uuid, payload in payloads.items():
-        plans.append(_plan_line(payload, state.get(record_uuid)))
-    for record_uuid, failure in failures.items():
-        plans.append(LinePlan(record_uuid, "failed", reason=f"{failure.code}: {failure.message}"))
-
-    gone = [
-        s
-        for uuid, s in state.items()
-        if s.customer == customer
-        and s.status == "active"
-        and s.item_id
-        and uuid not in payloads
-        and uuid not in failures
-    ]
-    live = sum(1 for s in state.values() if s.customer == customer and s.status == "active")
-    tripped = bool(gone) and live > 0 and len(gone) / live > archive_guard_fraction
-    if not tripped:
-        for s in gone:
-            plans.append(LinePlan(s.record_uuid, "archive", [Op("archive_item", s.record_uuid)], "cancelled"))
-    return Plan(plans, archive_guard_tripped=tripped)
+    """The plan for these lines; lines without a usable line id are planned as `failed`. (Lines gone
+    from the board's scope are archived by the caller, board_run.BoardRun._archive_gone.)"""
+    plans = [_plan_line(payload, state.get(uuid)) for uuid, payload in payloads.items()]
+    plans += [LinePlan(uuid, "failed", reason=f"{f.code}: {f.message}") for uuid, f in failures.items()]
+    return Plan(plans)
 
 
 def _plan_line(payload: LinePayload, current: LineState | None) -> LinePlan:

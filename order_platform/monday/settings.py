@@ -13,12 +13,8 @@ class MondaySettings(BaseSettings):
 
     api_token: SecretStr | None = Field(default=None, description="Personal/app API token (secret).")
     api_url: str = Field(default="https://api.monday.com/v2", description="GraphQL endpoint.")
-    board_id: str | None = Field(
-        default=None, description="Board id; default: board.id in monday_board.json."
-    )
-    api_version: str | None = Field(
-        default=None, description="API-Version header; default: sync.api_version."
-    )
+    board_id: str | None = Field(default=None, description="Board id; default: board.id in monday_board.json.")
+    api_version: str | None = Field(default=None, description="API-Version header; default: sync.api_version.")
 
     @property
     def has_token(self) -> bool:

@@ -2,13 +2,16 @@
 
 Tables (all prefixed MONDAY_):
 - MONDAY_LINE     one row per order line on a board: item id, group, hash of the item payload last
-                  applied, status creating | active | archived. `creating` = a create was sent and its
+                  applied and the values themselves (the base of the next update's difference),
+                  status creating | active | archived. `creating` = a create was sent and its
                   outcome is not yet known; the next step looks the line up by its external id.
 - MONDAY_SUBITEM  one row per (line, size): subitem id, quantity last applied, status creating | active.
 - MONDAY_GROUP    group title -> group id per board.
 - MONDAY_SYNC_RUN one row per run: customer, times, counts, requests, complexity, status.
 - MONDAY_FAILURE  the latest failure per line (payload, error code and message); deleted on success.
 - MONDAY_PLAN     the planned actions of dry runs.
+- MONDAY_CELL_ISSUE the cells of a customer's lines that were cleared (could not be formatted) or
+                  neutralised (formula-like text), as of the customer's latest run per board.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ line_table = sa.Table(
     sa.Column("item_hash", sa.Unicode(64)),
     sa.Column("status", sa.Unicode(16), nullable=False),
     sa.Column("run_id", sa.Integer),
+    sa.Column("item_values", sa.UnicodeText),  # JSON: name + non-blank values as last applied
     sa.Column("updated_at", DATETIME_TYPE),
 )
 
@@ -112,8 +116,29 @@ plan_table = sa.Table(
 )
 
 
+cell_issue_table = sa.Table(
+    "MONDAY_CELL_ISSUE",
+    metadata,
+    sa.Column("board_id", ID, primary_key=True),
+    sa.Column("record_uuid", sa.Unicode(64), primary_key=True),
+    sa.Column("column_name", sa.Unicode(255), primary_key=True),
+    sa.Column("customer", sa.Unicode(100), nullable=False, index=True),
+    sa.Column("monday_column_id", sa.Unicode(64)),
+    sa.Column("value", sa.UnicodeText),
+    sa.Column("code", sa.Unicode(64), nullable=False),
+    sa.Column("reason", sa.UnicodeText),
+    sa.Column("run_id", sa.Integer),
+    sa.Column("found_at", DATETIME_TYPE, nullable=False),
+)
+
+
 def create_tables(engine: sa.Engine) -> None:
     metadata.create_all(engine)
+    columns = {c["name"] for c in sa.inspect(engine).get_columns(line_table.name)}
+    if "item_values" not in columns:  # MONDAY_LINE from before item_values: add the column
+        with engine.begin() as conn:
+            type_ = line_table.c.item_values.type.compile(dialect=engine.dialect)
+            conn.execute(sa.text(f"ALTER TABLE {line_table.name} ADD item_values {type_}"))
 
 
 def now() -> dt.datetime:
@@ -152,6 +177,7 @@ class LineState:
     item_hash: str | None
     status: str  # creating | active | archived
     subitems: dict[str, SubitemState] = field(default_factory=dict)
+    item_values: str | None = None  # JSON of what the item holds (LinePayload.applied_json)
 
 
 def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
@@ -159,26 +185,39 @@ def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
         yield values[start : start + size]
 
 
-def load_state(
-    conn: sa.Connection, board_id: str, customer: str, also_ids: Iterable[str] = ()
-) -> dict[str, LineState]:
-    """State of the customer's lines, plus any of `also_ids` filed under another customer."""
+def load_state(conn: sa.Connection, board_id: str, record_uuids: Iterable[str]) -> dict[str, LineState]:
+    """State of these lines on the board (whichever customer they were filed under), with subitems."""
     lines: dict[str, LineState] = {}
     select = sa.select(line_table).where(line_table.c.board_id == board_id)
-    for row in conn.execute(select.where(line_table.c.customer == customer)).mappings():
-        lines[row["record_uuid"]] = _line_state(row)
-    missing = [i for i in also_ids if i not in lines]
-    for chunk in _chunks(missing):
+    for chunk in _chunks(list(record_uuids)):
         for row in conn.execute(select.where(line_table.c.record_uuid.in_(chunk))).mappings():
             lines[row["record_uuid"]] = _line_state(row)
-    if lines:
-        sub_select = sa.select(subitem_table).where(subitem_table.c.board_id == board_id)
-        for chunk in _chunks(list(lines)):
-            for row in conn.execute(sub_select.where(subitem_table.c.record_uuid.in_(chunk))).mappings():
-                lines[row["record_uuid"]].subitems[row["size"]] = SubitemState(
-                    row["size"], row["subitem_id"], row["quantity"], row["status"]
-                )
+    _load_subitems(conn, board_id, lines)
     return lines
+
+
+def load_lines_where(conn: sa.Connection, board_id: str, *conditions: Any) -> dict[str, LineState]:
+    """State of the board's lines matching SQLAlchemy `conditions` on MONDAY_LINE, with subitems."""
+    select = sa.select(line_table).where(line_table.c.board_id == board_id, *conditions)
+    lines = {row["record_uuid"]: _line_state(row) for row in conn.execute(select).mappings()}
+    _load_subitems(conn, board_id, lines)
+    return lines
+
+
+def line_ids(conn: sa.Connection, board_id: str, customer: str, statuses: tuple[str, ...]) -> set[str]:
+    """record_uuids of the customer's lines on the board with one of these statuses."""
+    select = sa.select(line_table.c.record_uuid).where(
+        line_table.c.board_id == board_id,
+        line_table.c.customer == customer,
+        line_table.c.status.in_(statuses),
+    )
+    return set(conn.execute(select).scalars())
+
+
+def count_items(conn: sa.Connection, board_id: str) -> int:
+    """Items the state says the board holds for us (created, being created or archived)."""
+    select = sa.select(sa.func.count()).select_from(line_table).where(line_table.c.board_id == board_id)
+    return int(conn.execute(select).scalar() or 0)
 
 
 def _line_state(row: Any) -> LineState:
@@ -190,7 +229,19 @@ def _line_state(row: Any) -> LineState:
         row["group_title"],
         row["item_hash"],
         row["status"],
+        item_values=row["item_values"],
     )
+
+
+def _load_subitems(conn: sa.Connection, board_id: str, lines: dict[str, LineState]) -> None:
+    if not lines:
+        return
+    sub_select = sa.select(subitem_table).where(subitem_table.c.board_id == board_id)
+    for chunk in _chunks(list(lines)):
+        for row in conn.execute(sub_select.where(subitem_table.c.record_uuid.in_(chunk))).mappings():
+            lines[row["record_uuid"]].subitems[row["size"]] = SubitemState(
+                row["size"], row["subitem_id"], row["quantity"], row["status"]
+            )
 
 
 def save_lines(conn: sa.Connection, board_id: str, states: Iterable[LineState], run_id: int | None) -> None:
@@ -206,6 +257,7 @@ def save_lines(conn: sa.Connection, board_id: str, states: Iterable[LineState], 
             "item_hash": s.item_hash,
             "status": s.status,
             "run_id": run_id,
+            "item_values": s.item_values,
             "updated_at": now(),
         }
         for s in states
@@ -216,18 +268,14 @@ def save_lines(conn: sa.Connection, board_id: str, states: Iterable[LineState], 
     conn.execute(sa.insert(line_table), rows)
 
 
-def delete_lines(
-    conn: sa.Connection, board_id: str, record_uuids: list[str], *, subitems: bool = True
-) -> None:
+def delete_lines(conn: sa.Connection, board_id: str, record_uuids: list[str], *, subitems: bool = True) -> None:
     tables = [line_table, subitem_table] if subitems else [line_table]
     for table in tables:
         for chunk in _chunks(record_uuids):
             conn.execute(sa.delete(table).where(table.c.board_id == board_id, table.c.record_uuid.in_(chunk)))
 
 
-def save_subitems(
-    conn: sa.Connection, board_id: str, record_uuid_states: Iterable[tuple[str, SubitemState]]
-) -> None:
+def save_subitems(conn: sa.Connection, board_id: str, record_uuid_states: Iterable[tuple[str, SubitemState]]) -> None:
     rows = [
         {
             "board_id": board_id,
@@ -269,69 +317,9 @@ def save_groups(conn: sa.Connection, board_id: str, groups: dict[str, str]) -> N
         return
     for chunk in _chunks(list(groups)):
         conn.execute(
-            sa.delete(group_table).where(
-                group_table.c.board_id == board_id, group_table.c.group_title.in_(chunk)
-            )
+            sa.delete(group_table).where(group_table.c.board_id == board_id, group_table.c.group_title.in_(chunk))
         )
     conn.execute(
         sa.insert(group_table),
-        [
-            {"board_id": board_id, "group_title": t, "group_id": g, "updated_at": now()}
-            for t, g in groups.items()
-        ],
+        [{"board_id": board_id, "group_title": t, "group_id": g, "updated_at": now()} for t, g in groups.items()],
     )
-
-
-def start_run(conn: sa.Connection, board_id: str, customer: str, dry_run: bool) -> int:
-    result = conn.execute(
-        sa.insert(run_table).values(
-            board_id=board_id, customer=customer, started_at=now(), dry_run=dry_run, status="running"
-        )
-    )
-    return int(result.inserted_primary_key[0])
-
-
-def finish_run(conn: sa.Connection, run_id: int, **values: Any) -> None:
-    conn.execute(sa.update(run_table).where(run_table.c.run_id == run_id).values(finished_at=now(), **values))
-
-
-def record_failures(
-    conn: sa.Connection, board_id: str, customer: str, run_id: int, failures: Iterable[dict[str, Any]]
-) -> None:
-    """Store the latest failure per line: dicts with record_uuid, operation, code, message, payload."""
-    rows = [
-        {
-            "board_id": board_id,
-            "record_uuid": f["record_uuid"],
-            "customer": customer,
-            "run_id": run_id,
-            "operation": f["operation"],
-            "error_code": f["code"][:100],
-            "error_message": f["message"],
-            "payload": to_json(f.get("payload")),
-            "failed_at": now(),
-        }
-        for f in failures
-    ]
-    if not rows:
-        return
-    clear_failures(conn, board_id, [r["record_uuid"] for r in rows])
-    conn.execute(sa.insert(failure_table), rows)
-
-
-def clear_failures(conn: sa.Connection, board_id: str, record_uuids: list[str]) -> None:
-    for chunk in _chunks(record_uuids):
-        conn.execute(
-            sa.delete(failure_table).where(
-                failure_table.c.board_id == board_id, failure_table.c.record_uuid.in_(chunk)
-            )
-        )
-
-
-def save_plan(conn: sa.Connection, run_id: int, customer: str, rows: Iterable[tuple[str, str, Any]]) -> None:
-    values = [
-        {"run_id": run_id, "record_uuid": u, "customer": customer, "action": a, "payload": to_json(p)}
-        for u, a, p in rows
-    ]
-    if values:
-        conn.execute(sa.insert(plan_table), values)

@@ -11,7 +11,19 @@ at least as strict as the real API:
   `query_base_cost` + `per_item_cost` x limit); a fixed window starts at the first request after the
   previous one expired (monday: "reset 60 seconds after the first call"); a request that does not fit
   gets HTTP 429 COMPLEXITY_BUDGET_EXHAUSTED with retry_in_seconds and Retry-After;
-- `Idempotency-Key`: a repeated key within 30 minutes replays the first answer without applying.
+- `Idempotency-Key`: a repeated key within 30 minutes replays the first answer without applying
+  (answers that were executed; a 429 or 5xx is not cached);
+- clearing (change_multiple_column_values / create_item): `null` clears any column, `""` clears a
+  text column and sets a numbers column to 0, `{}` is rejected (ColumnValueException), as is `""`
+  on other types; the item name cannot be cleared;
+- paging: root `items(ids: [...])` takes at most 100 ids and returns 25 unless `limit` is given (max
+  100); `items_page` / `next_items_page` / `items_page_by_column_values` return 25 unless `limit`
+  is given (max 500);
+- a board holds at most `item_limit` items (10,000; active and archived): one more create fails
+  with ItemsLimitationException; `items_count` on a board says how many it holds;
+- API versions: `SERVED_VERSIONS` (2026-10 current, 2026-07 maintenance) are served; an older
+  (deprecated) version is answered by the maintenance version; anything else is HTTP 400. Each
+  answer carries the `API-Version` that answered.
 
 Knobs for faults: `rate_limit_every` (HTTP 429 RATE_LIMIT_EXCEEDED every Nth request),
 `server_error_every` (HTTP 503, not applied), `drop_after_apply_every` (every Nth mutation request is
@@ -64,7 +76,7 @@ type Item {
 }
 type ItemsResponse { cursor: String items: [Item!]! }
 type Board {
-  id: ID! name: String!
+  id: ID! name: String! items_count: Int
   columns(ids: [String], types: [ColumnType!]): [Column]
   groups(ids: [String]): [Group]
   items_page(limit: Int! = 25, cursor: String): ItemsResponse!
@@ -95,14 +107,29 @@ type Mutation {
 }
 """
 
-SUPPORTED_VERSIONS = frozenset({"2024-10", "2025-01", "2025-04", "2025-07", "2025-10"})
+CURRENT_VERSION = "2026-10"
+MAINTENANCE_VERSION = "2026-07"
+SERVED_VERSIONS = (MAINTENANCE_VERSION, CURRENT_VERSION)  # oldest first
+OLDEST_SERVED_VERSION = SERVED_VERSIONS[0]
+_VERSION = re.compile(r"^(\d{4})-(01|04|07|10)$")
 MAX_PAGE = 500
+DEFAULT_PAGE = 25
 MAX_ITEMS_IDS = 100
+BOARD_ITEM_LIMIT = 10_000
 DROPDOWN_MAX_LABELS = 500
 STATUS_MAX_LABELS = 40
 IDEMPOTENCY_TTL = 30 * 60
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def answering_version(asked: str | None) -> str | None:
+    """The version that answers a request pinned to `asked`, or None (HTTP 400)."""
+    if asked in SERVED_VERSIONS:
+        return asked
+    if asked and _VERSION.match(asked) and asked < OLDEST_SERVED_VERSION:
+        return MAINTENANCE_VERSION  # deprecated: served by the maintenance version
+    return None
 
 
 def _fail(code: str, message: str, **data: Any) -> GraphQLError:
@@ -139,6 +166,7 @@ class FakeBoard:
     columns: dict[str, FakeColumn] = field(default_factory=dict)
     groups: dict[str, str] = field(default_factory=dict)  # id -> title, in board order
     item_ids: list[str] = field(default_factory=list)
+    item_limit: int | None = BOARD_ITEM_LIMIT  # None: unlimited (the stand-in's subitems boards)
 
 
 @dataclass
@@ -165,7 +193,8 @@ class FakeStats:
     complexity_spent: int = 0
     mutation_requests_without_key: int = 0
     windows: list[dict[str, float]] = field(default_factory=list)  # {"start", "spent"} per budget window
-    api_versions: set[str] = field(default_factory=set)
+    api_versions: set[str] = field(default_factory=set)  # as asked
+    answering_versions: set[str] = field(default_factory=set)
 
 
 class FakeMonday:
@@ -207,6 +236,7 @@ class FakeMonday:
         self._window_start: float | None = None
         self._spent = 0
         self._cursors: dict[str, list[str]] = {}
+        self._answering = CURRENT_VERSION
         self._idempotent: dict[str, tuple[float, int, dict[str, str], bytes]] = {}
         self.schema = build_schema(SDL)
         json_type = self.schema.type_map["JSON"]
@@ -247,9 +277,10 @@ class FakeMonday:
         columns.append(FakeColumn("subitems", "Subitems", "subtasks", {"boardIds": [int(sub_id)]}))
         self.add_board(config.board.id, config.board.name or "Board", columns)
         sub_columns = [FakeColumn(c.monday_column_id, c.field, c.monday_type) for c in config.subitem_columns]
-        self.add_board(
+        sub = self.add_board(
             sub_id, "Subitems of " + (config.board.name or "Board"), sub_columns, {"topics": "Subitems"}
         )
+        sub.item_limit = None  # the stand-in limits main boards only
 
     # ---- queries for tests ---------------------------------------------------------------------
 
@@ -258,6 +289,10 @@ class FakeMonday:
 
     def items_with_value(self, board_id: str, column_id: str, value: str) -> list[FakeItem]:
         return [i for i in self.active_items(board_id) if i.values.get(column_id) == value]
+
+    def items_count(self, board_id: str) -> int:
+        """Items the board holds: active and archived (deleted ones are gone)."""
+        return sum(1 for i in self.boards[board_id].item_ids if self.items[i].state != "deleted")
 
     def subitems_of(self, item_id: str) -> list[FakeItem]:
         return [self.items[s] for s in self.items[item_id].subitem_ids if self.items[s].state == "active"]
@@ -275,7 +310,8 @@ class FakeMonday:
                     {"errors": [{"message": "Not Authenticated", "extensions": {"code": "UNAUTHENTICATED"}}]},
                 )
             version = headers.get("api-version")
-            if version not in SUPPORTED_VERSIONS:
+            answering = answering_version(version)
+            if answering is None:
                 return self._json(
                     400,
                     {
@@ -287,13 +323,16 @@ class FakeMonday:
                         ]
                     },
                 )
+            assert version is not None
             self.stats.api_versions.add(version)
+            self.stats.answering_versions.add(answering)
             key = headers.get("idempotency-key")
             self._expire_idempotency()
             if key and key in self._idempotent:
                 self.stats.replays += 1
                 _, status, out_headers, out_body = self._idempotent[key]
                 return status, out_headers, out_body, False
+            self._answering = answering
             if self.rate_limit_every and n % self.rate_limit_every == 0:
                 return self._rate_limited(
                     "RATE_LIMIT_EXCEEDED", "Rate limit exceeded", self.retry_after_seconds
@@ -384,7 +423,7 @@ class FakeMonday:
     ) -> tuple[int, dict[str, str], bytes, bool]:
         return (
             status,
-            {"Content-Type": "application/json", **(headers or {})},
+            {"Content-Type": "application/json", "API-Version": self._answering, **(headers or {})},
             json.dumps(body).encode(),
             False,
         )
@@ -469,13 +508,14 @@ class FakeMonday:
         def groups(_info: Any, ids: list[str] | None = None) -> list[dict]:
             return [{"id": g, "title": t} for g, t in board.groups.items() if ids is None or g in ids]
 
-        def items_page(_info: Any, limit: int = 25, cursor: str | None = None) -> dict:
+        def items_page(_info: Any, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> dict:
             ids = [i for i in board.item_ids if self.items[i].state == "active"]
             return self._page(ids, limit)
 
         return {
             "id": board.id,
             "name": board.name,
+            "items_count": self.items_count(board.id),
             "columns": columns,
             "groups": groups,
             "items_page": items_page,
@@ -537,11 +577,10 @@ class FakeMonday:
         ids = ids or []
         if len(ids) > MAX_ITEMS_IDS:
             raise _fail("InvalidArgumentException", f"at most {MAX_ITEMS_IDS} ids per items query")
-        return [
-            self._item_view(self.items[i])
-            for i in ids
-            if i in self.items and self.items[i].state != "deleted"
-        ]
+        if limit is not None and not 1 <= limit <= MAX_ITEMS_IDS:
+            raise _fail("InvalidArgumentException", f"limit must be between 1 and {MAX_ITEMS_IDS}")
+        found = [self.items[i] for i in ids if i in self.items and self.items[i].state != "deleted"]
+        return [self._item_view(item) for item in found[: limit or DEFAULT_PAGE]]
 
     def _q_items_by_values(
         self,
@@ -550,7 +589,7 @@ class FakeMonday:
         board_id: str,
         columns: list[dict] | None = None,
         cursor: str | None = None,
-        limit: int = 25,
+        limit: int = DEFAULT_PAGE,
     ) -> dict:
         board = self._board(board_id)
         if cursor:
@@ -572,7 +611,7 @@ class FakeMonday:
             ]
         return self._page(ids, limit)
 
-    def _q_next_page(self, _root: Any, _info: Any, cursor: str, limit: int = 25) -> dict:
+    def _q_next_page(self, _root: Any, _info: Any, cursor: str, limit: int = DEFAULT_PAGE) -> dict:
         if cursor not in self._cursors:
             raise _fail("InvalidCursorException", "cursor expired or unknown")
         return self._page(self._cursors.pop(cursor), limit)
@@ -587,6 +626,14 @@ class FakeMonday:
         if item is None or item.state == "deleted" or (item.state == "archived" and not allow_archived):
             raise _fail("InvalidItemIdException", f"item {item_id} not found")
         return item
+
+    def _check_room(self, board: FakeBoard) -> None:
+        if board.item_limit is not None and self.items_count(board.id) >= board.item_limit:
+            raise _fail(
+                "ItemsLimitationException",
+                f"board {board.id} reached its limit of {board.item_limit} items",
+                board_id=board.id,
+            )
 
     @staticmethod
     def _check_name(name: str) -> str:
@@ -606,6 +653,8 @@ class FakeMonday:
         name = None
         for column_id, value in raw.items():
             if column_id == "name":
+                if value is None:
+                    raise _fail("ColumnValueException", "the item name cannot be cleared")
                 name = self._check_name(value)
                 continue
             column = board.columns.get(column_id)
@@ -635,6 +684,7 @@ class FakeMonday:
             raise _fail("InvalidGroupIdException", f"group {group_id!r} does not exist on board {board_id}")
         self._check_name(item_name)
         values, _ = self._apply_values(board, column_values or {}, bool(create_labels_if_missing))
+        self._check_room(board)
         item = FakeItem(self.new_id(), board_id, item_name, group_id, {k: v for k, v in values.items() if v})
         self.items[item.id] = item
         board.item_ids.append(item.id)
@@ -657,6 +707,7 @@ class FakeMonday:
         board = self.boards[str(links[0].settings["boardIds"][0])]
         self._check_name(item_name)
         values, _ = self._apply_values(board, column_values or {}, bool(create_labels_if_missing))
+        self._check_room(board)
         item = FakeItem(
             self.new_id(),
             board.id,
@@ -738,14 +789,11 @@ class FakeMonday:
         return {"id": column_id, "title": title, "type": column_type, "settings_str": "{}"}
 
 
-def _is_clear(value: Any) -> bool:
-    return value is None or value == "" or value == {}
-
-
 def _validate_value(column: FakeColumn, value: Any, create_labels: bool) -> Any:
-    """The stored value, or None to clear; raises ColumnValueException like monday does."""
-    if _is_clear(value):
-        return None
+    """The stored value, or None to clear; raises ColumnValueException like monday does.
+
+    `null` clears any column; `""` clears a text column and sets a numbers column to 0; `{}` and
+    `""` elsewhere are rejected."""
 
     def bad(reason: str) -> GraphQLError:
         return _fail(
@@ -755,6 +803,16 @@ def _validate_value(column: FakeColumn, value: Any, create_labels: bool) -> Any:
             column_id=column.id,
         )
 
+    if value is None:
+        return None
+    if value == {}:
+        raise bad("{} is not a value (clear with null)")
+    if value == "":
+        if column.type == "text":
+            return None
+        if column.type == "numbers":
+            return "0"
+        raise bad('"" is not a value for this column type (clear with null)')
     kind = column.type
     if kind == "text":
         if not isinstance(value, str):

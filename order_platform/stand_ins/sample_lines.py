@@ -1,4 +1,7 @@
-"""Synthetic ORDER_LIST slices for the tests and the bench (shape of the real table, made-up values)."""
+"""Synthetic ORDER_LIST slices for the tests and the bench (shape of the real table, made-up values).
+
+Every line is in the default board scope (monday_board.json: ORDER TYPE RECEIVED, AAG SEASON
+2026 FALL); the customer season (the group) varies."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import uuid
 
 import pandas as pd
 
+AAG_SEASON = "2026 FALL"
 SIZES = ("XS", "S", "M", "L", "XL", "XXL", "32x30", "34x32")
 
 
@@ -23,8 +27,8 @@ def make_lines(
             "record_uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
             "AAG ORDER NUMBER": f"{customer[:3]}-{5000 + n // 4:05d}",
             "CUSTOMER NAME": customer,
-            "CUSTOMER SEASON": rng.choice(["2025 FALL", "2026 SPRING", None]),
-            "AAG SEASON": rng.choice(["2025 FALL", "2026 SPRING"]),
+            "CUSTOMER SEASON": rng.choice(["FA26", "HOLIDAY 26", None]),
+            "AAG SEASON": AAG_SEASON,
             "PO NUMBER": f"PO{100000 + n}",
             "CUSTOMER STYLE": f"STY{n % 97:03d}",
             "CUSTOMER COLOUR DESCRIPTION": rng.choice(["NAVY", "WHITE", "BLACK"]),

@@ -382,21 +382,32 @@ class OrderStore:
             )
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
-    def order_list_for_customer(self, customer: str) -> pd.DataFrame | None:
-        """The customer's current ORDER_LIST slice (rows of its latest published load); None: never published.
+    def order_list_for_customer(self, customer: str, columns: list[str] | None = None) -> pd.DataFrame | None:
+        """The customer's current ORDER_LIST slice in one frame; None: never published."""
+        return next(chunks) if (chunks := self.order_list_chunks(customer, None, columns)) else None
 
-        Filtering on _SOURCE_TABLE too lets SQL Server seek the index instead of scanning ORDER_LIST.
-        """
-        load = self.last_load(customer, "published")
-        if load is None:
+    def order_list_chunks(
+        self, customer: str, chunk_size: int | None, columns: list[str] | None = None, where: dict | None = None
+    ) -> Iterator[pd.DataFrame] | None:
+        """The customer's slice (None: never published) in frames of at most `chunk_size` lines (None: one),
+        only `columns` (that exist) when given, rows whose `where` columns equal the values (any case)."""
+        if (load := self.last_load(customer, "published")) is None:
             return None
         table = self.order_list
-        query = sa.select(table).where(
+        selected = [table.c[c] for c in dict.fromkeys(columns or []) if c in table.c] or [table]
+        query = sa.select(*selected).where(
             table.c[SOURCE_TABLE_COLUMN] == raw_table_name(customer), table.c["_LOAD_ID"] == load["load_id"]
         )
-        with self.engine.connect() as conn:
-            result = conn.execute(query)
-            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        for column, value in (where or {}).items():
+            query = query.where(sa.func.upper(sa.func.trim(table.c[column])) == value.strip().upper())
+
+        def frames() -> Iterator[pd.DataFrame]:
+            with self.engine.connect() as conn:
+                result = conn.execution_options(stream_results=True).execute(query)
+                for rows in [result.fetchall()] if chunk_size is None else result.partitions(chunk_size):
+                    yield pd.DataFrame(rows, columns=list(result.keys()))
+
+        return frames()
 
     def quarantine_for(self, customer: str) -> pd.DataFrame:
         return self._read(

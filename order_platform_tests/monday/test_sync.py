@@ -1,5 +1,6 @@
 """End to end over real HTTP: the sync against the strict fake board."""
 
+import json
 from collections import Counter
 
 import pytest
@@ -46,7 +47,7 @@ def test_full_sync_then_unchanged_rerun(engine, server, make_client, config):
     assert result.status == "success", result.failures
     assert (result.created, result.failed, result.unchanged) == (120, 0, 0)
     assert result.requests_per_line <= 0.2
-    assert result.mutations == 120 * 6 + 2  # item + 5 subitems per line, + 2 season groups
+    assert result.mutations == 120 * 6 + 3  # item + 5 subitems per line, + 3 season groups
     assert result.complexity_spent == server.fake.stats.complexity_spent
     assert result.sample_payloads and isinstance(result.sample_payloads[0]["variables"], dict)
     assert_board_matches(server.fake, lines)
@@ -74,9 +75,7 @@ def test_full_sync_then_unchanged_rerun(engine, server, make_client, config):
     assert runs == [("success", 120, 0), ("success", 0, 120)]
 
 
-def test_changes_update_items_and_subitems_and_cancelled_lines_are_archived(
-    engine, server, make_client, config
-):
+def test_changes_update_items_and_subitems_and_cancelled_lines_are_archived(engine, server, make_client, config):
     lines = make_lines(40)
     client = make_client(server)
     run(engine, server, client, lines, config)
@@ -102,26 +101,83 @@ def test_changes_update_items_and_subitems_and_cancelled_lines_are_archived(
     assert run(engine, server, client, changed, config).mutations == 0
 
 
-def test_format_errors_are_recorded_never_sent_and_retried_next_run(engine, server, make_client, config):
+def test_unformattable_cells_are_cleared_reported_and_the_line_still_goes_to_the_board(
+    engine, server, make_client, config
+):
     lines = make_lines(10)
     lines["DESIGN FEE"] = None
-    lines.loc[4, "DESIGN FEE"] = "TBC"
-    bad = lines.loc[4, "record_uuid"]
+    lines.loc[4, "DESIGN FEE"] = "V137"  # text in a numbers column
+    lines.loc[5, "DESIGN FEE"] = "$2.50"  # clear intent: 2.5
+    lines.loc[6, "NOTES"] = '=HYPERLINK("http://x","y")'  # formula-like text
+    bad, formula = lines.loc[4, "record_uuid"], lines.loc[6, "record_uuid"]
     client = make_client(server)
     result = run(engine, server, client, lines, config)
-    assert (result.created, result.failed, result.status) == (9, 1, "partial")
-    assert result.failures[0]["code"] == "NOT_A_NUMBER"
-    assert not server.fake.items_with_value(BOARD, "text_line_id", bad)
+    assert (result.created, result.failed, result.status, result.cell_issues) == (10, 0, "success", 2)
+    assert_board_matches(server.fake, lines)
+    item = server.fake.items_with_value(BOARD, "text_line_id", bad)[0]
+    assert "numeric_mkr5h612" not in item.values
+    assert (
+        server.fake.items_with_value(BOARD, "text_line_id", lines.loc[5, "record_uuid"])[0].values["numeric_mkr5h612"]
+        == "2.5"
+    )
+    assert server.fake.items_with_value(BOARD, "text_line_id", formula)[0].values["long_text_mkr5hass"] == {
+        "text": '\'=HYPERLINK("http://x","y")'
+    }
+    by_line = {i["record_uuid"]: i for i in result.cell_issue_sample}
+    assert (by_line[bad]["code"], by_line[bad]["column"], by_line[bad]["value"]) == (
+        "NOT_A_NUMBER",
+        "DESIGN FEE",
+        "V137",
+    )
+    assert by_line[formula]["code"] == "FORMULA_NEUTRALISED"
     with engine.connect() as conn:
-        row = conn.execute(sa.select(st.failure_table)).mappings().one()
-    assert (row["record_uuid"], row["error_code"]) == (bad, "NOT_A_NUMBER") and "TBC" in row["payload"]
+        stored = conn.execute(sa.select(st.cell_issue_table.c.record_uuid, st.cell_issue_table.c.code)).all()
+    assert sorted(stored) == sorted([(bad, "NOT_A_NUMBER"), (formula, "FORMULA_NEUTRALISED")])
 
     lines.loc[4, "DESIGN FEE"] = "12.5"
     fixed = run(engine, server, client, lines, config)
-    assert (fixed.created, fixed.unchanged, fixed.failed, fixed.status) == (1, 9, 0, "success")
+    assert (fixed.updated, fixed.unchanged, fixed.cell_issues, fixed.status) == (1, 9, 1, "success")
     assert server.fake.items_with_value(BOARD, "text_line_id", bad)[0].values["numeric_mkr5h612"] == "12.5"
     with engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(st.failure_table)).scalar() == 0
+        assert conn.execute(sa.select(sa.func.count()).select_from(st.cell_issue_table)).scalar() == 1
+
+
+def test_an_update_sends_exactly_the_changed_cells_and_clears_with_null(engine, server, make_client, config):
+    lines = make_lines(3)
+    lines["NOTES"] = "rush"
+    client = make_client(server)
+    run(engine, server, client, lines, config)
+    sent: list[dict] = []
+    real = client.mutate
+
+    def spy(document, variables=None, **kwargs):
+        sent.append(dict(variables or {}))
+        return real(document, variables, **kwargs)
+
+    client.mutate = spy  # type: ignore[method-assign]
+    lines.loc[0, "NOTES"] = None  # a long text cleared
+    lines.loc[0, "CUSTOMER PRICE"] = None  # a number cleared
+    lines.loc[1, "CUSTOMER PRICE"] = 99.5
+    result = run(engine, server, client, lines, config)
+    assert (result.updated, result.unchanged) == (2, 1)
+    values = sorted((json.loads(v) for batch in sent for k, v in batch.items() if k.startswith("v")), key=str)
+    expected = [{"long_text_mkr5hass": None, "numeric_mkr5cact": None}, {"numeric_mkr5cact": "99.5"}]
+    assert values == sorted(expected, key=str)
+    first = server.fake.items_with_value(BOARD, "text_line_id", lines.loc[0, "record_uuid"])[0]
+    assert "long_text_mkr5hass" not in first.values and "numeric_mkr5cact" not in first.values
+    assert run(engine, server, client, lines, config).mutations == 0
+
+
+def test_a_repeated_earlier_value_is_applied(engine, server, make_client, config):
+    lines = make_lines(2)
+    client = make_client(server)
+    uuid = lines.loc[0, "record_uuid"]
+    for price in (24.0, 25.0, 24.0, 25.0):
+        lines.loc[0, "CUSTOMER PRICE"] = price
+        run(engine, server, client, lines, config)
+        item = server.fake.items_with_value(BOARD, "text_line_id", uuid)[0]
+        assert item.values["numeric_mkr5cact"] == format(price, "g")
+    assert server.fake.stats.replays == 0
 
 
 def test_dry_run_plans_and_stores_without_sending(engine, server, config):

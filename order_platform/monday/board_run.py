@@ -1,0 +1,367 @@
+"""One customer's sync on one board (a MONDAY_SYNC_RUN row): the steps sync.py describes."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from order_platform.monday import records
+from order_platform.monday import state as st
+from order_platform.monday.board import BoardInfo, discover_board, ensure_groups
+from order_platform.monday.client import MondayClient, MondayError
+from order_platform.monday.executor import MutationExecutor
+from order_platform.monday.lines import LineSource, Target, chunks_of, for_board, needed_columns
+from order_platform.monday.mapping import BoardConfig, BoardIds
+from order_platform.monday.payloads import LineFailure, LinePayload, build_payloads, gc_paused
+from order_platform.monday.pending import audit_board, resolve_pending
+from order_platform.monday.plan_rows import plan_json, plan_rows
+from order_platform.monday.planner import LinePlan, Op, Plan, plan_lines
+from order_platform.monday.recovery import ExecutionReport
+from order_platform.monday.result import (
+    MAX_FAILURES_IN_RESULT,
+    MAX_ISSUES_IN_RESULT,
+    MAX_PLAN_ROWS_IN_RESULT,
+    SyncResult,
+)
+
+log = logging.getLogger(__name__)
+
+_ACTION_COUNTER = {"create": "created", "update": "updated", "archive": "archived"}
+
+
+class BoardRun:
+    """One customer on one board: a MONDAY_SYNC_RUN row."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        customer: str,
+        lines: LineSource,
+        client: MondayClient | None,
+        config: BoardConfig,
+        index: int,
+        target: Target | None,
+        audit: bool,
+        counts: dict[str, int],
+    ) -> None:
+        self.engine, self.customer, self.lines, self.client = engine, customer, lines, client
+        self.config, self.index, self.target, self.audit, self.counts = config, index, target, audit, counts
+        self.board: BoardIds = config.boards[index]
+        self.dry_run = client is None
+        self.info: BoardInfo | None = None
+        self.seen: set[str] = set()
+        self.creates = 0
+        self.ambiguous = False
+        self.succeeded: list[str] = []
+
+    def run(self) -> SyncResult:
+        started = time.monotonic()
+        board_id = self.board.id
+        with self.engine.begin() as conn:
+            run_id = records.start_run(conn, board_id, self.customer, self.dry_run)
+        self.result = result = SyncResult(run_id, self.customer, board_id, self.dry_run, "running")
+        result.target = self.target.describe() if self.target else ""
+        before = _counters(self.client)
+        try:
+            self._run()
+        except MondayError as exc:
+            log.error("monday sync of %s failed: %s (%s)", self.customer, exc.message, exc.code)
+            result.status, result.message = "failed", f"{exc.code}: {exc.message}"
+        except BaseException as exc:  # a bug or an interrupt: record the run as failed, then re-raise
+            self._finish(before, started, "failed", f"{type(exc).__name__}: {exc}")
+            raise
+        self._finish(before, started)
+        return result
+
+    # ---- the steps ---------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        client, board_id = self.client, self.board.id
+        if client is not None:
+            duplicates = resolve_pending(self.engine, client, self.config, board_id, self.customer)
+            if duplicates:
+                self._execute(Plan([]), {}, {}, extra=duplicates)
+            creates = self._count_creates()
+            if creates and self._refused(creates, self._board_info()):
+                return
+        with self.engine.begin() as conn:
+            everything = None if self.target is None else []
+            records.replace_cell_issues(conn, board_id, self.customer, self.result.run_id, [], record_uuids=everything)
+        boards = range(len(self.config.boards))
+        for chunk in chunks_of(self.lines, needed_columns(self.config), self.config.sync.chunk_lines):
+            if self.index == 0:
+                self.counts["total"] += len(chunk)
+                self.counts["taken"] += sum(
+                    len(for_board(chunk, self.config, i, self.customer, self.target)) for i in boards
+                )
+            self._chunk(for_board(chunk, self.config, self.index, self.customer, self.target))
+            if self.result.status == "failed":
+                return
+        if self.target is None:
+            self._archive_gone()
+        if client is not None and (self.audit or self.ambiguous or self.result.duplicates_found):
+            duplicates = audit_board(self.engine, client, self.config, board_id, self.customer)
+            if duplicates:
+                self._execute(Plan([]), {}, {}, extra=duplicates)
+        if self.dry_run and self.creates:
+            self._refused(self.creates, None)
+
+    def _board_info(self) -> BoardInfo:
+        """The board's columns, groups and item count, read once (only when something is to be sent)."""
+        if self.info is None:
+            assert self.client is not None
+            self.info = discover_board(self.client, self.config, self.board.id)
+        return self.info
+
+    def _count_creates(self) -> int:
+        """Lines in scope that are not on the board yet (read before anything is sent)."""
+        ids: set[str] = set()
+        id_column = self.config.sync.external_id_column.source
+        columns = [id_column, "ORDER TYPE", "AAG SEASON", "CUSTOMER SEASON", "PO NUMBER"]
+        for chunk in chunks_of(self.lines, columns, self.config.sync.chunk_lines):
+            frame = for_board(chunk, self.config, self.index, self.customer, self.target)
+            ids.update(str(v).strip() for v in frame[id_column] if v is not None and str(v).strip())
+        with self.engine.connect() as conn:
+            known = st.load_state(conn, self.board.id, ids)
+        return sum(1 for i in ids if i not in known or known[i].status != "active" or not known[i].item_id)
+
+    def _refused(self, creates: int, info: BoardInfo | None) -> bool:
+        """Refuse (nothing is sent) when the board would hold more items than its limit."""
+        if info is not None and info.items_count is not None:
+            holds, source = info.items_count, "the board says"
+        else:
+            with self.engine.connect() as conn:
+                holds, source = st.count_items(conn, self.board.id), "as far as the sync state knows"
+        if holds + creates <= self.board.item_limit:
+            return False
+        self.result.status = "refused"
+        self.result.message = (
+            f"refused: board {self.board.id} holds {holds} items ({source}) and the plan creates {creates} "
+            f"more, over its limit of {self.board.item_limit}; nothing was sent. Narrow the board's scope "
+            f"({self.board.scope.describe()}) or add a board (monday_board.json `extra_boards`)"
+        )
+        log.error("monday sync of %s: %s", self.customer, self.result.message)
+        return True
+
+    def _chunk(self, frame: Any) -> None:
+        if not len(frame):
+            return
+        built = build_payloads(frame, self.customer, self.config)
+        self.seen.update(built.lines)
+        self.seen.update(built.failures)
+        with self.engine.connect() as conn:
+            state = st.load_state(conn, self.board.id, built.lines)
+        with gc_paused():
+            plan = plan_lines(built.lines, state, built.failures)
+        self.result.lines += len(plan.lines)
+        issues = [i.as_dict() for i in built.issues]
+        self.result.cell_issues += len(issues)
+        room = MAX_ISSUES_IN_RESULT - len(self.result.cell_issue_sample)
+        self.result.cell_issue_sample += issues[: max(room, 0)]
+        with self.engine.begin() as conn:
+            records.replace_cell_issues(
+                conn,
+                self.board.id,
+                self.customer,
+                self.result.run_id,
+                issues,
+                record_uuids=list(built.lines) if self.target else [],
+            )
+            records.record_failures(
+                conn,
+                self.board.id,
+                self.customer,
+                self.result.run_id,
+                [_failure_row(f) for f in built.failures.values()],
+            )
+        self.result.failures += [_failure_row(f) for f in built.failures.values()]
+        self.creates += sum(1 for line in plan.lines if line.action == "create")
+        self.result.planned_operations += sum(len(line.ops) for line in plan.lines)
+        if self.dry_run:
+            self._store_plan(plan, built.lines)
+            self._tally(plan, ExecutionReport())
+        elif plan.ops:
+            self._execute(plan, built.lines, state)
+        else:
+            self._tally(plan, ExecutionReport())
+
+    def _archive_gone(self) -> None:
+        with self.engine.connect() as conn:
+            active = st.line_ids(conn, self.board.id, self.customer, ("active",))
+            gone = active - self.seen
+            state = st.load_state(conn, self.board.id, gone) if gone else {}
+        if not gone:
+            return
+        if len(gone) / len(active) > self.config.sync.archive_guard_fraction:
+            self.result.message = _join(
+                self.result.message,
+                f"archive guard tripped: {len(gone)} of {len(active)} lines gone from the board's scope, "
+                "nothing archived",
+            )
+            self.result.status = "partial" if not self.dry_run else self.result.status
+            return
+        plan = Plan([LinePlan(u, "archive", [Op("archive_item", u)], "gone from scope") for u in sorted(gone)])
+        self.result.planned_operations += len(gone)
+        if self.dry_run:
+            self._tally(plan, ExecutionReport())
+        else:
+            self._execute(plan, {}, state)
+
+    def _execute(
+        self,
+        plan: Plan,
+        payloads: dict[str, LinePayload],
+        state: dict[str, st.LineState],
+        *,
+        extra: list[Op] | None = None,
+    ) -> None:
+        assert self.client is not None
+        info = self._board_info()
+        titles = sorted(
+            {payloads[op.record_uuid].group_title for op in plan.ops if op.kind in ("create_item", "move_item")}
+        )
+        if titles:
+            ensure_groups(self.client, info, titles, self.config.sync.batching.mutations_per_request)
+            with self.engine.begin() as conn:
+                st.save_groups(conn, self.board.id, {t: info.groups[t] for t in titles})
+        executor = MutationExecutor(
+            engine=self.engine,
+            client=self.client,
+            config=self.config,
+            info=info,
+            run_id=self.result.run_id,
+            customer=self.customer,
+            payloads=payloads,
+            state=state,
+        )
+        if extra:
+            executor.remove_duplicates_ops(extra)
+        report = executor.run(plan)
+        self.ambiguous = self.ambiguous or executor.ambiguous_batches > 0
+        if report.aborted:
+            self.result.message = _join(self.result.message, f"aborted: {report.aborted}")
+            self.result.status = "failed"
+        self._tally(plan, report)
+
+    # ---- bookkeeping -------------------------------------------------------------------------------
+
+    def _tally(self, plan: Plan, report: ExecutionReport) -> None:
+        result = self.result
+        for line in plan.lines:
+            uuid = line.record_uuid
+            if line.action == "failed":
+                result.failed += 1
+            elif line.action == "unchanged":
+                result.unchanged += 1
+                self.succeeded.append(uuid)
+            elif uuid in report.failures:
+                result.failed += 1
+            elif self.dry_run or uuid in report.finished:
+                key = _ACTION_COUNTER[line.action]
+                setattr(result, key, getattr(result, key) + 1)
+                self.succeeded.append(uuid)
+            else:
+                result.skipped += 1
+        result.failures += list(report.failures.values())
+        result.duplicates_found += report.duplicates_found
+        result.duplicates_removed += report.duplicates_removed
+        if not self.dry_run:
+            room = self.config.sync.payload_sample_size - len(result.sample_payloads)
+            result.sample_payloads += report.samples[: max(room, 0)]
+
+    def _store_plan(self, plan: Plan, payloads: dict[str, LinePayload]) -> None:
+        with gc_paused():
+            rows = plan_rows(plan, payloads)
+            stored = [
+                (r["record_uuid"], r["action"], plan_json(r, payloads.get(r["record_uuid"])))
+                for r in rows
+                if r["action"] != "unchanged"
+            ]
+        with gc_paused(), self.engine.begin() as conn:
+            records.save_plan(conn, self.result.run_id, self.customer, stored)
+        room = MAX_PLAN_ROWS_IN_RESULT - len(self.result.plan)
+        self.result.plan += rows[: max(room, 0)]
+        changes = [r for r in rows if r["action"] != "unchanged"]
+        room = self.config.sync.payload_sample_size - len(self.result.sample_payloads)
+        self.result.sample_payloads += changes[: max(room, 0)]
+
+    def _finish(
+        self, before: dict[str, int], started: float, status: str | None = None, message: str | None = None
+    ) -> None:
+        result = self.result
+        result.failures = result.failures[:MAX_FAILURES_IN_RESULT]
+        counters = _counters(self.client)
+        for key in ("requests", "mutations", "complexity_spent", "rate_limited"):
+            setattr(result, key, counters[key] - before[key])
+        if self.client is not None:
+            result.api_version = self.client.stats.answered_by or self.client.api_version
+        result.seconds = round(time.monotonic() - started, 3)
+        result.boards = [
+            {
+                "board_id": self.board.id,
+                "scope": self.board.scope.describe(),
+                "item_limit": self.board.item_limit,
+                "items_count": self.info.items_count if self.info else None,
+            }
+        ]
+        if message:
+            result.message = message
+        if status:
+            result.status = status
+        elif result.status not in ("failed", "refused"):
+            if self.dry_run:
+                result.status = "dry_run"
+            elif result.failed or result.skipped or result.status == "partial":
+                result.status = "partial"
+            else:
+                result.status = "success"
+        result.boards[0]["status"] = result.status
+        with self.engine.begin() as conn:
+            if self.succeeded and not self.dry_run:
+                records.clear_failures(conn, result.board_id, self.succeeded)
+            records.finish_run(
+                conn,
+                result.run_id,
+                status=result.status,
+                lines=result.lines,
+                created=result.created,
+                updated=result.updated,
+                unchanged=result.unchanged,
+                archived=result.archived,
+                failed=result.failed,
+                skipped=result.skipped,
+                requests=result.requests,
+                mutations=result.mutations,
+                complexity_spent=result.complexity_spent,
+                seconds=result.seconds,
+                message=result.message or None,
+            )
+
+
+def _join(message: str, more: str) -> str:
+    return f"{message}; {more}" if message else more
+
+
+def _counters(client: MondayClient | None) -> dict[str, int]:
+    if client is None:
+        return {"requests": 0, "mutations": 0, "complexity_spent": 0, "rate_limited": 0}
+    s = client.stats
+    return {
+        "requests": s.requests,
+        "mutations": s.mutations,
+        "complexity_spent": s.complexity_spent,
+        "rate_limited": s.rate_limited,
+    }
+
+
+def _failure_row(failure: LineFailure) -> dict[str, Any]:
+    return {
+        "record_uuid": failure.record_uuid,
+        "operation": failure.operation,
+        "code": failure.code,
+        "message": failure.message,
+        "payload": failure.payload,
+    }
