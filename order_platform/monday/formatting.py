@@ -119,10 +119,10 @@ def _parse_loose(text: str) -> Decimal:
     if percent:
         text = text[:-1].strip()
     sign = ""
-    if text[:1] in "+-":
+    if text[:1] in ("+", "-"):
         sign, text = text[0], text[1:].strip()
     stripped = _CURRENCY.sub("", text, count=1)
-    if stripped != text and stripped[:1] in "+-" and not sign:
+    if stripped != text and stripped[:1] in ("+", "-") and not sign:
         sign, stripped = stripped[0], stripped[1:]
     text = stripped.strip()
     if not _GROUPED_NUMBER.match(text):

@@ -20,7 +20,7 @@ def kinds(plan, uuid):
 
 def test_new_line_creates_item_and_one_subitem_per_size():
     p = payload("a", {"S": 2, "M": 3})
-    plan = plan_lines({"a": p}, {}, {}, customer="C")
+    plan = plan_lines({"a": p}, {}, {})
     assert kinds(plan, "a") == (
         "create",
         [("create_item", None), ("create_subitem", "M"), ("create_subitem", "S")],
@@ -29,7 +29,7 @@ def test_new_line_creates_item_and_one_subitem_per_size():
 
 def test_unchanged_line_plans_nothing():
     p = payload("a", {"S": 2})
-    plan = plan_lines({"a": p}, {"a": synced(p, {"S": 2})}, {}, customer="C")
+    plan = plan_lines({"a": p}, {"a": synced(p, {"S": 2})}, {})
     assert kinds(plan, "a") == ("unchanged", [])
     assert plan.ops == []
 
@@ -37,7 +37,7 @@ def test_unchanged_line_plans_nothing():
 def test_changed_line_updates_only_what_changed():
     old = payload("a", {"S": 2, "M": 3, "L": 1})
     new = payload("a", {"S": 5, "M": 3, "XL": 4}, name="renamed", group="G 2026")
-    plan = plan_lines({"a": new}, {"a": synced(old, old.sizes)}, {}, customer="C")
+    plan = plan_lines({"a": new}, {"a": synced(old, old.sizes)}, {})
     assert kinds(plan, "a") == (
         "update",
         [
@@ -50,25 +50,15 @@ def test_changed_line_updates_only_what_changed():
     )
 
 
-def test_cancelled_line_is_archived_but_format_failures_are_not():
-    kept, gone, broken = payload("a", {}), payload("b", {}), payload("c", {})
-    state = {p.record_uuid: synced(p, {}) for p in (kept, gone, broken)}
-    failures = {"c": LineFailure("c", "NOT_A_NUMBER", "bad")}
-    plan = plan_lines({"a": kept}, state, failures, customer="C")
-    assert kinds(plan, "b") == ("archive", [("archive_item", None)])
-    assert kinds(plan, "c")[0] == "failed"
-    assert plan.count("archive") == 1
+def test_lines_without_a_usable_id_are_planned_failed():
+    kept = payload("a", {})
+    failures = {"c": LineFailure("c", "DUPLICATE_LINE_ID", "twice")}
+    plan = plan_lines({"a": kept}, {}, failures)
+    assert kinds(plan, "c")[0] == "failed" and plan.count("create") == 1
 
 
-def test_archive_guard_refuses_to_archive_most_of_a_customer():
-    lines = [payload(str(i), {}) for i in range(10)]
-    state = {p.record_uuid: synced(p, {}) for p in lines}
-    plan = plan_lines({"0": lines[0]}, state, {}, customer="C", archive_guard_fraction=0.5)
-    assert plan.archive_guard_tripped and plan.count("archive") == 0
-
-
-def test_other_customers_lines_are_never_archived():
-    p = payload("x", {})
-    other = synced(p, {})
-    other.customer = "OTHER"
-    assert plan_lines({}, {"x": other}, {}, customer="C").lines == []
+def test_update_values_are_the_changed_cells_and_null_clears():
+    p = LinePayload("a", "C", "N", "G", {"x": "1", "y": None, "z": {"text": "t"}}, {})
+    assert p.update_values(None) == {"name": "N", "x": "1", "y": None, "z": {"text": "t"}}
+    assert p.update_values({"name": "N", "x": "1", "y": "5", "z": {"text": "t"}}) == {"y": None}
+    assert p.update_values({"name": "old", "x": "2", "z": {"text": "t"}}) == {"name": "N", "x": "1"}
