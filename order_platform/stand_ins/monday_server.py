@@ -258,28 +258,28 @@ class FakeMonday:
         columns: list[FakeColumn],
         groups: dict[str, str] | None = None,
     ) -> FakeBoard:
-        board = FakeBoard(
-            board_id, name, {c.id: c for c in columns}, dict(groups or {"topics": "Group Title"})
-        )
+        board = FakeBoard(board_id, name, {c.id: c for c in columns}, dict(groups or {"topics": "Group Title"}))
         board.columns.setdefault("name", FakeColumn("name", "Name", "name"))
         self.boards[board_id] = board
         return board
 
     def seed_from_config(self, config: Any, *, with_external_id: bool = True) -> None:
-        """Create the main board and its subitems board from a monday_board.json BoardConfig."""
-        sub_id = config.board.subitems_board_id or self.new_id()
-        columns = [
-            FakeColumn(c.monday_column_id, c.order_list_column, c.monday_type) for c in config.item_columns
-        ]
+        """Create every board of a monday_board.json BoardConfig (`board` and `extra_boards`), each
+        with its subitems board."""
+        for board in getattr(config, "boards", [config.board]):
+            self._seed_board(config, board, with_external_id)
+
+    def _seed_board(self, config: Any, board: Any, with_external_id: bool) -> None:
+        sub_id = board.subitems_board_id or self.new_id()
+        columns = [FakeColumn(c.monday_column_id, c.order_list_column, c.monday_type) for c in config.item_columns]
         if with_external_id:
             ext = config.sync.external_id_column
             columns.append(FakeColumn(ext.monday_column_id, ext.title, "text"))
         columns.append(FakeColumn("subitems", "Subitems", "subtasks", {"boardIds": [int(sub_id)]}))
-        self.add_board(config.board.id, config.board.name or "Board", columns)
+        main = self.add_board(board.id, board.name or "Board", columns)
+        main.item_limit = getattr(board, "item_limit", BOARD_ITEM_LIMIT)
         sub_columns = [FakeColumn(c.monday_column_id, c.field, c.monday_type) for c in config.subitem_columns]
-        sub = self.add_board(
-            sub_id, "Subitems of " + (config.board.name or "Board"), sub_columns, {"topics": "Subitems"}
-        )
+        sub = self.add_board(sub_id, "Subitems of " + (board.name or "Board"), sub_columns, {"topics": "Subitems"})
         sub.item_limit = None  # the stand-in limits main boards only
 
     # ---- queries for tests ---------------------------------------------------------------------
@@ -334,9 +334,7 @@ class FakeMonday:
                 return status, out_headers, out_body, False
             self._answering = answering
             if self.rate_limit_every and n % self.rate_limit_every == 0:
-                return self._rate_limited(
-                    "RATE_LIMIT_EXCEEDED", "Rate limit exceeded", self.retry_after_seconds
-                )
+                return self._rate_limited("RATE_LIMIT_EXCEEDED", "Rate limit exceeded", self.retry_after_seconds)
             if self.server_error_every and n % self.server_error_every == 0:
                 self.stats.responses_5xx += 1
                 return 503, {"Content-Type": "text/plain"}, b"Service Unavailable", False
@@ -375,9 +373,7 @@ class FakeMonday:
                 self.stats.windows.append({"start": now, "spent": 0})
             if self._spent + cost > self.budget:
                 retry_in = self._window_start + self.window_seconds - now
-                return self._rate_limited(
-                    "COMPLEXITY_BUDGET_EXHAUSTED", "Complexity budget exhausted", retry_in
-                )
+                return self._rate_limited("COMPLEXITY_BUDGET_EXHAUSTED", "Complexity budget exhausted", retry_in)
             before = self.budget - self._spent
             self._spent += cost
             self.stats.complexity_spent += cost
@@ -428,9 +424,7 @@ class FakeMonday:
             False,
         )
 
-    def _rate_limited(
-        self, code: str, message: str, retry_in: float
-    ) -> tuple[int, dict[str, str], bytes, bool]:
+    def _rate_limited(self, code: str, message: str, retry_in: float) -> tuple[int, dict[str, str], bytes, bool]:
         self.stats.responses_429 += 1
         retry = retry_in if retry_in < 5 else math.ceil(retry_in)  # fractional only for scaled windows
         return self._json(
@@ -550,9 +544,7 @@ class FakeMonday:
             "subitems": lambda _info: [
                 self._item_view(self.items[s]) for s in item.subitem_ids if self.items[s].state != "deleted"
             ],
-            "parent_item": lambda _info: (
-                self._item_view(self.items[item.parent_id]) if item.parent_id else None
-            ),
+            "parent_item": lambda _info: self._item_view(self.items[item.parent_id]) if item.parent_id else None,
         }
 
     def _page(self, ids: list[str], limit: int) -> dict[str, Any]:
@@ -565,15 +557,11 @@ class FakeMonday:
             self._cursors[cursor] = rest
         return {"cursor": cursor, "items": [self._item_view(self.items[i]) for i in page]}
 
-    def _q_boards(
-        self, _root: Any, _info: Any, ids: list[str] | None = None, limit: int | None = None
-    ) -> list:
+    def _q_boards(self, _root: Any, _info: Any, ids: list[str] | None = None, limit: int | None = None) -> list:
         boards = [self.boards[i] for i in (ids or list(self.boards)) if i in self.boards]
         return [self._board_view(b) for b in boards[: limit or None]]
 
-    def _q_items(
-        self, _root: Any, _info: Any, ids: list[str] | None = None, limit: int | None = None
-    ) -> list:
+    def _q_items(self, _root: Any, _info: Any, ids: list[str] | None = None, limit: int | None = None) -> list:
         ids = ids or []
         if len(ids) > MAX_ITEMS_IDS:
             raise _fail("InvalidArgumentException", f"at most {MAX_ITEMS_IDS} ids per items query")
@@ -597,16 +585,12 @@ class FakeMonday:
         ids = [i for i in board.item_ids if self.items[i].state == "active"]
         for rule in columns or []:
             if rule["column_id"] not in board.columns:
-                raise _fail(
-                    "InvalidColumnIdException", f"column {rule['column_id']!r} not on board {board_id}"
-                )
+                raise _fail("InvalidColumnIdException", f"column {rule['column_id']!r} not on board {board_id}")
             wanted = set(rule["column_values"])
             ids = [
                 i
                 for i in ids
-                if _text_of(
-                    board.columns[rule["column_id"]].type, self.items[i].values.get(rule["column_id"])
-                )
+                if _text_of(board.columns[rule["column_id"]].type, self.items[i].values.get(rule["column_id"]))
                 in wanted
             ]
         return self._page(ids, limit)
@@ -644,9 +628,7 @@ class FakeMonday:
             )
         return name
 
-    def _apply_values(
-        self, board: FakeBoard, raw: Any, create_labels: bool
-    ) -> tuple[dict[str, Any], str | None]:
+    def _apply_values(self, board: FakeBoard, raw: Any, create_labels: bool) -> tuple[dict[str, Any], str | None]:
         if not isinstance(raw, dict):
             raise _fail("ColumnValueException", "column_values must be a JSON object keyed by column id")
         values: dict[str, Any] = {}
@@ -744,9 +726,7 @@ class FakeMonday:
             item.name = name
         return self._item_view(item)
 
-    def _m_move_item_to_group(
-        self, _root: Any, _info: Any, group_id: str, item_id: str | None = None
-    ) -> dict:
+    def _m_move_item_to_group(self, _root: Any, _info: Any, group_id: str, item_id: str | None = None) -> dict:
         item = self._item(item_id)
         if group_id not in self.boards[item.board_id].groups:
             raise _fail("InvalidGroupIdException", f"group {group_id!r} does not exist")

@@ -34,6 +34,7 @@ def assert_board_matches(fake, lines):
         assert group == f"GREYSON {season}"
         wanted = {s: int(row[s]) for s in SIZES if not is_blank(row[s]) and int(row[s]) > 0}
         subs = {s.name: s for s in fake.subitems_of(item.id)}
+        assert len(fake.subitems_of(item.id)) == len(subs), "duplicate subitems"
         assert set(subs) == {f"Size {s}" for s in wanted}
         for size, qty in wanted.items():
             assert subs[f"Size {size}"].values["numeric_mkra7j8e"] == str(qty)
