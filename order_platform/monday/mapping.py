@@ -7,6 +7,7 @@ feeds which board column, how items, groups and subitems are named, and every sy
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -180,9 +181,13 @@ class BoardConfig(_Model):
         return self.model_copy(update={"sync": self.sync.model_copy(update=changes)})
 
 
+BOARD_CONFIG_ENV = "MONDAY_BOARD_CONFIG"
+
+
 def load_board_config(path: Path | str | None = None) -> BoardConfig:
-    """Parse the board mapping file (default: the packaged order_platform/config/monday_board.json)."""
-    raw = json.loads(Path(path or BOARD_CONFIG_PATH).read_text(encoding="utf-8"))
+    """Parse the board mapping file: `path`, else $MONDAY_BOARD_CONFIG, else the packaged
+    order_platform/config/monday_board.json."""
+    raw = json.loads(Path(path or os.environ.get(BOARD_CONFIG_ENV) or BOARD_CONFIG_PATH).read_text(encoding="utf-8"))
     return BoardConfig.model_validate(raw)
 
 

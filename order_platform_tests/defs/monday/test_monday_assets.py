@@ -110,20 +110,15 @@ def test_live_sync_creates_every_line_then_reruns_unchanged(sync, server, order_
     assert_no_token(instance, second, TOKEN)
 
 
-def test_a_failed_record_fails_the_check_and_the_run_after_the_others_sync(
-    sync, server, order_platform, instance
-):
+def test_a_failed_record_fails_the_check_and_the_run_after_the_others_sync(sync, server, order_platform, instance):
     greyson = order_list_slice(order_platform, "GREYSON")
     bad = str(greyson["record_uuid"].iloc[0])
-    with order_platform.pipeline().store.engine.begin() as conn:  # a note too long for monday's long text
-        conn.execute(
-            sa.text('UPDATE "ORDER_LIST" SET "NOTES" = :notes WHERE record_uuid = :id'),
-            {"notes": "x" * 2500, "id": bad},
-        )
+    with order_platform.pipeline().store.engine.begin() as conn:  # a line without a line id: not sent
+        conn.execute(sa.text("UPDATE \"ORDER_LIST\" SET record_uuid = ' ' WHERE record_uuid = :id"), {"id": bad})
     result = sync(live_monday(server))
     assert not result.success and check_results(result) == {"GREYSON": False, "TITLE NINE": True}
     text = failure_text(result)
-    assert "GREYSON: partial" in text and "failed 1" in text and "TEXT_TOO_LONG" in text
+    assert "GREYSON: partial" in text and "failed 1" in text and "MISSING_LINE_ID" in text
     assert "TITLE NINE" not in text
     assert set(materialized(result)) == {"TITLE NINE"}  # the clean customer is materialised
     greyson_obs = observed(result)["GREYSON"]  # the partial one is observed, not materialised
@@ -132,7 +127,7 @@ def test_a_failed_record_fails_the_check_and_the_run_after_the_others_sync(
         1,
         len(greyson) - 1,
     )
-    assert greyson_obs["failures"][0]["record_uuid"] == bad
+    assert greyson_obs["failures"][0]["code"] == "MISSING_LINE_ID"
     assert not server.fake.items_with_value(BOARD, "text_line_id", bad)
     assert instance.get_materialized_partitions(MONDAY_BOARD_ITEMS) == {"TITLE NINE"}
 
