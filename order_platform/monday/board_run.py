@@ -6,6 +6,7 @@ import logging
 import time
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 
 from order_platform.monday import records
@@ -13,7 +14,7 @@ from order_platform.monday import state as st
 from order_platform.monday.board import BoardInfo, discover_board, ensure_groups
 from order_platform.monday.client import MondayClient, MondayError
 from order_platform.monday.executor import MutationExecutor
-from order_platform.monday.lines import LineSource, Target, chunks_of, for_board, needed_columns
+from order_platform.monday.lines import LineSource, RawLines, Target, as_source, needed_columns
 from order_platform.monday.mapping import BoardConfig, BoardIds
 from order_platform.monday.payloads import LineFailure, LinePayload, build_payloads, gc_paused
 from order_platform.monday.pending import audit_board, resolve_pending
@@ -39,7 +40,7 @@ class BoardRun:
         self,
         engine: sa.Engine,
         customer: str,
-        lines: LineSource,
+        lines: pd.DataFrame | LineSource,
         client: MondayClient | None,
         config: BoardConfig,
         index: int,
@@ -47,7 +48,7 @@ class BoardRun:
         audit: bool,
         counts: dict[str, int],
     ) -> None:
-        self.engine, self.customer, self.lines, self.client = engine, customer, lines, client
+        self.engine, self.customer, self.source, self.client = engine, customer, as_source(lines), client
         self.config, self.index, self.target, self.audit, self.counts = config, index, target, audit, counts
         self.board: BoardIds = config.boards[index]
         self.dry_run = client is None
@@ -90,14 +91,13 @@ class BoardRun:
         with self.engine.begin() as conn:
             everything = None if self.target is None else []
             records.replace_cell_issues(conn, board_id, self.customer, self.result.run_id, [], record_uuids=everything)
-        boards = range(len(self.config.boards))
-        for chunk in chunks_of(self.lines, needed_columns(self.config), self.config.sync.chunk_lines):
-            if self.index == 0:
-                self.counts["total"] += len(chunk)
-                self.counts["taken"] += sum(
-                    len(for_board(chunk, self.config, i, self.customer, self.target)) for i in boards
-                )
-            self._chunk(for_board(chunk, self.config, self.index, self.customer, self.target))
+        if self.index == 0:
+            self.counts["total"] += self.source.total()
+        for chunk in self.source.chunks(
+            self.config, self.index, self.customer, self.target, needed_columns(self.config)
+        ):
+            self.counts["taken"] += len(chunk)
+            self._chunk(chunk)
             if self.result.status == "failed":
                 return
         if self.target is None:
@@ -120,10 +120,9 @@ class BoardRun:
         """Lines in scope that are not on the board yet (read before anything is sent)."""
         ids: set[str] = set()
         id_column = self.config.sync.external_id_column.source
-        columns = [id_column, "ORDER TYPE", "AAG SEASON", "CUSTOMER SEASON", "PO NUMBER"]
-        for chunk in chunks_of(self.lines, columns, self.config.sync.chunk_lines):
-            frame = for_board(chunk, self.config, self.index, self.customer, self.target)
-            ids.update(str(v).strip() for v in frame[id_column] if v is not None and str(v).strip())
+        for chunk in self.source.chunks(self.config, self.index, self.customer, self.target, [id_column]):
+            values = chunk.values[id_column] if isinstance(chunk, RawLines) else chunk[id_column].tolist()
+            ids.update(str(v).strip() for v in values if v is not None and v == v and str(v).strip())
         with self.engine.connect() as conn:
             known = st.load_state(conn, self.board.id, ids)
         return sum(1 for i in ids if i not in known or known[i].status != "active" or not known[i].item_id)

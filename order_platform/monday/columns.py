@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from itertools import repeat
 from json.encoder import encode_basestring
@@ -77,29 +77,33 @@ def cells(series: pd.Series) -> list[Any]:
     return [v if type(v) in _NATIVE_TYPES else maybe_box_native(v) for v in raw]
 
 
-def size_quantities(
-    lines: pd.DataFrame, sizes_present: list[str], count: int
-) -> tuple[list[dict[str, int] | None], list[tuple[int, str, Any, FormatError]]]:
-    """Per row: size -> quantity > 0 (size order); and every size cell that is not a whole number
-    (position, size, value, error): that size gets no subitem, the rest of the line goes on."""
-    sizes: list[dict[str, int] | None] = [None] * count
-    errors: list[tuple[int, str, Any, FormatError]] = []
-    cache: dict[type, dict[Any, Any]] = {t: {} for t in _CACHED_TYPES}
+def frame_size_cells(lines: pd.DataFrame, sizes_present: list[str]) -> Iterator[tuple[int, str, Any]]:
+    """(row position, size, value) of every size cell of the frame that may be filled, size by size."""
     for size in sizes_present:
         series = lines[size]
         rows = maybe_filled(series)
-        if not rows.size:
-            continue
-        for position, value in zip(rows.tolist(), cells(series.iloc[rows]), strict=True):
-            quantity = cached(cache, format_quantity, value)
-            if type(quantity) is FormatError:
-                errors.append((position, size, value, quantity))
-            elif quantity > 0:
-                row = sizes[position]
-                if row is None:
-                    sizes[position] = {size: quantity}
-                else:
-                    row[size] = quantity
+        if rows.size:
+            yield from zip(rows.tolist(), repeat(size), cells(series.iloc[rows]), strict=False)
+
+
+def size_quantities(
+    size_cells: Iterable[tuple[int, str, Any]], count: int
+) -> tuple[list[dict[str, int] | None], list[tuple[int, str, Any, FormatError]]]:
+    """Per row: size -> quantity > 0 (in the order the cells come); and every size cell that is not a
+    whole number (position, size, value, error): that size gets no subitem, the line goes on."""
+    sizes: list[dict[str, int] | None] = [None] * count
+    errors: list[tuple[int, str, Any, FormatError]] = []
+    cache: dict[type, dict[Any, Any]] = {t: {} for t in _CACHED_TYPES}
+    for position, size, value in size_cells:
+        quantity = cached(cache, format_quantity, value)
+        if type(quantity) is FormatError:
+            errors.append((position, size, value, quantity))
+        elif quantity > 0:
+            row = sizes[position]
+            if row is None:
+                sizes[position] = {size: quantity}
+            else:
+                row[size] = quantity
     return sizes, errors
 
 

@@ -1,23 +1,28 @@
-"""Which order lines a sync reads: the line source (a frame or chunks), board scopes and the target.
+"""Which order lines a sync reads: line sources, board scopes and the target of a targeted sync.
 
-A source is a DataFrame or a callable `(columns) -> iterable of DataFrames` that can be called again
-(each call reads the lines anew, chunk by chunk): a sync holds one chunk of lines in memory, never
-the slice. `store_source` reads a customer's published ORDER_LIST slice in `chunk_lines` chunks.
+A source yields one board's lines chunk by chunk (`sync.chunk_lines`), so a sync holds one chunk in
+memory, never the slice:
+- `FrameSource`: a DataFrame (tests, the bench), filtered in pandas;
+- `StoreSource`: a customer's published ORDER_LIST slice, filtered in SQL and read with the
+  driver's own values (no per-value type conversion); the 245 size columns, nearly all blank, come
+  back as one text per line ("XS\x1f12\x1eS\x1f24\x1e", built in SQL) instead of 245 values.
+A line goes to the first board whose scope takes it (scopes: mapping.BoardScope).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import pandas as pd
+import sqlalchemy as sa
 
 from order_platform.monday.mapping import BoardConfig, BoardScope, size_columns
 
-Chunks = Callable[[list[str] | None], Iterable[pd.DataFrame]]
-LineSource = pd.DataFrame | Chunks
-
 TARGET_COLUMNS = {"po_number": "PO NUMBER", "aag_season": "AAG SEASON", "customer_season": "CUSTOMER SEASON"}
+SIZE_SEP, CELL_SEP = "\x1f", "\x1e"  # size name / quantity, one size / the next (never in size names)
+SIZES_TEXT = "_SIZES"
 
 
 class TargetError(ValueError):
@@ -47,6 +52,33 @@ class Target:
         return ", ".join(f"{k} = {v!r}" for k, v in self.where().items())
 
 
+@dataclass
+class RawLines:
+    """Lines as driver values per column (what build_payloads reads) and the filled size cells."""
+
+    count: int
+    values: dict[str, list[Any]]
+    size_cells: list[tuple[int, str, Any]] = field(default_factory=list)  # (row, size, value), row order
+
+    def __len__(self) -> int:
+        return self.count
+
+
+Chunk = pd.DataFrame | RawLines
+
+
+class LineSource(Protocol):
+    def chunks(
+        self, config: BoardConfig, index: int, customer: str, target: Target | None, columns: list[str]
+    ) -> Iterable[Chunk]:
+        """Board `index`'s lines (in its scope and no earlier board's, and in the target), in chunks."""
+        ...
+
+    def total(self) -> int:
+        """Lines of the whole slice (in scope or not)."""
+        ...
+
+
 def needed_columns(config: BoardConfig) -> list[str]:
     """ORDER_LIST columns a sync reads: line id, mapped columns, name parts, scope columns, sizes."""
     knobs = config.sync
@@ -56,13 +88,23 @@ def needed_columns(config: BoardConfig) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def chunks_of(source: LineSource, columns: list[str] | None, chunk_lines: int) -> Iterator[pd.DataFrame]:
-    """The source's lines in chunks of at most `chunk_lines` (a frame is sliced)."""
-    if isinstance(source, pd.DataFrame):
-        for start in range(0, max(len(source), 1), chunk_lines):
-            yield source.iloc[start : start + chunk_lines]
-        return
-    yield from source(columns)
+class FrameSource:
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+
+    def chunks(
+        self, config: BoardConfig, index: int, customer: str, target: Target | None, columns: list[str]
+    ) -> Iterator[Chunk]:
+        mine = for_board(self.frame, config, index, customer, target)
+        for start in range(0, len(mine), config.sync.chunk_lines):
+            yield mine.iloc[start : start + config.sync.chunk_lines]
+
+    def total(self) -> int:
+        return len(self.frame)
+
+
+def as_source(lines: pd.DataFrame | LineSource) -> LineSource:
+    return FrameSource(lines) if isinstance(lines, pd.DataFrame) else lines
 
 
 def _matches(frame: pd.DataFrame, column: str, accepted: frozenset[str]) -> pd.Series:
@@ -73,7 +115,7 @@ def _matches(frame: pd.DataFrame, column: str, accepted: frozenset[str]) -> pd.S
 
 
 def select(frame: pd.DataFrame, scope: BoardScope, target: Target | None) -> pd.DataFrame:
-    """The rows of `frame` in the board's scope (and the target, when given)."""
+    """The rows of `frame` in the scope (and the target, when given)."""
     keep = pd.Series(True, index=frame.index)
     for column, accepted in scope.columns().items():
         keep &= _matches(frame, column, accepted)
@@ -97,15 +139,92 @@ def for_board(
     return mine
 
 
-def store_source(store: object, customer: str, chunk_lines: int, target: Target | None = None) -> Chunks | None:
-    """A source over the customer's published slice (warehouse Store.order_list_chunks); None: never
-    published. A target is filtered in the database already."""
-    if store.order_list_chunks(customer, 1, ["record_uuid"]) is None:  # type: ignore[attr-defined]
+class StoreSource:
+    """A customer's published ORDER_LIST slice (the warehouse Store), read in SQL chunks."""
+
+    def __init__(self, store: Any, customer: str, load_id: str, source_table: str) -> None:
+        self.store, self.customer = store, customer
+        table = store.order_list
+        self.table = table
+        self.slice = [table.c["_SOURCE_TABLE"] == source_table, table.c["_LOAD_ID"] == load_id]
+
+    def _column(self, name: str) -> Any:
+        return sa.func.upper(sa.func.trim(sa.func.coalesce(self.table.c[name], "")))
+
+    def _in(self, scope: BoardScope) -> Any:
+        filters = [self._column(c).in_(sorted(v)) for c, v in scope.columns().items() if c in self.table.c]
+        missing = [c for c in scope.columns() if c not in self.table.c]
+        return sa.false() if missing else sa.and_(sa.true(), *filters)
+
+    def where(self, config: BoardConfig, index: int, customer: str, target: Target | None) -> list[Any]:
+        boards = config.boards
+        if not boards[index].scope.takes_customer(customer):
+            return [sa.false()]
+        clauses = [*self.slice, self._in(boards[index].scope)]
+        clauses += [sa.not_(self._in(b.scope)) for b in boards[:index] if b.scope.takes_customer(customer)]
+        for column, value in (target.where() if target else {}).items():
+            clauses.append(self._column(column) == value.strip().upper())
+        return clauses
+
+    def chunks(
+        self, config: BoardConfig, index: int, customer: str, target: Target | None, columns: list[str]
+    ) -> Iterator[Chunk]:
+        table, sizes = self.table, set(size_columns())
+        plain = [c for c in dict.fromkeys(columns) if c in table.c and c not in sizes]
+        size_names = [c for c in size_columns() if c in columns and c in table.c]
+        selected = [sa.type_coerce(table.c[c], sa.types.NULLTYPE) for c in plain]  # driver values as they are
+        if size_names:
+            selected.append(_sizes_text(table, size_names))
+        query = sa.select(*selected).where(*self.where(config, index, customer, target))
+        engine = self.store.engine
+        compiled = query.compile(dialect=engine.dialect)
+        params = [compiled.params[k] for k in compiled.positiontup or []]
+        with engine.connect() as conn:
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(str(compiled), params)
+                while rows := cursor.fetchmany(config.sync.chunk_lines):
+                    yield _raw_lines(rows, plain, bool(size_names))
+            finally:
+                cursor.close()
+
+    def total(self) -> int:
+        with self.store.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(self.table).where(*self.slice)).scalar())
+
+
+def _sizes_text(table: sa.Table, names: list[str]) -> Any:
+    """One text per line: the filled size cells as name SIZE_SEP quantity CELL_SEP (schema order)."""
+    parts = [
+        sa.func.coalesce(
+            sa.literal(name + SIZE_SEP, sa.Unicode) + sa.cast(table.c[name], sa.Unicode(40)) + CELL_SEP, ""
+        )
+        for name in names
+    ]
+    text = parts[0]
+    for part in parts[1:]:
+        text = text + part
+    return sa.type_coerce(text, sa.types.NULLTYPE).label(SIZES_TEXT)
+
+
+def _raw_lines(rows: list[Any], names: list[str], with_sizes: bool) -> RawLines:
+    columns = list(zip(*rows, strict=True)) if rows else []
+    values = {name: list(column) for name, column in zip(names, columns, strict=False)}
+    cells: list[tuple[int, str, Any]] = []
+    if with_sizes and columns:
+        for position, text in enumerate(columns[-1]):
+            if text:
+                for cell in text.split(CELL_SEP)[:-1]:
+                    size, _, quantity = cell.partition(SIZE_SEP)
+                    cells.append((position, size, quantity))
+    return RawLines(len(rows), values, cells)
+
+
+def store_source(store: Any, customer: str) -> StoreSource | None:
+    """The customer's published slice as a source; None when it was never published."""
+    from order_platform.staging.customers import raw_table_name
+
+    load = store.last_load(customer, "published")
+    if load is None:
         return None
-
-    def read(columns: list[str] | None) -> Iterable[pd.DataFrame]:
-        where = target.where() if target else None
-        chunks = store.order_list_chunks(customer, chunk_lines, columns, where)  # type: ignore[attr-defined]
-        return chunks or []
-
-    return read
+    return StoreSource(store, customer, load["load_id"], raw_table_name(customer))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import filterfalse
@@ -24,10 +24,12 @@ from order_platform.monday.columns import (
     NULL_FRAGMENTS,
     cells,
     format_column,
+    frame_size_cells,
     size_quantities,
     text_column,
 )
 from order_platform.monday.formatting import NEUTRALISED, FormatError, is_blank, is_formula_like, neutralise
+from order_platform.monday.lines import RawLines
 from order_platform.monday.mapping import BoardConfig, NameRule, size_columns
 
 ITEM_NAME = "(item name)"
@@ -139,7 +141,7 @@ class Payloads:
     issues: list[CellIssue]
 
 
-def build_payloads(lines: pd.DataFrame, customer: str, config: BoardConfig) -> Payloads:
+def build_payloads(lines: pd.DataFrame | RawLines, customer: str, config: BoardConfig) -> Payloads:
     """Desired payload per record_uuid, the lines without a usable line id, and the cell issues.
 
     Column-wise (columns.py): each ORDER_LIST column is converted once, formatted with a per-value
@@ -170,20 +172,25 @@ def _shown(value: Any) -> str:
     return str(value)[:VALUE_SHOWN_CHARS]
 
 
-def _build_payloads(lines: pd.DataFrame, customer: str, config: BoardConfig) -> Payloads:
+def _build_payloads(lines: pd.DataFrame | RawLines, customer: str, config: BoardConfig) -> Payloads:
     knobs = config.sync
     id_source = knobs.external_id_column.source
-    if id_source not in lines.columns:
-        raise KeyError(f"lines has no {id_source!r} column (the stable line id)")
-    if not lines.columns.is_unique:  # a row dict would keep the last of equally named columns
-        lines = lines.loc[:, ~lines.columns.duplicated(keep="last")]
     count = len(lines)
-    sizes_present = [c for c in size_columns() if c in lines.columns]
-    converted: dict[str, list[Any]] = {}
+    if isinstance(lines, RawLines):
+        converted = lines.values
+        size_cells: Iterable[tuple[int, str, Any]] = lines.size_cells
+    else:
+        if not lines.columns.is_unique:  # a row dict would keep the last of equally named columns
+            lines = lines.loc[:, ~lines.columns.duplicated(keep="last")]
+        converted = {}
+        size_cells = frame_size_cells(lines, [c for c in size_columns() if c in lines.columns])
+    if id_source not in converted and (isinstance(lines, RawLines) or id_source not in lines.columns):
+        raise KeyError(f"lines has no {id_source!r} column (the stable line id)")
 
     def column(name: str) -> list[Any]:
         if name not in converted:
-            converted[name] = cells(lines[name]) if name in lines.columns else [None] * count
+            present = not isinstance(lines, RawLines) and name in lines.columns
+            converted[name] = cells(lines[name]) if present else [None] * count  # type: ignore[index]
         return converted[name]
 
     external_id = knobs.external_id_column.monday_column_id
@@ -216,7 +223,7 @@ def _build_payloads(lines: pd.DataFrame, customer: str, config: BoardConfig) -> 
                 texts[name] = text_column(column(name))
     item_parts = [[texts[name] for name in part] for part in knobs.item_name.parts]
     group_parts = [[texts[name] for name in part] for part in knobs.group_name.parts]
-    sizes, size_errors = size_quantities(lines, sizes_present, count)
+    sizes, size_errors = size_quantities(size_cells, count)
     for position, size, value, exc in size_errors:
         reason = f"no subitem for this size: {exc.message}"
         row_issues.setdefault(position, []).append((size, "", value, exc.code, reason))

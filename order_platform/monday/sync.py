@@ -43,7 +43,7 @@ def sync_published(
     """Sync the customer's published ORDER_LIST slice (read in chunks from the warehouse Store);
     None when the customer was never published."""
     config = config or load_board_config()
-    source = store_source(store, customer, config.sync.chunk_lines, target)
+    source = store_source(store, customer)
     if source is None:
         return None
     return sync_customer(store.engine, customer, source, client, settings, config=config, target=target, audit=audit)
@@ -68,7 +68,7 @@ def sync_customer(
         config = config.with_boards(config.board.model_copy(update={"id": settings.board_id}), *config.extra_boards)
     st.create_tables(engine)
     results: list[SyncResult] = []
-    counts = {"total": 0, "taken": 0}
+    counts = {"total": 0, "taken": 0}  # lines of the slice, lines some board takes
     for index in range(len(config.boards)):
         run = BoardRun(engine, customer, lines, client, config, index, target, audit, counts)
         results.append(run.run())
