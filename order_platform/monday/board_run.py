@@ -18,7 +18,7 @@ from order_platform.monday.lines import LineSource, RawLines, Target, as_source,
 from order_platform.monday.mapping import BoardConfig, BoardIds
 from order_platform.monday.payloads import LineFailure, LinePayload, build_payloads, gc_paused
 from order_platform.monday.pending import audit_board, resolve_pending
-from order_platform.monday.plan_rows import plan_json, plan_rows
+from order_platform.monday.plan_rows import plan_json, plan_row
 from order_platform.monday.planner import LinePlan, Op, Plan, plan_lines
 from order_platform.monday.recovery import ExecutionReport
 from order_platform.monday.result import (
@@ -273,19 +273,22 @@ class BoardRun:
 
     def _store_plan(self, plan: Plan, payloads: dict[str, LinePayload]) -> None:
         with gc_paused():
-            rows = plan_rows(plan, payloads)
             stored = [
-                (r["record_uuid"], r["action"], plan_json(r, payloads.get(r["record_uuid"])))
-                for r in rows
-                if r["action"] != "unchanged"
+                (line.record_uuid, line.action, plan_json(line, payloads.get(line.record_uuid)))
+                for line in plan.lines
+                if line.action != "unchanged"
             ]
         with gc_paused(), self.engine.begin() as conn:
             records.save_plan(conn, self.result.run_id, self.customer, stored)
         room = MAX_PLAN_ROWS_IN_RESULT - len(self.result.plan)
-        self.result.plan += rows[: max(room, 0)]
-        changes = [r for r in rows if r["action"] != "unchanged"]
+        self.result.plan += [plan_row(line, payloads.get(line.record_uuid)) for line in plan.lines[: max(room, 0)]]
+        changes = (line for line in plan.lines if line.action != "unchanged")
         room = self.config.sync.payload_sample_size - len(self.result.sample_payloads)
-        self.result.sample_payloads += changes[: max(room, 0)]
+        for line in changes:
+            if room <= 0:
+                break
+            self.result.sample_payloads.append(plan_row(line, payloads.get(line.record_uuid)))
+            room -= 1
 
     def _finish(
         self, before: dict[str, int], started: float, status: str | None = None, message: str | None = None

@@ -169,6 +169,8 @@ def format_column(
 
     types = set(map(type, values))
     types.discard(type(None))
+    if monday_type == "numbers" and types <= {float, int}:
+        return _number_column(values, prefix, blank, encode)
     copy = _COPY.get(monday_type)
     if types <= _TABLE_TYPES and not (int in types and float in types):
         # Equal values of these types format alike (ints and floats are not mixed: 1 == 1.0), so
@@ -194,6 +196,37 @@ def format_column(
     if copy is not None:
         results = [None if r is None else copy(r) for r in results]
     return results, encoded, errors, neutralised
+
+
+def _number_column(
+    values: list[Any], prefix: str, blank: str, encode: Callable[[Any], tuple[Any, str, bool]]
+) -> tuple[list[Any], list[str], dict[int, FormatError], list[int]]:
+    """format_column of a numbers column holding floats and ints only: format_number's digits, inline
+    (a plain repr without exponent is what formatting through Decimal gives; the rest goes the long way)."""
+    results: list[Any] = []
+    encoded: list[str] = []
+    errors: dict[int, FormatError] = {}
+    for position, value in enumerate(values):
+        if value is None or value != value:  # blank (NaN)
+            results.append(None)
+            encoded.append(blank)
+            continue
+        text = repr(value)
+        if type(value) is float:
+            if "e" in text or "n" in text:  # exponent, inf
+                result, fragment, _ = encode(value)
+                if type(result) is FormatError:
+                    errors[position] = result
+                    result = None
+                results.append(result)
+                encoded.append(fragment)
+                continue
+            text = text.rstrip("0").rstrip(".")
+            if text in ("-0", ""):
+                text = "0"
+        results.append(text)
+        encoded.append(prefix + '"' + text + '"')
+    return results, encoded, errors, []
 
 
 _MISSING = object()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 import pandas as pd
@@ -174,11 +175,12 @@ class StoreSource:
         size_names = [c for c in size_columns() if c in columns and c in table.c]
         selected = [sa.type_coerce(table.c[c], sa.types.NULLTYPE) for c in plain]  # driver values as they are
         if size_names:
-            selected.append(_sizes_text(table, size_names))
+            selected.append(_sizes_text(table, size_names, self.store.engine.dialect))
         query = sa.select(*selected).where(*self.where(config, index, customer, target))
         engine = self.store.engine
         compiled = query.compile(dialect=engine.dialect)
-        params = [compiled.params[k] for k in compiled.positiontup or []]
+        bound = compiled.params
+        params = [bound[k] for k in compiled.positiontup or []]
         with engine.connect() as conn:
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
@@ -193,18 +195,24 @@ class StoreSource:
             return int(conn.execute(sa.select(sa.func.count()).select_from(self.table).where(*self.slice)).scalar())
 
 
-def _sizes_text(table: sa.Table, names: list[str]) -> Any:
-    """One text per line: the filled size cells as name SIZE_SEP quantity CELL_SEP (schema order)."""
+@lru_cache(maxsize=8)
+def _sizes_sql(dialect: str, quoted: tuple[str, ...], names: tuple[str, ...]) -> str:
+    """SQL for one text per line: each filled size as name SIZE_SEP quantity CELL_SEP (schema order)."""
+    concat = "||" if dialect == "sqlite" else "+"
+    text = "NVARCHAR(40)" if dialect == "mssql" else "VARCHAR(40)"
+    chars = "CHAR(31)", "CHAR(30)"  # SIZE_SEP, CELL_SEP
     parts = [
-        sa.func.coalesce(
-            sa.literal(name + SIZE_SEP, sa.Unicode) + sa.cast(table.c[name], sa.Unicode(40)) + CELL_SEP, ""
-        )
-        for name in names
+        f"COALESCE('{name.replace(chr(39), chr(39) * 2)}' {concat} {chars[0]} {concat} CAST({column} AS {text}) "
+        f"{concat} {chars[1]}, '')"
+        for name, column in zip(names, quoted, strict=True)
     ]
-    text = parts[0]
-    for part in parts[1:]:
-        text = text + part
-    return sa.type_coerce(text, sa.types.NULLTYPE).label(SIZES_TEXT)
+    return f" {concat} ".join(parts)
+
+
+def _sizes_text(table: sa.Table, names: list[str], dialect: Any) -> Any:
+    quoted = tuple(dialect.identifier_preparer.quote(n) for n in names)
+    sql = _sizes_sql(dialect.name, quoted, tuple(names))
+    return sa.literal_column(sql, sa.types.NULLTYPE).label(SIZES_TEXT)
 
 
 def _raw_lines(rows: list[Any], names: list[str], with_sizes: bool) -> RawLines:

@@ -1,45 +1,56 @@
-"""A dry run's plan as rows (MONDAY_PLAN and the result's sample), JSON-encoded fast."""
+"""A dry run's plan as rows: MONDAY_PLAN payloads (JSON text, assembled from pre-encoded pieces) and
+the dict rows of the result's sample. A stored payload equals `state.to_json(row)` of its dict row."""
 
 from __future__ import annotations
 
+from json.encoder import encode_basestring
 from typing import Any
 
 from order_platform.monday import state as st
 from order_platform.monday.payloads import LinePayload
-from order_platform.monday.planner import Plan
-
-_PLAN_HEADS: dict[Any, str] = {}
+from order_platform.monday.planner import LinePlan, Plan
 
 
-def plan_json(row: dict[str, Any], payload: LinePayload | None) -> st.EncodedJson:
-    """st.to_json(row), with the payload's column values (the bulk of a row) spliced in pre-encoded."""
-    if payload is None or "column_values" not in row:
-        return st.EncodedJson(st.to_json(row))
-    head = _PLAN_HEADS.get(row["action"])
-    if head is None:
-        head = _PLAN_HEADS[row["action"]] = st.to_json({"action": row["action"]})[:-1] + ', "column_values": '
-    rest = st.to_json({**row, "column_values": None})
-    if not rest.startswith(head + "null"):  # keys sort as action, column_values, group_title, ...
-        return st.EncodedJson(st.to_json(row))
-    return st.EncodedJson(head + payload.create_values_json() + rest[len(head) + len("null") :])
+def plan_row(line: LinePlan, payload: LinePayload | None) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "record_uuid": line.record_uuid,
+        "action": line.action,
+        "reason": line.reason,
+        "ops": [{"op": op.kind, "size": op.size, "quantity": op.quantity} for op in line.ops],
+    }
+    if payload is not None and line.action in ("create", "update"):
+        row.update(
+            item_name=payload.item_name,
+            group_title=payload.group_title,
+            column_values=payload.create_values(),
+            sizes=payload.sizes,
+        )
+    return row
 
 
 def plan_rows(plan: Plan, payloads: dict[str, LinePayload]) -> list[dict[str, Any]]:
-    rows = []
-    for line in plan.lines:
-        row: dict[str, Any] = {
-            "record_uuid": line.record_uuid,
-            "action": line.action,
-            "reason": line.reason,
-            "ops": [{"op": op.kind, "size": op.size, "quantity": op.quantity} for op in line.ops],
-        }
-        payload = payloads.get(line.record_uuid)
-        if payload is not None and line.action in ("create", "update"):
-            row.update(
-                item_name=payload.item_name,
-                group_title=payload.group_title,
-                column_values=payload.create_values(),
-                sizes=payload.sizes,
-            )
-        rows.append(row)
-    return rows
+    return [plan_row(line, payloads.get(line.record_uuid)) for line in plan.lines]
+
+
+def _json(value: Any) -> str:
+    if value is None:
+        return "null"
+    return encode_basestring(value) if type(value) is str else st.to_json(value)
+
+
+def plan_json(line: LinePlan, payload: LinePayload | None) -> str:
+    """to_json(plan_row(line, payload)) without building the row (keys in sorted order)."""
+    ops = ", ".join(
+        f'{{"op": "{op.kind}", "quantity": {_json(op.quantity)}, "size": {_json(op.size)}}}' for op in line.ops
+    )
+    head = f'{{"action": "{line.action}", '
+    reason, uuid = encode_basestring(line.reason), encode_basestring(line.record_uuid)
+    tail = f'"ops": [{ops}], "reason": {reason}, "record_uuid": {uuid}'
+    if payload is None or line.action not in ("create", "update"):
+        return head + tail + "}"
+    sizes = ", ".join(f"{encode_basestring(k)}: {v}" for k, v in sorted(payload.sizes.items()))
+    return (
+        f'{head}"column_values": {payload.create_values_json()}, '
+        f'"group_title": {encode_basestring(payload.group_title)}, '
+        f'"item_name": {encode_basestring(payload.item_name)}, {tail}, "sizes": {{{sizes}}}}}'
+    )

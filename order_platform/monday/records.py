@@ -63,13 +63,18 @@ def clear_failures(conn: sa.Connection, board_id: str, record_uuids: list[str]) 
         )
 
 
-def save_plan(conn: sa.Connection, run_id: int, customer: str, rows: Iterable[tuple[str, str, Any]]) -> None:
-    values = [
-        {"run_id": run_id, "record_uuid": u, "customer": customer, "action": a, "payload": to_json(p)}
-        for u, a, p in rows
-    ]
+def save_plan(conn: sa.Connection, run_id: int, customer: str, rows: Iterable[tuple[str, str, str]]) -> None:
+    """Rows of (record_uuid, action, payload JSON text), bound straight through the driver."""
+    values = [(run_id, u, customer, a, p) for u, a, p in rows]
     if values:
-        conn.execute(sa.insert(plan_table), values)
+        columns = ("run_id", "record_uuid", "customer", "action", "payload")
+        quote = conn.dialect.identifier_preparer.quote
+        names = ", ".join(quote(c) for c in columns)
+        marks = ", ".join("?" for _ in columns) if conn.dialect.paramstyle == "qmark" else None
+        if marks is None:  # another driver: through SQLAlchemy
+            conn.execute(sa.insert(plan_table), [dict(zip(columns, v, strict=True)) for v in values])
+            return
+        conn.exec_driver_sql(f"INSERT INTO {quote(plan_table.name)} ({names}) VALUES ({marks})", values)
 
 
 def replace_cell_issues(
