@@ -63,6 +63,8 @@ class BoardRun:
         board_id = self.board.id
         with self.engine.begin() as conn:
             run_id = records.start_run(conn, board_id, self.customer, self.dry_run)
+            if self.target is None:  # a full sync's cell issues replace the customer's previous ones
+                records.replace_cell_issues(conn, board_id, self.customer, run_id, [], record_uuids=None)
         self.result = result = SyncResult(run_id, self.customer, board_id, self.dry_run, "running")
         result.target = self.target.describe() if self.target else ""
         before = _counters(self.client)
@@ -88,9 +90,6 @@ class BoardRun:
             creates = self._count_creates()
             if creates and self._refused(creates, self._board_info()):
                 return
-        with self.engine.begin() as conn:
-            everything = None if self.target is None else []
-            records.replace_cell_issues(conn, board_id, self.customer, self.result.run_id, [], record_uuids=everything)
         if self.index == 0:
             self.counts["total"] += self.source.total()
         for chunk in self.source.chunks(
@@ -160,27 +159,19 @@ class BoardRun:
         self.result.cell_issues += len(issues)
         room = MAX_ISSUES_IN_RESULT - len(self.result.cell_issue_sample)
         self.result.cell_issue_sample += issues[: max(room, 0)]
-        with self.engine.begin() as conn:
-            records.replace_cell_issues(
-                conn,
-                self.board.id,
-                self.customer,
-                self.result.run_id,
-                issues,
-                record_uuids=list(built.lines) if self.target else [],
-            )
-            records.record_failures(
-                conn,
-                self.board.id,
-                self.customer,
-                self.result.run_id,
-                [_failure_row(f) for f in built.failures.values()],
-            )
-        self.result.failures += [_failure_row(f) for f in built.failures.values()]
+        failures = [_failure_row(f) for f in built.failures.values()]
+        stored = self._plan_payloads(plan, built.lines) if self.dry_run else []
+        with self.engine.begin() as conn:  # one transaction per chunk: issues, failures, the dry run's plan
+            board, run_id = self.board.id, self.result.run_id
+            targeted = list(built.lines) if self.target else []
+            records.replace_cell_issues(conn, board, self.customer, run_id, issues, record_uuids=targeted)
+            records.record_failures(conn, board, self.customer, run_id, failures)
+            records.save_plan(conn, run_id, self.customer, stored)
+        self.result.failures += failures
         self.creates += sum(1 for line in plan.lines if line.action == "create")
         self.result.planned_operations += sum(len(line.ops) for line in plan.lines)
         if self.dry_run:
-            self._store_plan(plan, built.lines)
+            self._sample_plan(plan, built.lines)
             self._tally(plan, ExecutionReport())
         elif plan.ops:
             self._execute(plan, built.lines, state)
@@ -271,24 +262,26 @@ class BoardRun:
             room = self.config.sync.payload_sample_size - len(result.sample_payloads)
             result.sample_payloads += report.samples[: max(room, 0)]
 
-    def _store_plan(self, plan: Plan, payloads: dict[str, LinePayload]) -> None:
+    def _plan_payloads(self, plan: Plan, payloads: dict[str, LinePayload]) -> list[tuple[str, str, str]]:
+        """MONDAY_PLAN rows (record_uuid, action, payload JSON) of the lines that change."""
         with gc_paused():
-            stored = [
+            return [
                 (line.record_uuid, line.action, plan_json(line, payloads.get(line.record_uuid)))
                 for line in plan.lines
                 if line.action != "unchanged"
             ]
-        with gc_paused(), self.engine.begin() as conn:
-            records.save_plan(conn, self.result.run_id, self.customer, stored)
+
+    def _sample_plan(self, plan: Plan, payloads: dict[str, LinePayload]) -> None:
+        """The first plan rows, and the first changes as sample payloads, for the result."""
         room = MAX_PLAN_ROWS_IN_RESULT - len(self.result.plan)
         self.result.plan += [plan_row(line, payloads.get(line.record_uuid)) for line in plan.lines[: max(room, 0)]]
-        changes = (line for line in plan.lines if line.action != "unchanged")
         room = self.config.sync.payload_sample_size - len(self.result.sample_payloads)
-        for line in changes:
+        for line in plan.lines:
             if room <= 0:
                 break
-            self.result.sample_payloads.append(plan_row(line, payloads.get(line.record_uuid)))
-            room -= 1
+            if line.action != "unchanged":
+                self.result.sample_payloads.append(plan_row(line, payloads.get(line.record_uuid)))
+                room -= 1
 
     def _finish(
         self, before: dict[str, int], started: float, status: str | None = None, message: str | None = None

@@ -25,6 +25,7 @@ from order_platform.monday.formatting import (
     format_quantity,
     format_raw,
     is_blank,
+    is_formula_like,
     neutralise_value,
 )
 
@@ -154,9 +155,26 @@ def format_column(
     blank = prefix + "null"
     NULL_FRAGMENTS.add(blank)
 
+    wrap = _WRAP.get(monday_type)
+
     def encode(value: Any) -> tuple[Any, str, bool]:
         if value is None or (type(value) is float and value != value):  # blank
             return None, blank, False
+        if type(value) is str and wrap is not None:  # text into a text-like column: inline
+            text = value.strip()
+            if not text:
+                return None, blank, False
+            if len(text) > long_text_max and monday_type == "long_text":
+                return (
+                    FormatError("TEXT_TOO_LONG", f"long text of {len(text)} chars exceeds {long_text_max}"),
+                    blank,
+                    False,
+                )
+            neutralised = is_formula_like(text)
+            if neutralised:
+                text = "'" + text
+            head, tail, make = wrap
+            return make(text), prefix + head + encode_basestring(text) + tail, neutralised
         try:
             result = format_raw(monday_type, value, long_text_max=long_text_max)
         except FormatError as exc:
@@ -228,6 +246,14 @@ def _number_column(
         encoded.append(prefix + '"' + text + '"')
     return results, encoded, errors, []
 
+
+# Text-like column types: the JSON around the text, and the API value built from the text.
+_WRAP: dict[str, tuple[str, str, Callable[[str], Any]]] = {
+    "text": ("", "", lambda t: t),
+    "long_text": ('{"text": ', "}", lambda t: {"text": t}),
+    "dropdown": ('{"labels": [', "]}", lambda t: {"labels": [t]}),
+    "status": ('{"label": ', "}", lambda t: {"label": t}),
+}
 
 _MISSING = object()
 # format_value's dict results, copied per row so that no two payloads share a mutable value.

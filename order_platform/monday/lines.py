@@ -11,6 +11,7 @@ A line goes to the first board whose scope takes it (scopes: mapping.BoardScope)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 from order_platform.monday.mapping import BoardConfig, BoardScope, size_columns
 
 TARGET_COLUMNS = {"po_number": "PO NUMBER", "aag_season": "AAG SEASON", "customer_season": "CUSTOMER SEASON"}
-SIZE_SEP, CELL_SEP = "\x1f", "\x1e"  # size name / quantity, one size / the next (never in size names)
+CELL_SEP = "\x1e"  # after each size value in the packed text (never in a value)
 SIZES_TEXT = "_SIZES"
 
 
@@ -174,11 +175,15 @@ class StoreSource:
         plain = [c for c in dict.fromkeys(columns) if c in table.c and c not in sizes]
         size_names = [c for c in size_columns() if c in columns and c in table.c]
         selected = [sa.type_coerce(table.c[c], sa.types.NULLTYPE) for c in plain]  # driver values as they are
-        if size_names:
-            selected.append(_sizes_text(table, size_names, self.store.engine.dialect))
-        query = sa.select(*selected).where(*self.where(config, index, customer, target))
         engine = self.store.engine
-        compiled = query.compile(dialect=engine.dialect)
+        packed = engine.dialect.name == "sqlite"
+        if size_names and packed:
+            quoted = tuple(engine.dialect.identifier_preparer.quote(n) for n in size_names)
+            selected.append(sa.literal_column(_sizes_sql(quoted), sa.types.NULLTYPE).label(SIZES_TEXT))
+        else:
+            selected += [sa.type_coerce(table.c[c], sa.types.NULLTYPE) for c in size_names]
+        query = sa.select(*selected).where(*self.where(config, index, customer, target))
+        compiled = query.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
         bound = compiled.params
         params = [bound[k] for k in compiled.positiontup or []]
         with engine.connect() as conn:
@@ -186,7 +191,7 @@ class StoreSource:
             try:
                 cursor.execute(str(compiled), params)
                 while rows := cursor.fetchmany(config.sync.chunk_lines):
-                    yield _raw_lines(rows, plain, bool(size_names))
+                    yield _raw_lines(rows, plain, size_names, packed)
             finally:
                 cursor.close()
 
@@ -196,36 +201,34 @@ class StoreSource:
 
 
 @lru_cache(maxsize=8)
-def _sizes_sql(dialect: str, quoted: tuple[str, ...], names: tuple[str, ...]) -> str:
-    """SQL for one text per line: each filled size as name SIZE_SEP quantity CELL_SEP (schema order)."""
-    concat = "||" if dialect == "sqlite" else "+"
-    text = "NVARCHAR(40)" if dialect == "mssql" else "VARCHAR(40)"
-    chars = "CHAR(31)", "CHAR(30)"  # SIZE_SEP, CELL_SEP
-    parts = [
-        f"COALESCE('{name.replace(chr(39), chr(39) * 2)}' {concat} {chars[0]} {concat} CAST({column} AS {text}) "
-        f"{concat} {chars[1]}, '')"
-        for name, column in zip(names, quoted, strict=True)
-    ]
-    return f" {concat} ".join(parts)
+def _sizes_sql(quoted: tuple[str, ...]) -> str:
+    """SQLite: the size cells of a line as one text, each followed by CELL_SEP (blank: nothing)."""
+    groups = [quoted[i : i + 100] for i in range(0, len(quoted), 100)]  # SQLite: at most 127 arguments
+    return " || ".join("printf('" + ("%s" + CELL_SEP) * len(g) + "', " + ", ".join(g) + ")" for g in groups)
 
 
-def _sizes_text(table: sa.Table, names: list[str], dialect: Any) -> Any:
-    quoted = tuple(dialect.identifier_preparer.quote(n) for n in names)
-    sql = _sizes_sql(dialect.name, quoted, tuple(names))
-    return sa.literal_column(sql, sa.types.NULLTYPE).label(SIZES_TEXT)
-
-
-def _raw_lines(rows: list[Any], names: list[str], with_sizes: bool) -> RawLines:
+def _raw_lines(rows: list[Any], names: list[str], sizes: list[str], packed: bool) -> RawLines:
+    """Driver rows -> RawLines. Size values come last: one packed text (SQLite) or one per size."""
     columns = list(zip(*rows, strict=True)) if rows else []
     values = {name: list(column) for name, column in zip(names, columns, strict=False)}
     cells: list[tuple[int, str, Any]] = []
-    if with_sizes and columns:
-        for position, text in enumerate(columns[-1]):
-            if text:
-                for cell in text.split(CELL_SEP)[:-1]:
-                    size, _, quantity = cell.partition(SIZE_SEP)
-                    cells.append((position, size, quantity))
+    if sizes and columns:
+        if packed:
+            empty = len(sizes)
+            for position, text in enumerate(columns[-1]):
+                if text and len(text) > empty:
+                    consumed = 0
+                    for match in _FIELD.finditer(text):
+                        cells.append((position, sizes[match.start() - consumed], match.group()))
+                        consumed += match.end() - match.start()
+        else:
+            for size, column in zip(sizes, columns[len(names) :], strict=True):
+                cells.extend((p, size, v) for p, v in enumerate(column) if v is not None)
+            cells.sort(key=lambda cell: cell[0])  # row order, sizes in schema order within a row
     return RawLines(len(rows), values, cells)
+
+
+_FIELD = re.compile(f"[^{CELL_SEP}]+")
 
 
 def store_source(store: Any, customer: str) -> StoreSource | None:

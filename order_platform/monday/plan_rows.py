@@ -6,7 +6,6 @@ from __future__ import annotations
 from json.encoder import encode_basestring
 from typing import Any
 
-from order_platform.monday import state as st
 from order_platform.monday.payloads import LinePayload
 from order_platform.monday.planner import LinePlan, Plan
 
@@ -32,23 +31,38 @@ def plan_rows(plan: Plan, payloads: dict[str, LinePayload]) -> list[dict[str, An
     return [plan_row(line, payloads.get(line.record_uuid)) for line in plan.lines]
 
 
-def _json(value: Any) -> str:
-    if value is None:
+_SIZE_JSON: dict[str, str] = {}
+
+
+def _size(size: str | None) -> str:
+    if size is None:
         return "null"
-    return encode_basestring(value) if type(value) is str else st.to_json(value)
+    text = _SIZE_JSON.get(size)
+    if text is None:
+        text = _SIZE_JSON[size] = encode_basestring(size)
+    return text
 
 
 def plan_json(line: LinePlan, payload: LinePayload | None) -> str:
     """to_json(plan_row(line, payload)) without building the row (keys in sorted order)."""
     ops = ", ".join(
-        f'{{"op": "{op.kind}", "quantity": {_json(op.quantity)}, "size": {_json(op.size)}}}' for op in line.ops
+        [
+            '{"op": "'
+            + op.kind
+            + '", "quantity": '
+            + ("null" if op.quantity is None else str(op.quantity))
+            + ', "size": '
+            + _size(op.size)
+            + "}"
+            for op in line.ops
+        ]
     )
     head = f'{{"action": "{line.action}", '
     reason, uuid = encode_basestring(line.reason), encode_basestring(line.record_uuid)
     tail = f'"ops": [{ops}], "reason": {reason}, "record_uuid": {uuid}'
     if payload is None or line.action not in ("create", "update"):
         return head + tail + "}"
-    sizes = ", ".join(f"{encode_basestring(k)}: {v}" for k, v in sorted(payload.sizes.items()))
+    sizes = ", ".join([_size(k) + ": " + str(v) for k, v in sorted(payload.sizes.items())])
     return (
         f'{head}"column_values": {payload.create_values_json()}, '
         f'"group_title": {encode_basestring(payload.group_title)}, '

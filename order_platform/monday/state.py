@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,7 +133,13 @@ cell_issue_table = sa.Table(
 )
 
 
+_READY: weakref.WeakSet[sa.Engine] = weakref.WeakSet()  # engines whose tables this process made sure of
+
+
 def create_tables(engine: sa.Engine) -> None:
+    if engine in _READY:
+        return
+    _READY.add(engine)
     metadata.create_all(engine)
     columns = {c["name"] for c in sa.inspect(engine).get_columns(line_table.name)}
     if "item_values" not in columns:  # MONDAY_LINE from before item_values: add the column

@@ -1,0 +1,60 @@
+"""The published slice read in SQL chunks (lines.StoreSource) plans exactly what the whole frame plans."""
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from order_platform.monday import Target, load_board_config, sync_customer, sync_published
+from order_platform.monday import state as st
+from order_platform.monday.lines import StoreSource, store_source
+from order_platform.runner import PipelineSpec, run_customers
+from order_platform.stand_ins.sample_data import customer_headers, write_customer_workbook
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("published")
+    headers = customer_headers()["GREYSON"]
+    write_customer_workbook("GREYSON", headers, 300, 5, root / "source" / "USA CUSTOMERS")
+    spec = PipelineSpec(f"sqlite:///{root / 'order_list.db'}", str(root / "source"), str(root / "blob"))
+    reports = list(run_customers(spec, ["GREYSON"], workers=1))
+    assert all(r.ok for r in reports), [r.error for r in reports]
+    return spec.build().store
+
+
+def plan_payloads(engine: sa.Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.select(st.plan_table.c.record_uuid, st.plan_table.c.payload)).all())
+
+
+def test_chunked_sql_read_plans_the_same_as_the_whole_frame(store, tmp_path: Path):
+    config = load_board_config().with_scope().with_knobs(chunk_lines=70)  # several chunks
+    frame = store.order_list_for_customer("GREYSON")
+    source = store_source(store, "GREYSON")
+    assert isinstance(source, StoreSource) and source.total() == len(frame) > 250
+    chunks = list(source.chunks(config, 0, "GREYSON", None, ["record_uuid", "XS", "S", "M", "L", "XL", "XXL"]))
+    assert [len(c) for c in chunks][:-1] == [70] * (len(chunks) - 1)
+    assert any(c.size_cells for c in chunks)
+    whole = sa.create_engine(f"sqlite:///{tmp_path / 'whole.db'}")
+    by_frame = sync_customer(whole, "GREYSON", frame, None, config=config)
+    by_chunks = sync_published(store, "GREYSON", None, config=config)
+    assert by_chunks is not None and by_chunks.lines == by_frame.lines == len(frame)
+    assert (by_chunks.created, by_chunks.cell_issues) == (by_frame.created, by_frame.cell_issues)
+    assert by_chunks.planned_operations == by_frame.planned_operations
+    assert plan_payloads(store.engine) == plan_payloads(whole)
+
+
+def test_scope_and_target_are_filtered_in_sql(store):
+    config = load_board_config()  # the default scope: RECEIVED lines of 2026 FALL
+    frame = store.order_list_for_customer("GREYSON")
+    in_scope = frame[
+        (frame["ORDER TYPE"].str.strip().str.upper() == "RECEIVED")
+        & (frame["AAG SEASON"].str.strip().str.upper() == "2026 FALL")
+    ]
+    result = sync_published(store, "GREYSON", None, config=config)
+    assert result is not None and result.lines == len(in_scope) and result.out_of_scope == len(frame) - len(in_scope)
+    po = str(in_scope["PO NUMBER"].iloc[0])
+    targeted = sync_published(store, "GREYSON", None, config=config, target=Target(po_number=po))
+    assert targeted is not None and targeted.lines == int((in_scope["PO NUMBER"] == po).sum())
+    assert sync_published(store, "NOBODY", None, config=config) is None
