@@ -49,9 +49,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 @main.command("sample-data")
-@click.option(
-    "--target", type=click.Path(path_type=Path), help="Folder to write to (default: the source folder)."
-)
+@click.option("--target", type=click.Path(path_type=Path), help="Folder to write to (default: the source folder).")
 @click.option("--lines", default=101_500, show_default=True, help="Order lines across the 46 customers.")
 @click.option("--force", is_flag=True, help="Write even if the folder already holds workbooks.")
 def sample_data(target: Path | None, lines: int, force: bool) -> None:
@@ -62,9 +60,7 @@ def sample_data(target: Path | None, lines: int, force: bool) -> None:
     assert target is not None
     existing = list(target.rglob("*.xlsx")) if target.exists() else []
     if existing and not force:
-        click.echo(
-            f"{target} already holds {len(existing)} workbook(s); leaving them (use --force to rewrite)"
-        )
+        click.echo(f"{target} already holds {len(existing)} workbook(s); leaving them (use --force to rewrite)")
         return
     written = generate_sample_workbooks(target, total_lines=lines)
     click.echo(f"wrote {len(written)} workbooks, {sum(w.lines for w in written)} order lines, into {target}")
@@ -119,6 +115,53 @@ def monday_bench(lines: int) -> None:
     from order_platform.stand_ins.monday_bench import main as bench_main
 
     bench_main([str(lines)])
+
+
+@main.command("monday-sync")
+@click.option("--customer", required=True, help="Canonical or file name, e.g. GREYSON or 'TITLE 9'.")
+@click.option("--po", "po_number", help="Only this PO NUMBER.")
+@click.option("--aag-season", help="Only this AAG SEASON, e.g. '2026 FALL'.")
+@click.option("--customer-season", help="Only this CUSTOMER SEASON, e.g. FA26.")
+@click.option("--all", "full", is_flag=True, help="The whole slice instead (lines gone from it are archived).")
+@click.option("--dry-run", is_flag=True, help="Plan and store only, even with MONDAY_API_TOKEN set.")
+@click.option("--audit", is_flag=True, help="Also read the whole board and delete duplicates (keeping one).")
+def monday_sync(
+    customer: str,
+    po_number: str | None,
+    aag_season: str | None,
+    customer_season: str | None,
+    full: bool,
+    dry_run: bool,
+    audit: bool,
+) -> None:
+    """Targeted monday.com sync of one customer's PO, AAG season or customer season (at least one filter,
+    or --all); prints the outcome, exits 1 unless it succeeded (cell issues are warnings)."""
+    from order_platform.monday import Target, TargetError
+    from order_platform.monday.targeted import NotPublishedError, sync_target
+
+    try:
+        target = None if full else Target(po_number, aag_season, customer_season)
+    except TargetError as exc:
+        raise click.UsageError(f"{exc} (or --all)") from exc
+    url = str(PlatformSettings().database_url)
+    try:
+        result = sync_target(url, customer, target, dry_run=dry_run, audit=audit)
+    except NotPublishedError as exc:
+        raise click.ClickException(str(exc)) from exc
+    counts = ", ".join(f"{k} {getattr(result, k)}" for k in ("lines", "created", "updated", "unchanged", "archived"))
+    click.echo(
+        f"{result.customer}: {result.status}{' (dry run)' if result.dry_run else ''}; {counts}; "
+        f"failed {result.failed}; {result.requests} requests" + (f"; {result.target}" if result.target else "")
+    )
+    if result.cell_issues:
+        click.echo(f"warning: {result.cell_issues} cell(s) cleared or neutralised (MONDAY_CELL_ISSUE), e.g.:")
+        for issue in result.cell_issue_sample[:5]:
+            click.echo(f"  {issue['record_uuid']} {issue['column']} {issue['value']!r}: {issue['code']}")
+    for failure in result.failures[:5]:
+        click.echo(f"  failed {failure['record_uuid']}: {failure['code']}: {failure['message']}")
+    if result.message:
+        click.echo(result.message)
+    sys.exit(0 if result.ok and not result.failed and not result.skipped else 1)
 
 
 @main.command()

@@ -58,3 +58,28 @@ def test_scope_and_target_are_filtered_in_sql(store):
     targeted = sync_published(store, "GREYSON", None, config=config, target=Target(po_number=po))
     assert targeted is not None and targeted.lines == int((in_scope["PO NUMBER"] == po).sum())
     assert sync_published(store, "NOBODY", None, config=config) is None
+
+
+def test_cli_targeted_sync_needs_a_filter_and_syncs_one_po_live(store, server, monkeypatch):
+    from click.testing import CliRunner
+
+    from order_platform.cli.main import main
+    from order_platform_tests.monday_fixtures import TOKEN
+
+    url = str(store.engine.url)
+    monkeypatch.setenv("ORDER_PLATFORM_DATABASE_URL", url)
+    monkeypatch.setenv("MONDAY_BOARD_CONFIG", "")
+    runner = CliRunner()
+    assert runner.invoke(main, ["monday-sync", "--customer", "GREYSON"]).exit_code == 2  # no filter
+    frame = store.order_list_for_customer("GREYSON")
+    in_scope = frame[(frame["ORDER TYPE"] == "RECEIVED") & (frame["AAG SEASON"] == "2026 FALL")]
+    po = str(in_scope["PO NUMBER"].iloc[0])
+    monkeypatch.setenv("MONDAY_API_TOKEN", TOKEN)
+    monkeypatch.setenv("MONDAY_API_URL", server.url)
+    outcome = runner.invoke(main, ["monday-sync", "--customer", "greyson clothiers", "--po", po])
+    assert outcome.exit_code == 0, outcome.output
+    wanted = set(in_scope.loc[in_scope["PO NUMBER"] == po, "record_uuid"])
+    on_board = {i.values["text_line_id"] for i in server.fake.active_items("9609317401")}
+    assert on_board == wanted and "GREYSON: success" in outcome.output
+    missing = runner.invoke(main, ["monday-sync", "--customer", "NOBODY", "--po", "1"])
+    assert missing.exit_code == 1 and "no published ORDER_LIST slice" in missing.output
