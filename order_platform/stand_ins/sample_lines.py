@@ -15,9 +15,7 @@ AAG_SEASON = "2026 FALL"
 SIZES = ("XS", "S", "M", "L", "XL", "XXL", "32x30", "34x32")
 
 
-def make_lines(
-    count: int, customer: str = "GREYSON", *, seed: int = 7, sizes_per_line: int = 5
-) -> pd.DataFrame:
+def make_lines(count: int, customer: str = "GREYSON", *, seed: int = 7, sizes_per_line: int = 5) -> pd.DataFrame:
     """`count` order lines with stable record_uuids (deterministic per seed), `sizes_per_line` sizes each."""
     rng = random.Random(seed)
     rows = []
