@@ -36,7 +36,7 @@ class FoundItem:
 
 
 _BOARD_QUERY = """query ($ids: [ID!]) { boards(ids: $ids) {
-  id items_count groups { id title } columns { id type settings_str } } }"""
+  id groups { id title } columns { id type settings_str } } }"""
 
 
 def _read_board(client: MondayClient, board_id: str) -> dict:
@@ -67,8 +67,7 @@ def discover_board(client: MondayClient, config: BoardConfig, board_id: str) -> 
             ids = json.loads(column.get("settings_str") or "{}").get("boardIds") or []
             sub_board_id = str(ids[0]) if ids else None
     sub_board_id = sub_board_id or config.board.subitems_board_id
-    count = board.get("items_count")
-    info = BoardInfo(board_id, columns, groups, sub_board_id, items_count=None if count is None else int(count))
+    info = BoardInfo(board_id, columns, groups, sub_board_id)
     if sub_board_id:
         sub = _read_board(client, sub_board_id)
         info.subitem_columns = {c["id"]: c["type"] for c in sub["columns"]}
@@ -78,6 +77,16 @@ def discover_board(client: MondayClient, config: BoardConfig, board_id: str) -> 
             sub_board_id,
         )
     return info
+
+
+def read_items_count(client: MondayClient, board_id: str) -> int | None:
+    """How many items the board holds (`items_count`), or None when the API does not say."""
+    try:
+        boards = client.query("query ($ids: [ID!]) { boards(ids: $ids) { id items_count } }", {"ids": [board_id]})
+    except MondayRequestError:  # an API without the field: the caller falls back to what it knows
+        return None
+    count = ((boards.data.get("boards") or [{}])[0] or {}).get("items_count")
+    return None if count is None else int(count)
 
 
 def _check_columns(actual: dict[str, str], expected: dict[str, str], board_id: str) -> None:

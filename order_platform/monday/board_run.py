@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from order_platform.monday import records
 from order_platform.monday import state as st
-from order_platform.monday.board import BoardInfo, discover_board, ensure_groups
+from order_platform.monday.board import BoardInfo, discover_board, ensure_groups, read_items_count
 from order_platform.monday.client import MondayClient, MondayError
 from order_platform.monday.executor import MutationExecutor
 from order_platform.monday.lines import LineSource, RawLines, Target, as_source, needed_columns
@@ -88,8 +88,11 @@ class BoardRun:
             if duplicates:
                 self._execute(Plan([]), {}, {}, extra=duplicates)
             creates = self._count_creates()
-            if creates and self._refused(creates, self._board_info()):
-                return
+            if creates:
+                info = self._board_info()
+                info.items_count = read_items_count(client, board_id)
+                if self._refused(creates, info):
+                    return
         if self.index == 0:
             self.counts["total"] += self.source.total()
         for chunk in self.source.chunks(
