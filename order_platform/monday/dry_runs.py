@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
+import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -36,11 +37,12 @@ def _start(database_url: str, config: BoardConfig) -> None:
     _WORKER.update(store=_store(database_url), config=config)
 
 
-def _plan(customer: str) -> tuple[SyncResult | None, int]:
+def _plan(customer: str) -> tuple[SyncResult | None, int, float]:
     from order_platform.monday.sync import sync_published
 
+    started = time.process_time()
     result = sync_published(_WORKER["store"], customer, None, config=_WORKER["config"])
-    return result, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return result, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.process_time() - started
 
 
 def published_customers(database_url: str) -> list[str]:
@@ -58,9 +60,9 @@ def dry_run_plans(
     *,
     workers: int | None = None,
     config: BoardConfig | None = None,
-) -> tuple[list[SyncResult], int]:
-    """Dry-run plans of `customers` (default: every published one); returns the results and the peak
-    resident memory of a worker in KiB."""
+) -> tuple[list[SyncResult], int, float]:
+    """Dry-run plans of `customers` (default: every published one); returns the results, the peak
+    resident memory of a worker in KiB and the CPU seconds the plans took (all workers)."""
     config = config or load_board_config()
     customers = customers if customers is not None else published_customers(database_url)
     workers = max(1, min(workers or min(2, os.cpu_count() or 1), len(customers) or 1))
@@ -70,4 +72,5 @@ def dry_run_plans(
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(database_url, config)) as pool:
         answers = list(pool.map(_plan, customers))
-    return [r for r, _ in answers if r is not None], max((rss for _, rss in answers), default=0)
+    results = [r for r, _, _ in answers if r is not None]
+    return results, max((rss for _, rss, _ in answers), default=0), sum(cpu for _, _, cpu in answers)

@@ -190,13 +190,13 @@ class MutationExecutor(Recovery):
         if op.kind == "create_item":
             assert line is not None
             payload = self.payloads[uuid]
-            line.item_id, line.status, line.item_hash = str(result["id"]), "active", payload.item_hash
+            line.item_id, line.status, line.item_hash = str(result["id"]), "active", payload.digest()
             line.item_values = payload.applied_json()
             self._dirty_lines.add(uuid)
             self.queue.extend(self.waiting.pop(uuid, []))
         elif op.kind == "update_item":
             assert line is not None
-            line.item_hash = self.payloads[uuid].item_hash
+            line.item_hash = self.payloads[uuid].digest()
             line.item_values = self.payloads[uuid].applied_json()
             self._dirty_lines.add(uuid)
         elif op.kind == "move_item":

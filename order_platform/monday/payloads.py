@@ -51,6 +51,14 @@ class LinePayload:
     # '"column id": <JSON value>' per column sorted by id, as hashed by build_payloads (empty otherwise).
     column_json: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
+    def digest(self) -> str:
+        """item_hash, computed from column_json on first use when build_payloads left it empty (a dry run
+        of new lines never needs it)."""
+        if not self.item_hash and self.column_json:
+            blob = '{"c": {' + ", ".join(self.column_json) + '}, "n": ' + encode_basestring(self.item_name) + "}"
+            object.__setattr__(self, "item_hash", hashlib.sha256(blob.encode("utf-8")).hexdigest())
+        return self.item_hash or item_hash(self.item_name, self.columns)
+
     def create_values(self) -> dict[str, Any]:
         """column_values for create_item: blanks omitted."""
         return {k: v for k, v in self.columns.items() if v is not None}
@@ -262,11 +270,9 @@ def _build_payloads(lines: pd.DataFrame | RawLines, customer: str, config: Board
         group = _row_name(position, group_parts, knobs.group_name, GROUP_NAME, issues) or neutralise(customer)
         row = hash_rows[position]
         parts = (*row[:external_slot], external_prefix + encode_basestring(record_uuid), *row[external_slot:])
-        blob = '{"c": {' + ", ".join(parts) + '}, "n": ' + encode_basestring(name) + "}"
-        digest = hashlib.sha256(blob.encode("utf-8")).hexdigest()
         payloads[record_uuid] = LinePayload(
-            record_uuid, customer, name, group, columns, sizes[position] or {}, digest, parts
-        )
+            record_uuid, customer, name, group, columns, sizes[position] or {}, "", parts
+        )  # item_hash on demand: LinePayload.digest
         out.issues.extend(
             CellIssue(record_uuid, col, monday_id, _shown(value), code, reason)
             for col, monday_id, value, code, reason in issues

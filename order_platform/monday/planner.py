@@ -83,7 +83,7 @@ def _plan_line(payload: LinePayload, current: LineState | None) -> LinePlan:
         return LinePlan(uuid, "create", ops, reason)
 
     ops: list[Op] = []
-    if current.item_hash != payload.item_hash:
+    if current.item_hash != payload.digest():
         ops.append(Op("update_item", uuid))
     if current.group_title != payload.group_title or not current.group_id:
         ops.append(Op("move_item", uuid))

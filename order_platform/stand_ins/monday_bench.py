@@ -128,7 +128,7 @@ def run_dry_run_plan_bench(database: Path, *, workers: int | None = None) -> dic
         url = f"sqlite:///{copy}"
         customers = published_customers(url)
         started = time.perf_counter()
-        results, peak_kib = dry_run_plans(url, customers, workers=workers, config=config)
+        results, peak_kib, cpu = dry_run_plans(url, customers, workers=workers, config=config)
         seconds = time.perf_counter() - started
     lines = sum(r.lines for r in results)
     return {
@@ -137,6 +137,7 @@ def run_dry_run_plan_bench(database: Path, *, workers: int | None = None) -> dic
         "planned_operations": sum(r.planned_operations for r in results),
         "cell_issues": sum(r.cell_issues for r in results),
         "seconds": round(seconds, 2),
+        "cpu_seconds_all_workers": round(cpu, 2),
         "lines_per_second": round(lines / seconds) if seconds else None,
         "workers": workers or min(2, os.cpu_count() or 1),
         "chunk_lines": config.sync.chunk_lines,
