@@ -11,6 +11,7 @@ A line goes to the first board whose scope takes it (scopes: mapping.BoardScope)
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -190,8 +191,8 @@ class StoreSource:
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
                 cursor.execute(str(compiled), params)
-                while rows := cursor.fetchmany(config.sync.chunk_lines):
-                    yield _raw_lines(rows, plain, size_names, packed)
+                while chunk := _fetch(cursor, config.sync.chunk_lines, plain, size_names, packed):
+                    yield chunk
             finally:
                 cursor.close()
 
@@ -205,6 +206,19 @@ def _sizes_sql(quoted: tuple[str, ...]) -> str:
     """SQLite: the size cells of a line as one text, each followed by CELL_SEP (blank: nothing)."""
     groups = [quoted[i : i + 100] for i in range(0, len(quoted), 100)]  # SQLite: at most 127 arguments
     return " || ".join("printf('" + ("%s" + CELL_SEP) * len(g) + "', " + ", ".join(g) + ")" for g in groups)
+
+
+def _fetch(cursor: Any, size: int, names: list[str], sizes: list[str], packed: bool) -> RawLines | None:
+    """The next chunk, or None. The cycle collector is paused meanwhile: millions of fresh acyclic
+    objects would trigger full collections for nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        rows = cursor.fetchmany(size)
+        return _raw_lines(rows, names, sizes, packed) if rows else None
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _raw_lines(rows: list[Any], names: list[str], sizes: list[str], packed: bool) -> RawLines:

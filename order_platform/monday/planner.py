@@ -30,7 +30,7 @@ OpKind = Literal[
 ]
 
 
-@dataclass
+@dataclass(slots=True)
 class Op:
     """One mutation to send. Ids are filled in at execution time when they come from earlier ops."""
 
@@ -42,7 +42,7 @@ class Op:
     target_id: str | None = None  # delete_duplicate: the extra item or subitem to delete
 
 
-@dataclass
+@dataclass(slots=True)
 class LinePlan:
     record_uuid: str
     action: Action

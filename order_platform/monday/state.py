@@ -141,8 +141,10 @@ def create_tables(engine: sa.Engine) -> None:
         return
     _READY.add(engine)
     metadata.create_all(engine)
-    columns = {c["name"] for c in sa.inspect(engine).get_columns(line_table.name)}
-    if "item_values" not in columns:  # MONDAY_LINE from before item_values: add the column
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.select(line_table.c.item_values).where(sa.false()))
+    except sa.exc.DBAPIError:  # MONDAY_LINE from before item_values: add the column
         with engine.begin() as conn:
             type_ = line_table.c.item_values.type.compile(dialect=engine.dialect)
             conn.execute(sa.text(f"ALTER TABLE {line_table.name} ADD item_values {type_}"))

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from order_platform.monday import records as monday_records
 from order_platform.monday import state as monday_state
 from order_platform.schema import KEY_COLUMN, SOURCE_TABLE_COLUMN, Kind, OrderListSchema
 from order_platform.warehouse.ddl import generate_ddl
@@ -275,20 +276,21 @@ def test_monday_state_statements(engine: sa.Engine, recorder: Recorder) -> None:
     recorder.clear()
     line = monday_state.LineState("u-1", "TITLE NINE", None, "g1", "Group", "h", "creating")
     with engine.begin() as conn:
-        run_id = monday_state.start_run(conn, "123", "TITLE NINE", dry_run=True)
+        run_id = monday_records.start_run(conn, "123", "TITLE NINE", dry_run=True)
         monday_state.save_lines(conn, "123", [line], run_id)
         monday_state.save_subitems(conn, "123", [("u-1", monday_state.SubitemState("M", None, 3, "creating"))])
         monday_state.save_groups(conn, "123", {"Group": "g1"})
-        monday_state.record_failures(
+        monday_records.record_failures(
             conn,
             "123",
             "TITLE NINE",
             run_id,
             [{"record_uuid": "u-1", "operation": "create", "code": "E", "message": "m"}],
         )
-        monday_state.save_plan(conn, run_id, "TITLE NINE", [("u-1", "create", {"a": 1})])
-        monday_state.finish_run(conn, run_id, status="ok", lines=1)
-        monday_state.load_state(conn, "123", "TITLE NINE", also_ids=[f"id-{i}" for i in range(1200)])
+        monday_records.save_plan(conn, run_id, "TITLE NINE", [("u-1", "create", '{"a": 1}')])
+        monday_records.replace_cell_issues(conn, "123", "TITLE NINE", run_id, [], record_uuids=None)
+        monday_records.finish_run(conn, run_id, status="ok", lines=1)
+        monday_state.load_state(conn, "123", [f"id-{i}" for i in range(1200)])
     calls = recorder.statements()
     assert_sql_server_safe(calls)
     start = calls[0]
