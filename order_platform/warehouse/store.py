@@ -382,24 +382,20 @@ class OrderStore:
             )
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
-    def order_list_for_customer(self, customer: str, columns: list[str] | None = None) -> pd.DataFrame | None:
+    def order_list_for_customer(self, customer: str) -> pd.DataFrame | None:
         """The customer's current ORDER_LIST slice in one frame; None: never published."""
-        return next(chunks) if (chunks := self.order_list_chunks(customer, None, columns)) else None
+        return next(chunks) if (chunks := self.order_list_chunks(customer, None)) else None
 
-    def order_list_chunks(
-        self, customer: str, chunk_size: int | None, columns: list[str] | None = None, where: dict | None = None
-    ) -> Iterator[pd.DataFrame] | None:
-        """The customer's slice (None: never published) in frames of at most `chunk_size` lines (None: one),
-        only `columns` (that exist) when given, rows whose `where` columns equal the values (any case)."""
+    def order_list_chunks(self, customer: str, chunk_size: int | None = 20_000) -> Iterator[pd.DataFrame] | None:
+        """The customer's current slice (its latest published load) in frames of at most `chunk_size` lines
+        (None: one), so a reader holds one chunk, not the slice; None: never published. Filtering on
+        _SOURCE_TABLE too lets SQL Server seek the index instead of scanning ORDER_LIST."""
         if (load := self.last_load(customer, "published")) is None:
             return None
         table = self.order_list
-        selected = [table.c[c] for c in dict.fromkeys(columns or []) if c in table.c] or [table]
-        query = sa.select(*selected).where(
+        query = sa.select(table).where(
             table.c[SOURCE_TABLE_COLUMN] == raw_table_name(customer), table.c["_LOAD_ID"] == load["load_id"]
         )
-        for column, value in (where or {}).items():
-            query = query.where(sa.func.upper(sa.func.trim(table.c[column])) == value.strip().upper())
 
         def frames() -> Iterator[pd.DataFrame]:
             with self.engine.connect() as conn:

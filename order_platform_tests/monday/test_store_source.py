@@ -83,3 +83,11 @@ def test_cli_targeted_sync_needs_a_filter_and_syncs_one_po_live(store, server, m
     assert on_board == wanted and "GREYSON: success" in outcome.output
     missing = runner.invoke(main, ["monday-sync", "--customer", "NOBODY", "--po", "1"])
     assert missing.exit_code == 1 and "no published ORDER_LIST slice" in missing.output
+
+
+def test_the_store_reads_a_slice_in_chunks(store):
+    whole = store.order_list_for_customer("GREYSON")
+    chunks = list(store.order_list_chunks("GREYSON", 70))
+    assert [len(c) for c in chunks[:-1]] == [70] * (len(chunks) - 1) and sum(map(len, chunks)) == len(whole)
+    assert list(chunks[0]["record_uuid"]) == list(whole["record_uuid"][:70])
+    assert store.order_list_chunks("NOBODY") is None and store.order_list_for_customer("NOBODY") is None
