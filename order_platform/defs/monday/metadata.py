@@ -54,7 +54,10 @@ def sync_metadata(result: SyncResult, config: BoardConfig | None = None) -> dict
         ),
     }
     if result.dry_run:
-        metadata["planned_operations"] = dg.MetadataValue.int(sum(len(row["ops"]) for row in result.plan))
+        metadata["planned_operations"] = dg.MetadataValue.int(result.planned_operations)
+    metadata["cell_issues"] = dg.MetadataValue.int(result.cell_issues)  # cleared / neutralised cells: warnings
+    if result.cell_issue_sample:
+        metadata["cell_issue_sample"] = dg.MetadataValue.json(_json_safe(result.cell_issue_sample[:FAILURES_SHOWN]))
     if result.message:
         metadata["message"] = dg.MetadataValue.text(result.message)
     if result.failures:
