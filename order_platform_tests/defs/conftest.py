@@ -1,8 +1,10 @@
-"""Fixtures for the Dagster layer: a fresh Dagster instance home per test."""
+"""Fixtures for the Dagster layer: a fresh Dagster instance home per test, every line in the board's scope."""
 
 from pathlib import Path
 
 import pytest
+
+from order_platform.monday import load_board_config
 
 
 @pytest.fixture
@@ -11,3 +13,12 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def every_line_in_scope(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The board mapping with a scope that takes every line (MONDAY_BOARD_CONFIG): these tests are about
+    the wiring, and their workbooks span seasons; the default scope is tested in monday/."""
+    path = tmp_path_factory.mktemp("monday_config") / "monday_board.json"
+    path.write_text(load_board_config(path=None).with_scope().model_dump_json(), encoding="utf-8")
+    monkeypatch.setenv("MONDAY_BOARD_CONFIG", str(path))

@@ -66,14 +66,6 @@ def text_fed_number_columns() -> set[str]:
     }
 
 
-@pytest.fixture(autouse=True)
-def every_line_in_scope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The board mapping with a scope that takes every line (the sample workbooks span seasons)."""
-    path = tmp_path / "monday_board.json"
-    path.write_text(load_board_config().with_scope().model_dump_json(), encoding="utf-8")
-    monkeypatch.setenv("MONDAY_BOARD_CONFIG", str(path))
-
-
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Published:
     root = tmp_path_factory.mktemp("order_list")
