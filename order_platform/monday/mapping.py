@@ -135,7 +135,7 @@ class SyncKnobs(_Model):
     archive_guard_fraction: float = 0.5
     long_text_max_chars: int = 2000
     # ORDER_LIST lines read per chunk: the sync's memory is bounded by one chunk, not the slice.
-    chunk_lines: int = 20_000
+    chunk_lines: int = 5_000
     batching: Batching = Field(default_factory=Batching)
     complexity: Complexity = Field(default_factory=Complexity)
     requests_per_minute: int = 1000
