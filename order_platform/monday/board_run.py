@@ -141,7 +141,9 @@ class BoardRun:
         self.result.status = "refused"
         self.result.message = (
             f"refused: board {self.board.id} holds {holds} items ({source}) and the plan creates {creates} "
-            f"more, over its limit of {self.board.item_limit}; nothing was sent. Narrow the board's scope "
+            f"more, over its limit of {self.board.item_limit}; "
+            + ("a live run would send nothing" if self.dry_run else "nothing was sent")
+            + f". Narrow the board's scope "
             f"({self.board.scope.describe()}) or add a board (monday_board.json `extra_boards`)"
         )
         log.error("monday sync of %s: %s", self.customer, self.result.message)
