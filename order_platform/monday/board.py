@@ -79,14 +79,33 @@ def discover_board(client: MondayClient, config: BoardConfig, board_id: str) -> 
     return info
 
 
-def read_items_count(client: MondayClient, board_id: str) -> int | None:
-    """How many items the board holds (`items_count`), or None when the API does not say."""
+def read_items_count(client: MondayClient, board_id: str, page_limit: int = 500) -> int | None:
+    """How many items the board holds: its `items_count`, else (an API without the field) its items
+    counted page by page (items_page, explicit limit, cursors; active items only)."""
     try:
         boards = client.query("query ($ids: [ID!]) { boards(ids: $ids) { id items_count } }", {"ids": [board_id]})
-    except MondayRequestError:  # an API without the field: the caller falls back to what it knows
+        count = ((boards.data.get("boards") or [{}])[0] or {}).get("items_count")
+        if count is not None:
+            return int(count)
+    except MondayRequestError:
+        pass
+    try:
+        first = client.query(_COUNT_QUERY, {"ids": [board_id], "l": page_limit}, units=page_limit, kind="lookup")
+        page = ((first.data.get("boards") or [{}])[0] or {}).get("items_page") or {}
+        total = len(page.get("items") or [])
+        while page.get("cursor"):
+            variables = {"cursor": page["cursor"], "l": page_limit}
+            page = client.query(_COUNT_NEXT, variables, units=page_limit, kind="lookup").data["next_items_page"]
+            total += len(page.get("items") or [])
+        return total
+    except MondayRequestError:
         return None
-    count = ((boards.data.get("boards") or [{}])[0] or {}).get("items_count")
-    return None if count is None else int(count)
+
+
+_COUNT_QUERY = "query ($ids: [ID!], $l: Int!) { boards(ids: $ids) { items_page(limit: $l) { cursor items { id } } } }"
+_COUNT_NEXT = (
+    "query ($cursor: String!, $l: Int!) { next_items_page(cursor: $cursor, limit: $l) { cursor items { id } } }"
+)
 
 
 def _check_columns(actual: dict[str, str], expected: dict[str, str], board_id: str) -> None:

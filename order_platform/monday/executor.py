@@ -32,6 +32,8 @@ from order_platform.monday.recovery import ExecutionReport, Recovery
 
 log = logging.getLogger(__name__)
 
+FULL_BOARD = "ItemsLimitationException"
+
 NOT_FOUND_CODES = frozenset({"InvalidItemIdException", "ResourceNotFoundException", "ItemNotFoundException"})
 
 
@@ -66,6 +68,7 @@ class MutationExecutor(Recovery):
         self.open_ops: dict[str, int] = {}
         self.report = ExecutionReport()
         self.ambiguous_batches = 0
+        self.board_full = False
         self._dirty_lines: set[str] = set()
         self._dirty_subitems: set[tuple[str, str]] = set()
         self._gone_subitems: set[tuple[str, str]] = set()
@@ -87,6 +90,9 @@ class MutationExecutor(Recovery):
         consecutive = 0
         while self.queue:
             batch = self._take_batch()
+            if not batch:  # every op taken was a create refused before sending (full board)
+                self._flush()
+                continue
             try:
                 self._send(batch)
                 consecutive = 0
@@ -118,7 +124,11 @@ class MutationExecutor(Recovery):
         while self.queue and len(batch) < self.batch_limit:
             if batch and pacer.estimate("mutation", len(batch) + 1) > cap:
                 break
-            batch.append(self.queue.popleft())
+            op = self.queue.popleft()
+            if self.board_full and op.kind == "create_item":
+                self._op_failed(op, FULL_BOARD, "the board reached its item limit earlier in this run", {})
+                continue
+            batch.append(op)
         return batch
 
     def _requeue(self, ops: list[Op]) -> None:
@@ -242,6 +252,9 @@ class MutationExecutor(Recovery):
                 self.state.pop(op.record_uuid, None)
                 self._gone_lines.add(op.record_uuid)
             code = "ITEM_MISSING"
+        if code == FULL_BOARD and not self.board_full:  # the board is full: no other create can land
+            self.board_full = True
+            log.error("board %s is full (%s): the remaining creates are not sent", self.info.board_id, message)
         self._op_failed(op, code, message, variables)
 
     def _op_failed(self, op: Op, code: str, message: str, variables: dict[str, Any]) -> None:

@@ -135,3 +135,26 @@ def test_group_change_moves_the_item(engine, server, make_client, config):
     with engine.connect() as conn:
         titles = set(conn.execute(sa.select(st.line_table.c.group_title)).scalars())
     assert "GREYSON SP27" in titles
+
+
+def test_a_board_fuller_than_configured_stops_the_creates_at_its_first_refusal(engine, server, make_client, config):
+    server.fake.boards[BOARD].item_limit = 25  # the board's real limit, lower than the configured one
+    knobs = small_batches(config, 10)
+    client = make_client(server, knobs)
+    result = run(engine, server, client, make_lines(40), knobs)
+    assert result.status == "partial" and result.created == 25 and result.failed == 15
+    assert {f["code"] for f in result.failures} == {"ItemsLimitationException"}
+    assert server.fake.stats.mutations["create_item"] <= 25 + 10  # at most one batch refused on the board
+    assert len(server.fake.active_items(BOARD)) == 25
+
+
+def test_the_item_count_is_counted_page_by_page_when_the_api_has_no_items_count(server, make_client, config):
+    from order_platform.monday.board import read_items_count
+
+    for n in range(30):
+        server.fake._m_create_item(None, None, BOARD, f"i{n}")
+    client = make_client(server)
+    assert read_items_count(client, BOARD) == 30
+    board_type = server.fake.schema.type_map["Board"]
+    del board_type.fields["items_count"]  # an API without the field: validation rejects the query
+    assert read_items_count(client, BOARD, page_limit=7) == 30
