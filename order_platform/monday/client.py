@@ -6,18 +6,23 @@ unknown, so `mutate` raises AmbiguousMutationError and the caller looks up what 
 re-sending. A rate-limit wait (retry_in_seconds / Retry-After) is shared through the `throttle`
 (order_platform/throttle.py): with `shared_throttle("monday:...")` no process of the instance sends
 before it elapses; the complexity pacer and the request-rate limiter stay per client.
+Each `mutate` call is one attempt at one planned batch and gets its own Idempotency-Key (a random
+UUID; a fresh one when the request is re-sent after a rate limit, which was not applied). A key
+derived from the body would make a later identical change (24 -> 25 -> 24 -> 25 within 30 minutes)
+replay an old answer. A caller may pass a key to re-send the very same attempt. Every answer's
+`API-Version` header is checked: an answer from another version than the pinned one (monday.com
+serves a deprecated version with its maintenance version) is logged once and kept in
+`stats.answered_by`.
 The token goes in the Authorization header only; it is never logged or put in messages.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import random
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -31,6 +36,21 @@ from gql.transport.exceptions import (
 )
 from gql.transport.requests import RequestsHTTPTransport
 
+from order_platform.monday.answers import (  # the client's errors and answers, re-exported
+    COMPLEXITY_FIELD,
+    FATAL_CODES,
+    RATE_LIMIT_CODES,
+    SERVER_ERROR_CODES,
+    AmbiguousMutationError,
+    ClientStats,
+    MondayError,
+    MondayFatalError,
+    MondayRequestError,
+    MondayTransientError,
+    Response,
+    _retry_in,
+    error_code,
+)
 from order_platform.monday.mapping import BoardConfig, SyncKnobs
 from order_platform.monday.pacing import ComplexityPacer, RequestRateLimiter, backoff_delay
 from order_platform.monday.settings import MondaySettings
@@ -38,116 +58,22 @@ from order_platform.throttle import LocalThrottle, Throttle
 
 log = logging.getLogger(__name__)
 
-COMPLEXITY_FIELD = "complexity { before after query reset_in_x_seconds }"
-RATE_LIMIT_CODES = frozenset(
-    {
-        "RATE_LIMIT_EXCEEDED",
-        "COMPLEXITY_BUDGET_EXHAUSTED",
-        "ComplexityException",
-        "IP_RATE_LIMIT_EXCEEDED",
-        "maxConcurrencyExceeded",
-        "FIELD_LIMIT_EXCEEDED",
-        "Rate Limit Exceeded",
-    }
-)
-FATAL_CODES = frozenset(
-    {
-        "DAILY_LIMIT_EXCEEDED",
-        "UserUnauthorizedException",
-        "UNAUTHENTICATED",
-        "Unauthorized",
-        "USER_UNAUTHORIZED",
-    }
-)
-SERVER_ERROR_CODES = frozenset({"INTERNAL_SERVER_ERROR", "InternalServerException", "INTERNAL_ERROR"})
+
+__all__ = [
+    "AmbiguousMutationError",
+    "ClientStats",
+    "MondayClient",
+    "MondayError",
+    "MondayFatalError",
+    "MondayRequestError",
+    "MondayTransientError",
+    "Response",
+    "error_code",
+]
 
 
-class MondayError(Exception):
-    """Base of the client's errors; `code` is what gets stored with failed records."""
-
-    code = "MONDAY_ERROR"
-
-    def __init__(self, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if code:
-            self.code = code
-
-
-class MondayFatalError(MondayError):
-    """Stop the run: authentication, daily limit, or too many rate-limit waits."""
-
-    code = "FATAL"
-
-
-class MondayRequestError(MondayError):
-    """The whole request was rejected (validation, bad arguments); nothing was applied."""
-
-    code = "REQUEST_ERROR"
-
-
-class MondayTransientError(MondayError):
-    """A query kept failing with 5xx/timeouts after all retries."""
-
-    code = "TRANSIENT"
-
-
-class AmbiguousMutationError(MondayError):
-    """A mutation request may or may not have been applied (timeout, dropped connection, 5xx)."""
-
-    code = "AMBIGUOUS"
-
-    def __init__(self, message: str, *, timed_out: bool = False) -> None:
-        super().__init__(message)
-        self.timed_out = timed_out
-
-
-@dataclass
-class ClientStats:
-    requests: int = 0
-    mutation_requests: int = 0
-    mutations: int = 0
-    complexity_spent: int = 0
-    rate_limited: int = 0
-    retries: int = 0
-    ambiguous: int = 0
-    paced_seconds: float = 0.0
-    rate_limit_seconds: float = 0.0
-
-
-@dataclass
-class Response:
-    """A GraphQL answer: `data` plus per-field `errors` (each with a `path`), mapped by alias."""
-
-    data: dict[str, Any]
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-    def errors_by_alias(self) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        for error in self.errors:
-            path = error.get("path") or []
-            if path:
-                out.setdefault(str(path[0]), error)
-        return out
-
-
-def error_code(error: dict[str, Any]) -> str:
-    extensions = error.get("extensions") or {}
-    return str(extensions.get("code") or error.get("error_code") or "UNKNOWN")
-
-
-def _retry_in(errors: list[dict[str, Any]], headers: Any) -> float | None:
-    for error in errors:
-        extensions = error.get("extensions") or {}
-        for source in (extensions, extensions.get("error_data") or {}):
-            if source.get("retry_in_seconds") is not None:
-                return float(source["retry_in_seconds"])
-    if headers is not None and headers.get("Retry-After"):
-        try:
-            return float(headers["Retry-After"])
-        except ValueError:
-            return None
-    return None
+def _new_key() -> str:
+    return str(uuid.uuid4())
 
 
 class _Transport(RequestsHTTPTransport):
@@ -218,9 +144,7 @@ class MondayClient:
         self.rate = RequestRateLimiter(knobs.requests_per_minute, clock=clock, sleep=sleep)
 
     @classmethod
-    def from_settings(
-        cls, settings: MondaySettings, config: BoardConfig, **kwargs: Any
-    ) -> MondayClient | None:
+    def from_settings(cls, settings: MondaySettings, config: BoardConfig, **kwargs: Any) -> MondayClient | None:
         """A client, or None when there is no token (the sync then runs dry)."""
         if not settings.has_token:
             return None
@@ -272,16 +196,24 @@ class MondayClient:
         except _Transient as exc:
             raise MondayTransientError(f"query failed after {retry.max_attempts} attempts: {exc}") from None
 
-    def mutate(self, document: str, variables: dict[str, Any] | None = None, *, units: int) -> Response:
-        """Send `units` aliased mutations in one request with an Idempotency-Key.
+    def mutate(
+        self,
+        document: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        units: int,
+        idempotency_key: str | None = None,
+    ) -> Response:
+        """Send `units` aliased mutations in one request: one attempt, one Idempotency-Key.
 
+        The key is new per call unless given (pass the same key only to re-send the very same attempt).
         Rate limits are waited out and re-sent (they were not applied). Anything that may have been
         applied raises AmbiguousMutationError.
         """
-        body = json.dumps({"q": document, "v": variables}, sort_keys=True, default=str)
-        key = hashlib.sha256(body.encode("utf-8")).hexdigest()
         try:
-            response = self._send(document, variables, kind="mutation", units=units, idempotency_key=key)
+            response = self._send(
+                document, variables, kind="mutation", units=units, idempotency_key=idempotency_key or _new_key
+            )
         except _Transient as exc:
             self.stats.ambiguous += 1
             raise AmbiguousMutationError(str(exc), timed_out=exc.timed_out) from None
@@ -310,13 +242,13 @@ class MondayClient:
         *,
         kind: str,
         units: int,
-        idempotency_key: str | None,
+        idempotency_key: str | Callable[[], str] | None,
     ) -> Response:
+        """One request, re-sent after rate limits. A callable key makes a fresh key per send: a 429 was
+        not applied, and a server that cached the 429 under the key would otherwise replay it."""
         document = document.replace("{", "{ " + COMPLEXITY_FIELD + " ", 1)
         request = GraphQLRequest(document, variable_values=variables or None)
         headers = dict(self._transport.headers or {})
-        if idempotency_key:
-            headers["Idempotency-Key"] = idempotency_key
         waits = self.knobs.retry.max_rate_limit_waits
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(waits + 1),
@@ -326,12 +258,18 @@ class MondayClient:
             reraise=True,
         )
         try:
-            return retrying(self._send_once, request, headers, kind, units, retrying)
+            return retrying(self._send_once, request, headers, kind, units, retrying, idempotency_key)
         except _RateLimited:
             raise MondayFatalError(f"still rate limited after {waits} waits", "RATE_LIMITED") from None
 
     def _send_once(
-        self, request: GraphQLRequest, headers: dict[str, Any], kind: str, units: int, retrying: tenacity.Retrying
+        self,
+        request: GraphQLRequest,
+        headers: dict[str, Any],
+        kind: str,
+        units: int,
+        retrying: tenacity.Retrying,
+        key: str | Callable[[], str] | None = None,
     ) -> Response:
         self.stats.rate_limit_seconds += self.throttle.wait()  # anyone's 429 holds every client
         self.stats.paced_seconds += self.pacer.before_request(self.pacer.estimate(kind, units))
@@ -341,8 +279,9 @@ class MondayClient:
             self.stats.mutation_requests += 1
         self._transport.last_status = None
         waits = retrying.statistics.get("attempt_number", 1)
+        sent = headers if key is None else {**headers, "Idempotency-Key": key if isinstance(key, str) else key()}
         try:
-            result = self._session.execute(request, get_execution_result=True, extra_args={"headers": headers})
+            result = self._session.execute(request, get_execution_result=True, extra_args={"headers": sent})
             data, errors = result.data or {}, []
         except TransportQueryError as exc:
             data, errors = exc.data or {}, list(exc.errors or [])
@@ -361,6 +300,7 @@ class MondayClient:
         except TransportProtocolError as exc:
             raise _Transient(f"not a GraphQL answer: {str(exc)[:200]}") from None
 
+        self._check_version()
         self.stats.complexity_spent += self.pacer.observe(data.get("complexity"), kind, units)
         request_errors = [e for e in errors if not e.get("path")]
         if not request_errors:
@@ -374,6 +314,17 @@ class MondayClient:
         if codes & SERVER_ERROR_CODES or (self._transport.last_status or 0) >= 500:
             raise _Transient(f"server error {sorted(codes)}: {message}")
         raise MondayRequestError(message, sorted(codes)[0])
+
+    def _check_version(self) -> None:
+        headers = self._transport.response_headers
+        answered = headers.get("API-Version") if headers is not None else None
+        if answered and answered != self.api_version and answered != self.stats.answered_by:
+            log.warning(
+                "monday.com answered with API version %s, not the pinned %s (deprecated? see MONDAY_API_VERSION)",
+                answered,
+                self.api_version,
+            )
+            self.stats.answered_by = answered
 
     def _rate_limited(self, errors: list[dict[str, Any]], waits: int) -> _RateLimited:
         """Record a rate limit: the wait goes to the pacer and the shared throttle (slept before the next try)."""
