@@ -44,7 +44,9 @@ def json_reply(status: int, payload: Any, headers: dict[str, str] | None = None)
 class LocalServer:
     """A ThreadingHTTPServer on 127.0.0.1:<free port> calling `handler(request) -> Reply`."""
 
-    def __init__(self, handler: Callable[[Request], Reply], ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, handler: Callable[[Request], Reply], ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self.requests: list[Request] = []
         outer = self
 
@@ -113,7 +115,9 @@ def self_signed_cert(directory: Path) -> tuple[Path, Path]:
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -122,7 +126,9 @@ def self_signed_cert(directory: Path) -> tuple[Path, Path]:
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     return cert_path, key_path
 
@@ -232,7 +238,9 @@ class FakeIdentity:
     def _token(self, form: dict[str, str]) -> Reply:
         grant = form.get("grant_type")
         if form.get("client_id") != self.client_id:
-            return json_reply(400, {"error": "unauthorized_client", "error_description": "AADSTS700016: unknown app"})
+            return json_reply(
+                400, {"error": "unauthorized_client", "error_description": "AADSTS700016: unknown app"}
+            )
         if grant == "client_credentials":
             if form.get("client_secret") != self.client_secret:
                 return json_reply(
@@ -445,12 +453,18 @@ class FakeGraph:
             if req.query.get("page") == "2":
                 return json_reply(
                     200,
-                    {"value": [{"id": self.DRIVE_ID, "name": "Documents", "webUrl": f"{web}/Shared%20Documents"}]},
+                    {
+                        "value": [
+                            {"id": self.DRIVE_ID, "name": "Documents", "webUrl": f"{web}/Shared%20Documents"}
+                        ]
+                    },
                 )
             return json_reply(
                 200,
                 {
-                    "value": [{"id": self.OTHER_DRIVE_ID, "name": "Site Assets", "webUrl": f"{web}/SiteAssets"}],
+                    "value": [
+                        {"id": self.OTHER_DRIVE_ID, "name": "Site Assets", "webUrl": f"{web}/SiteAssets"}
+                    ],
                     "@odata.nextLink": f"{self.base_url}/sites/{self.SITE_ID}/drives?page=2",
                 },
             )
@@ -500,7 +514,9 @@ class FakeGraph:
         body: dict[str, Any] = {"value": page}
         delta_url = f"{self.base_url}/drives/{self.DRIVE_ID}/root/delta"
         if skip + self.page_size < len(entries):
-            body["@odata.nextLink"] = f"{delta_url}?from={since}&snapshot={snapshot}&skip={skip + self.page_size}"
+            body["@odata.nextLink"] = (
+                f"{delta_url}?from={since}&snapshot={snapshot}&skip={skip + self.page_size}"
+            )
         else:
             body["@odata.deltaLink"] = f"{delta_url}?token={snapshot}"
         return json_reply(200, body)

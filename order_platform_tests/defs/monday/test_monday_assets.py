@@ -110,7 +110,9 @@ def test_live_sync_creates_every_line_then_reruns_unchanged(sync, server, order_
     assert_no_token(instance, second, TOKEN)
 
 
-def test_a_failed_record_fails_the_check_and_the_run_after_the_others_sync(sync, server, order_platform, instance):
+def test_a_failed_record_fails_the_check_and_the_run_after_the_others_sync(
+    sync, server, order_platform, instance
+):
     greyson = order_list_slice(order_platform, "GREYSON")
     bad = str(greyson["record_uuid"].iloc[0])
     with order_platform.pipeline().store.engine.begin() as conn:  # a line without a line id: not sent
