@@ -149,7 +149,8 @@ def cached(cache: dict[type, dict[Any, Any]], function: Callable[[Any], Any], va
 def format_column(
     values: list[Any], monday_type: str, long_text_max: int, prefix: str
 ) -> tuple[list[Any], list[str], dict[int, FormatError], list[int]]:
-    """format_value over one column: API values (a fresh object per row), their hash fragments
+    """format_value over one column: API values (rows with equal source values share one value object:
+    read-only, like everything in a LinePayload), their hash fragments
     (`prefix` + JSON of the value), the errors by row position (those cells are blank) and the
     positions whose text was neutralised (formula-like)."""
     blank = prefix + "null"
@@ -189,7 +190,6 @@ def format_column(
     types.discard(type(None))
     if monday_type == "numbers" and types <= {float, int}:
         return _number_column(values, prefix, blank, encode)
-    copy = _COPY.get(monday_type)
     if types <= _TABLE_TYPES and not (int in types and float in types):
         # Equal values of these types format alike (ints and floats are not mixed: 1 == 1.0), so
         # each distinct value is formatted once and the rows look theirs up.
@@ -205,14 +205,11 @@ def format_column(
         results = outcomes = [r for r, _, _ in triples]
         encoded = [e for _, e, _ in triples]
         neutralised = [i for i, t in enumerate(triples) if t[2]]
-        copy = None  # formatted per row: already fresh objects
     errors: dict[int, FormatError] = {}
     if any(type(r) is FormatError for r in outcomes):
         errors = {i: r for i, r in enumerate(results) if type(r) is FormatError}
         for position in errors:
             results[position] = None
-    if copy is not None:
-        results = [None if r is None else copy(r) for r in results]
     return results, encoded, errors, neutralised
 
 
@@ -256,13 +253,6 @@ _WRAP: dict[str, tuple[str, str, Callable[[str], Any]]] = {
 }
 
 _MISSING = object()
-# format_value's dict results, copied per row so that no two payloads share a mutable value.
-_COPY: dict[str, Callable[[Any], Any]] = {
-    "date": lambda r: {"date": r["date"]},
-    "dropdown": lambda r: {"labels": list(r["labels"])},
-    "long_text": lambda r: {"text": r["text"]},
-    "status": lambda r: {"label": r["label"]},
-}
 
 
 def text_column(values: list[Any]) -> list[Any]:
