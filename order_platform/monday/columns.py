@@ -218,30 +218,32 @@ def _number_column(
 ) -> tuple[list[Any], list[str], dict[int, FormatError], list[int]]:
     """format_column of a numbers column holding floats and ints only: format_number's digits, inline
     (a plain repr without exponent is what formatting through Decimal gives; the rest goes the long way)."""
-    results: list[Any] = []
-    encoded: list[str] = []
+    results: list[Any] = list(map(_plain_number, values))
     errors: dict[int, FormatError] = {}
-    for position, value in enumerate(values):
-        if value is None or value != value:  # blank (NaN)
-            results.append(None)
-            encoded.append(blank)
-            continue
-        text = repr(value)
-        if type(value) is float:
-            if "e" in text or "n" in text:  # exponent, inf
-                result, fragment, _ = encode(value)
+    encoded = [blank if t is None or t is _SLOW else prefix + '"' + t + '"' for t in results]
+    if _SLOW in results:
+        for position, text in enumerate(results):
+            if text is _SLOW:
+                result, encoded[position], _ = encode(values[position])
                 if type(result) is FormatError:
-                    errors[position] = result
-                    result = None
-                results.append(result)
-                encoded.append(fragment)
-                continue
-            text = text.rstrip("0").rstrip(".")
-            if text in ("-0", ""):
-                text = "0"
-        results.append(text)
-        encoded.append(prefix + '"' + text + '"')
+                    errors[position], result = result, None
+                results[position] = result
     return results, encoded, errors, []
+
+
+_SLOW = object()  # a number _plain_number leaves to format_number (exponent, inf)
+
+
+def _plain_number(value: Any) -> Any:
+    if value is None or value != value:  # blank (NaN)
+        return None
+    text = repr(value)
+    if type(value) is float:
+        if "e" in text or "n" in text:
+            return _SLOW
+        text = text.rstrip("0").rstrip(".")
+        return "0" if text in ("-0", "") else text
+    return text
 
 
 # Text-like column types: the JSON around the text, and the API value built from the text.

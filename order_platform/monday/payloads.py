@@ -249,18 +249,18 @@ def _build_payloads(lines: pd.DataFrame | RawLines, customer: str, config: Board
     payloads, failures = out.lines, out.failures
     for position in range(count):
         raw_id = ids[position]
-        if is_blank(raw_id):
+        record_uuid = raw_id.strip() if type(raw_id) is str else None if is_blank(raw_id) else str(raw_id).strip()
+        if not record_uuid:
             key = f"<row {position} without {id_source}>"
             failures[key] = LineFailure(key, "MISSING_LINE_ID", f"row {position} has no {id_source}")
             continue
-        record_uuid = str(raw_id).strip()
         if record_uuid in payloads or record_uuid in failures:
             failures[record_uuid] = LineFailure(
                 record_uuid, "DUPLICATE_LINE_ID", f"{id_source} {record_uuid} appears more than once"
             )
             payloads.pop(record_uuid, None)
             continue
-        issues = row_issues.get(position, [])
+        issues = row_issues.get(position) or []
         columns = dict(zip(column_ids, row_values[position], strict=True))
         columns[external_id] = record_uuid
         name = _row_name(position, item_parts, knobs.item_name, ITEM_NAME, issues)
@@ -273,10 +273,11 @@ def _build_payloads(lines: pd.DataFrame | RawLines, customer: str, config: Board
         payloads[record_uuid] = LinePayload(
             record_uuid, customer, name, group, columns, sizes[position] or {}, "", parts
         )  # item_hash on demand: LinePayload.digest
-        out.issues.extend(
-            CellIssue(record_uuid, col, monday_id, _shown(value), code, reason)
-            for col, monday_id, value, code, reason in issues
-        )
+        if issues:
+            out.issues.extend(
+                CellIssue(record_uuid, col, monday_id, _shown(value), code, reason)
+                for col, monday_id, value, code, reason in issues
+            )
     if failures:  # a repeated line id: its earlier occurrence's issues go with it
         out.issues = [i for i in out.issues if i.record_uuid in payloads]
     return out
