@@ -57,6 +57,7 @@ class BoardRun:
         self.creates = 0
         self.ambiguous = False
         self.succeeded: list[str] = []
+        self.has_state: bool | None = None  # whether MONDAY_LINE holds any line of this board (dry runs)
 
     def run(self) -> SyncResult:
         started = time.monotonic()
@@ -155,8 +156,10 @@ class BoardRun:
         built = build_payloads(frame, self.customer, self.config)
         self.seen.update(built.lines)
         self.seen.update(built.failures)
-        with self.engine.connect() as conn:
-            state = st.load_state(conn, self.board.id, built.lines)
+        state: dict[str, st.LineState] = {}
+        if not self.dry_run or self._board_has_state():  # a dry run never adds state: empty stays empty
+            with self.engine.connect() as conn:
+                state = st.load_state(conn, self.board.id, built.lines)
         with gc_paused():
             plan = plan_lines(built.lines, state, built.failures)
         self.result.lines += len(plan.lines)
@@ -182,6 +185,12 @@ class BoardRun:
             self._execute(plan, built.lines, state)
         else:
             self._tally(plan, ExecutionReport())
+
+    def _board_has_state(self) -> bool:
+        if self.has_state is None:
+            with self.engine.connect() as conn:
+                self.has_state = st.count_items(conn, self.board.id) > 0
+        return self.has_state
 
     def _archive_gone(self) -> None:
         with self.engine.connect() as conn:
