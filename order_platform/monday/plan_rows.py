@@ -1,5 +1,7 @@
 """A dry run's plan as rows: MONDAY_PLAN payloads (JSON text, assembled from pre-encoded pieces) and
-the dict rows of the result's sample. A stored payload equals `state.to_json(row)` of its dict row."""
+the dict rows of the result's sample. A stored payload equals `state.to_json(row)` of its dict row.
+A create's operations are implied (create_item, then one create_subitem per size in `sizes`) and not
+listed; other rows list theirs under `ops`."""
 
 from __future__ import annotations
 
@@ -11,12 +13,9 @@ from order_platform.monday.planner import LinePlan, Plan
 
 
 def plan_row(line: LinePlan, payload: LinePayload | None) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "record_uuid": line.record_uuid,
-        "action": line.action,
-        "reason": line.reason,
-        "ops": [{"op": op.kind, "size": op.size, "quantity": op.quantity} for op in line.ops],
-    }
+    row: dict[str, Any] = {"record_uuid": line.record_uuid, "action": line.action, "reason": line.reason}
+    if line.action != "create":  # a create's ops are implied: create_item + one create_subitem per size
+        row["ops"] = [{"op": op.kind, "size": op.size, "quantity": op.quantity} for op in line.ops]
     if payload is not None and line.action in ("create", "update"):
         row.update(
             item_name=payload.item_name,
@@ -45,6 +44,16 @@ def _size(size: str | None) -> str:
 
 def plan_json(line: LinePlan, payload: LinePayload | None) -> str:
     """to_json(plan_row(line, payload)) without building the row (keys in sorted order)."""
+    head = f'{{"action": "{line.action}", '
+    reason, uuid = encode_basestring(line.reason), encode_basestring(line.record_uuid)
+    if line.action == "create" and payload is not None:
+        sizes = ", ".join([_size(k) + ": " + str(v) for k, v in sorted(payload.sizes.items())])
+        return (
+            f'{head}"column_values": {payload.create_values_json()}, '
+            f'"group_title": {encode_basestring(payload.group_title)}, '
+            f'"item_name": {encode_basestring(payload.item_name)}, "reason": {reason}, "record_uuid": {uuid}, '
+            f'"sizes": {{{sizes}}}}}'
+        )
     ops = ", ".join(
         [
             '{"op": "'
@@ -57,8 +66,6 @@ def plan_json(line: LinePlan, payload: LinePayload | None) -> str:
             for op in line.ops
         ]
     )
-    head = f'{{"action": "{line.action}", '
-    reason, uuid = encode_basestring(line.reason), encode_basestring(line.record_uuid)
     tail = f'"ops": [{ops}], "reason": {reason}, "record_uuid": {uuid}'
     if payload is None or line.action not in ("create", "update"):
         return head + tail + "}"
