@@ -175,7 +175,7 @@ class StoreSource:
         table, sizes = self.table, set(size_columns())
         plain = [c for c in dict.fromkeys(columns) if c in table.c and c not in sizes]
         size_names = [c for c in size_columns() if c in columns and c in table.c]
-        selected = [sa.type_coerce(table.c[c], sa.types.NULLTYPE) for c in plain]  # driver values as they are
+        selected: list[Any] = [sa.type_coerce(table.c[c], sa.types.NULLTYPE) for c in plain]  # driver values as is
         engine = self.store.engine
         packed = engine.dialect.name == "sqlite"
         if size_names and packed:

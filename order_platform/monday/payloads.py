@@ -263,15 +263,15 @@ def _build_payloads(lines: pd.DataFrame | RawLines, customer: str, config: Board
         issues = row_issues.get(position) or []
         columns = dict(zip(column_ids, row_values[position], strict=True))
         columns[external_id] = record_uuid
-        name = _row_name(position, item_parts, knobs.item_name, ITEM_NAME, issues)
-        if name is None:
-            name = f"(no name) {record_uuid}"
+        named = _row_name(position, item_parts, knobs.item_name, ITEM_NAME, issues)
+        if named is None:
+            named = f"(no name) {record_uuid}"
             issues.append((ITEM_NAME, "name", "", "EMPTY_NAME", f"no value in any of {knobs.item_name.parts}"))
         group = _row_name(position, group_parts, knobs.group_name, GROUP_NAME, issues) or neutralise(customer)
         row = hash_rows[position]
         parts = (*row[:external_slot], external_prefix + encode_basestring(record_uuid), *row[external_slot:])
         payloads[record_uuid] = LinePayload(
-            record_uuid, customer, name, group, columns, sizes[position] or {}, "", parts
+            record_uuid, customer, named, group, columns, sizes[position] or {}, "", parts
         )  # item_hash on demand: LinePayload.digest
         if issues:
             out.issues.extend(

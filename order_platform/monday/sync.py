@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 
 from order_platform.monday import state as st
@@ -52,7 +53,7 @@ def sync_published(
 def sync_customer(
     engine: sa.Engine,
     customer: str,
-    lines: LineSource,
+    lines: pd.DataFrame | LineSource,
     client: MondayClient | None,
     settings: MondaySettings | None = None,
     *,
