@@ -229,8 +229,8 @@ def _build_payloads(lines: pd.DataFrame | RawLines, customer: str, config: Board
         for name in part:
             if name not in texts:
                 texts[name] = text_column(column(name))
-    item_parts = [[texts[name] for name in part] for part in knobs.item_name.parts]
-    group_parts = [[texts[name] for name in part] for part in knobs.group_name.parts]
+    item_names = _names([[texts[name] for name in part] for part in knobs.item_name.parts], knobs.item_name)
+    group_names = _names([[texts[name] for name in part] for part in knobs.group_name.parts], knobs.group_name)
     sizes, size_errors = size_quantities(size_cells, count)
     for position, size, value, exc in size_errors:
         reason = f"no subitem for this size: {exc.message}"
@@ -263,11 +263,11 @@ def _build_payloads(lines: pd.DataFrame | RawLines, customer: str, config: Board
         issues = row_issues.get(position) or []
         columns = dict(zip(column_ids, row_values[position], strict=True))
         columns[external_id] = record_uuid
-        named = _row_name(position, item_parts, knobs.item_name, ITEM_NAME, issues)
+        named = _checked(item_names[position], knobs.item_name, ITEM_NAME, issues)
         if named is None:
             named = f"(no name) {record_uuid}"
             issues.append((ITEM_NAME, "name", "", "EMPTY_NAME", f"no value in any of {knobs.item_name.parts}"))
-        group = _row_name(position, group_parts, knobs.group_name, GROUP_NAME, issues) or neutralise(customer)
+        group = _checked(group_names[position], knobs.group_name, GROUP_NAME, issues) or neutralise(customer)
         row = hash_rows[position]
         parts = (*row[:external_slot], external_prefix + encode_basestring(record_uuid), *row[external_slot:])
         payloads[record_uuid] = LinePayload(
@@ -286,25 +286,26 @@ def _build_payloads(lines: pd.DataFrame | RawLines, customer: str, config: Board
 _NEUTRAL = "formula-like text: sent with a leading apostrophe so it is never read as a formula"
 
 
-def _row_name(
-    position: int,
-    parts: list[list[list[Any]]],
-    rule: NameRule,
-    label: str,
-    issues: list[tuple[str, str, Any, str, str]],
-) -> str | None:
-    """build_name for one row from the per-column texts of `text_column`; None when all are blank."""
-    pieces: list[str] = []
+def _names(parts: list[list[list[Any]]], rule: NameRule) -> list[str]:
+    """Per row, column-wise: the first non-blank text of each part (a value that cannot be text counts
+    as blank), joined by the separator, trimmed and cut to the rule's length ("" when all are blank)."""
+    chosen: list[list[Any]] = []
     for candidates in parts:
-        for texts in candidates:
-            text = texts[position]
-            if text is not None and type(text) is not FormatError:
-                pieces.append(text)
-                break
-    name = rule.separator.join(p for p in pieces if p).strip()
+        column = [None if type(t) is FormatError else t for t in candidates[0]]
+        for other in candidates[1:]:
+            column = [
+                a if a is not None else (None if type(b) is FormatError else b)
+                for a, b in zip(column, other, strict=True)
+            ]
+        chosen.append(column)
+    join, limit = rule.separator.join, rule.max_chars
+    return [join([p for p in row if p]).strip()[:limit].rstrip() for row in zip(*chosen, strict=True)]
+
+
+def _checked(name: str, rule: NameRule, label: str, issues: list[tuple[str, str, Any, str, str]]) -> str | None:
+    """The name as sent (formula-like text neutralised and noted); None when empty."""
     if not name:
         return None
-    name = name[: rule.max_chars].rstrip()
     if is_formula_like(name):
         issues.append((label, "name" if label == ITEM_NAME else "group", name, NEUTRALISED, _NEUTRAL))
         name = neutralise(name)[: rule.max_chars]
