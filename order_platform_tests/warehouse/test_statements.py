@@ -383,4 +383,6 @@ def test_retire_moves_the_slice_in_one_transaction(store: OrderStore, recorder: 
     assert "SELECT" in insert.sql and f"WHERE [ORDER_LIST].[{SOURCE_TABLE_COLUMN}] = ?" in normalise(insert.sql)
     assert insert.first_params[-1] == "xTITLE_9_ORDER_LIST_RAW"
     archive_at = steps.index("INSERT")
-    assert steps[archive_at : archive_at + 5] == ["INSERT", "DELETE", "DELETE", "INSERT", "COMMIT"]
+    # archive, then remove the slice, its quarantine and its cell issues, and log: one transaction
+    assert steps[archive_at : archive_at + 6] == ["INSERT", "DELETE", "DELETE", "DELETE", "INSERT", "COMMIT"]
+    assert any(normalise(c.sql).startswith("DELETE FROM [ORDER_LIST_CELL_ISSUES]") for c in calls)
