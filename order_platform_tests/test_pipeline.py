@@ -377,3 +377,14 @@ def test_a_line_whose_key_cannot_be_read_is_quarantined_naming_the_cell(platform
     assert quarantine["reason_code"].tolist() == ["UNUSABLE_KEY"] * 3
     assert quarantine["column_name"].tolist() == ["CUSTOMER STYLE", "CUSTOMER STYLE", "AAG ORDER NUMBER"]
     assert quarantine["value"].tolist() == ["#REF!", "S" * 101, "#N/A"]
+
+
+def test_placeholders_are_listed_but_do_not_fail_the_cell_issue_check(platform):
+    rows = [line("GRE-1", "A", **{"EX FACTORY DATE": "TBC"}), line("GRE-2", "B")]
+    write_workbook(platform.source / workbook_name("GREYSON"), rows)
+    report = load(platform)["GREYSON"]
+    check = {c.name: c for c in report.checks}["no_cell_issues"]
+    assert check.passed and check.details["placeholders"] == 1 and check.details["by_reason"] == {}
+    listed = platform.pipeline.store.cell_issues_for("GREYSON")
+    assert listed["reason_code"].tolist() == ["PLACEHOLDER"] and listed["value"].tolist() == ["TBC"]
+    assert platform.pipeline.store.last_load("GREYSON")["cell_issues"] == 0
