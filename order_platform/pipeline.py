@@ -21,6 +21,7 @@ from order_platform.ingest.workbook import SheetData, WorkbookError, read_order_
 from order_platform.schema import OrderListSchema
 from order_platform.staging.checks import CheckOutcome, blocking_failures, staging_checks
 from order_platform.staging.customers import CustomerDirectory, raw_table_name, staging_table_name
+from order_platform.staging.date_order import DateOrderContext
 from order_platform.staging.transform import StagingResult, stage
 from order_platform.warehouse.store import LoadRecord, OrderStore, PublishMismatch, raw_frame
 
@@ -172,6 +173,17 @@ class OrderListPipeline:
         frame, headers = self.store.read_raw(table)
         return RawResult(table, headers, frame, None, 0.0)
 
+    def date_context(self, customer: str, ref: WorkbookRef) -> DateOrderContext:
+        """What decides the day/month order of text dates when the workbook does not: the customer's
+        setting, the order its earlier loads used, the region folder the workbook sits in."""
+        region, folder = self.directory.region_date_order(ref.path)
+        return DateOrderContext(
+            configured=self.directory.date_order(customer),
+            remembered=self.store.remembered_date_order(customer),
+            region=region,
+            region_folder=folder,
+        )
+
     def stage(self, customer: str, ref: WorkbookRef, raw: RawResult) -> StageResult:
         started = time.perf_counter()
         result = stage(
@@ -182,6 +194,7 @@ class OrderListPipeline:
             load_id=str(uuid.uuid4()),
             schema=self.schema,
             directory=self.directory,
+            dates=self.date_context(customer, ref),
         )
         checks = staging_checks(result, raw.headers, self.schema)
         table = staging_table_name(customer)
@@ -209,6 +222,9 @@ class OrderListPipeline:
                 result.quarantine,
                 {"raw_rows": result.raw_rows, "staged_rows": staged_rows, "quarantined_rows": result.quarantined_rows},
                 result.unknown_headers,
+                cell_issues=result.cell_issues,
+                date_order=result.date_order,
+                notes=result.notes,
             )
         except PublishMismatch as exc:
             staged.checks.append(_publish_check(exc.staged, exc.published))

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from order_platform.pipeline import CustomerRun
+from order_platform.staging.cell_issues import issue_counts
 from order_platform.staging.checks import CheckOutcome
 
 PREVIEW_ROWS = 5
@@ -144,6 +145,7 @@ def report_for(run: CustomerRun) -> CustomerReport:
     if run.staged:
         result = run.staged.result
         quarantine = result.quarantine
+        cells = issue_counts(result.cell_issues)
         report.layers["staging"] = LayerReport(
             len(result.staged),
             run.staged.seconds,
@@ -153,6 +155,12 @@ def report_for(run: CustomerRun) -> CustomerReport:
                 "quarantined_rows": result.quarantined_rows,
                 "quarantine_by_reason": dict(Counter(quarantine["reason_code"])) if len(quarantine) else {},
                 "quarantine_sample": _records(quarantine.head(QUARANTINE_SAMPLE)),
+                "cell_issues": sum(cells["by_reason"].values()),
+                "cell_issues_by_reason": cells["by_reason"],
+                "cell_issues_by_column": cells["by_column"],
+                "cell_issue_lines": cells["lines"],
+                "cell_issue_sample": cells["sample"],
+                "date_order": result.date_order.details() if result.date_order else None,
                 "unknown_headers": result.unknown_headers,
                 "placeholders": result.placeholder_counts,
                 "total_qty_mismatches": len(result.total_qty_mismatches),

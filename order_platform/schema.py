@@ -86,6 +86,26 @@ CUSTOMER_NAME = "CUSTOMER NAME"
 SOURCE_CUSTOMER_NAME = "SOURCE_CUSTOMER_NAME"
 TOTAL_QTY = "TOTAL QTY"
 ORDER_TYPE = "ORDER TYPE"
+PLANNED_DELIVERY_METHOD = "PLANNED DELIVERY METHOD"
+CUSTOMER_STYLE = "CUSTOMER STYLE"
+
+# The team's order-line key (DOMAIN.md), defined once: the line id is a UUID5 of these (staging/identity.py).
+# ORDER TYPE is left out on purpose: it is a status (RECEIVED -> CANCELLED) and a cancelled line stays the same line.
+ORDER_LINE_KEY: tuple[str, ...] = (
+    AAG_ORDER_NUMBER,
+    PLANNED_DELIVERY_METHOD,
+    CUSTOMER_STYLE,
+    "PO NUMBER",
+    "ALIAS/RELATED ITEM",
+    "CUSTOMER ALT PO",
+)
+# The key's first three columns are the team's unique key: a workbook must have them.
+REQUIRED_KEY_COLUMNS: tuple[str, ...] = ORDER_LINE_KEY[:3]
+# The key columns that make a row an order line when filled (a delivery method alone does not: it is often
+# filled down a sheet's empty lines).
+LINE_IDENTIFYING_COLUMNS: tuple[str, ...] = tuple(c for c in ORDER_LINE_KEY if c != PLANNED_DELIVERY_METHOD)
+# What an order line has besides its order number: a heading or note in that column has none of these.
+LINE_DETAIL_COLUMNS: tuple[str, ...] = tuple(c for c in LINE_IDENTIFYING_COLUMNS if c != AAG_ORDER_NUMBER)
 
 
 @dataclass(frozen=True, eq=False)

@@ -419,11 +419,44 @@ CREATE TABLE [ORDER_LIST] (
 	[_SOURCE_ROW] INTEGER NULL, 
 	[_LOAD_ID] VARCHAR(36) NULL, 
 	[_EXTRA_COLUMNS] NVARCHAR(max) NULL, 
+	[_CELL_ISSUES] NVARCHAR(max) NULL, 
 	PRIMARY KEY (record_uuid)
 );
 GO
 
 CREATE INDEX [IX_ORDER_LIST_SOURCE_TABLE] ON [ORDER_LIST] ([_SOURCE_TABLE]);
+GO
+
+CREATE TABLE [ORDER_LIST_CELL_ISSUES] (
+	id INTEGER NOT NULL IDENTITY, 
+	customer NVARCHAR(100) NOT NULL, 
+	load_id VARCHAR(36) NOT NULL, 
+	record_uuid UNIQUEIDENTIFIER NOT NULL, 
+	source_file NVARCHAR(400) NULL, 
+	sheet NVARCHAR(100) NULL, 
+	row_number INTEGER NULL, 
+	column_name NVARCHAR(255) NOT NULL, 
+	source_header NVARCHAR(255) NULL, 
+	value NVARCHAR(max) NULL, 
+	reason_code VARCHAR(40) NOT NULL, 
+	reason NVARCHAR(max) NOT NULL, 
+	PRIMARY KEY (id)
+);
+GO
+
+CREATE INDEX [ix_ORDER_LIST_CELL_ISSUES_customer] ON [ORDER_LIST_CELL_ISSUES] (customer);
+GO
+
+CREATE TABLE [ORDER_LIST_DATE_ORDER] (
+	customer NVARCHAR(100) NOT NULL, 
+	date_order VARCHAR(3) NOT NULL, 
+	decided_by VARCHAR(20) NOT NULL, 
+	day_first_evidence INTEGER NULL, 
+	month_first_evidence INTEGER NULL, 
+	load_id VARCHAR(36) NOT NULL, 
+	updated_at DATETIME2 NOT NULL, 
+	PRIMARY KEY (customer)
+);
 GO
 
 CREATE TABLE [ORDER_LIST_LOADS] (
@@ -441,6 +474,9 @@ CREATE TABLE [ORDER_LIST_LOADS] (
 	published_rows INTEGER NULL, 
 	unknown_headers NVARCHAR(max) NULL, 
 	error NVARCHAR(max) NULL, 
+	cell_issues INTEGER NULL, 
+	date_order VARCHAR(3) NULL, 
+	notes NVARCHAR(max) NULL, 
 	PRIMARY KEY (load_id)
 );
 GO

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
+from order_platform.ingest.excel_errors import restore_error_values
 from order_platform.schema import AAG_ORDER_NUMBER, OrderListSchema, normalise_header
 from order_platform.staging.transform import RAW_LINEAGE
 
@@ -231,6 +232,7 @@ def read_order_sheet(data: bytes, file_name: str, schema: OrderListSchema) -> Sh
     else:
         assert first_error is not None
         raise first_error
+    restore_error_values(rows, data, sheet)  # calamine reads #REF!, #N/A... as blank
     other_sheets = [n for n in order if n != sheet]
     header_cells = rows[header_index]
     body = rows[header_index + 1 :]

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from order_platform.schema import KEY_COLUMN, OrderListSchema
+from order_platform.schema import KEY_COLUMN, REQUIRED_KEY_COLUMNS, OrderListSchema
+from order_platform.staging.cell_issues import issue_counts
 from order_platform.staging.transform import StagingResult
 
-KEY_HEADERS = ("AAG ORDER NUMBER", "PLANNED DELIVERY METHOD", "CUSTOMER STYLE")
-
-ROWS_ACCOUNTED = "rows_accounted_for"
-KEY_COLUMNS = "key_columns_present"
-TOTAL_QTY_MATCHES = "total_qty_matches_sizes"
-UNKNOWN_HEADERS = "no_unknown_headers"
+# Check names (the asset checks on staged_order_list carry these names).
+CHECK_ROWS_ACCOUNTED_FOR = "rows_accounted_for"
+CHECK_KEY_COLUMNS_PRESENT = "key_columns_present"
+CHECK_TOTAL_QTY_MATCHES_SIZES = "total_qty_matches_sizes"
+CHECK_NO_UNKNOWN_HEADERS = "no_unknown_headers"
+CHECK_NO_CELL_ISSUES = "no_cell_issues"
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def staging_checks(result: StagingResult, headers: list[str], schema: OrderListS
     accounted = staged + quarantined == result.raw_rows
     checks = [
         CheckOutcome(
-            ROWS_ACCOUNTED,
+            CHECK_ROWS_ACCOUNTED_FOR,
             accounted,
             True,
             f"raw {result.raw_rows} = staged {staged} + quarantined {quarantined}"
@@ -43,12 +44,12 @@ def staging_checks(result: StagingResult, headers: list[str], schema: OrderListS
         )
     ]
     mapped = {schema.canonical_for(h) for h in headers}
-    missing = [k for k in KEY_HEADERS if k not in mapped]
+    missing = [k for k in REQUIRED_KEY_COLUMNS if k not in mapped]
     duplicate_ids = int(result.staged[KEY_COLUMN].duplicated().sum()) if staged else 0
     key_ok = not missing and duplicate_ids == 0
     checks.append(
         CheckOutcome(
-            KEY_COLUMNS,
+            CHECK_KEY_COLUMNS_PRESENT,
             key_ok,
             True,
             "key columns present, line ids unique"
@@ -60,7 +61,7 @@ def staging_checks(result: StagingResult, headers: list[str], schema: OrderListS
     mismatches = result.total_qty_mismatches
     checks.append(
         CheckOutcome(
-            TOTAL_QTY_MATCHES,
+            CHECK_TOTAL_QTY_MATCHES_SIZES,
             not mismatches,
             False,
             "TOTAL QTY equals the sum of sizes on every line"
@@ -72,7 +73,7 @@ def staging_checks(result: StagingResult, headers: list[str], schema: OrderListS
     unknown = result.unknown_headers
     checks.append(
         CheckOutcome(
-            UNKNOWN_HEADERS,
+            CHECK_NO_UNKNOWN_HEADERS,
             not unknown,
             False,
             "every header maps to ORDER_LIST"
@@ -81,7 +82,28 @@ def staging_checks(result: StagingResult, headers: list[str], schema: OrderListS
             {"unknown_headers": unknown},
         )
     )
+    checks.append(cell_issues_check(result))
     return checks
+
+
+def cell_issues_check(result: StagingResult) -> CheckOutcome:
+    """Warning: cells not loaded as written (NULL because they cannot be typed, or a CUSTOMER NAME naming
+    another customer); placeholders such as TBC are listed too, as deliberate blanks, but do not fail
+    it. Details: counts by column and reason, lines, placeholders, a sample."""
+    counts = issue_counts(result.cell_issues)
+    total = sum(counts["by_reason"].values())
+    lines = counts["lines"]
+    return CheckOutcome(
+        CHECK_NO_CELL_ISSUES,
+        total == 0,
+        False,
+        "every cell typed, blank or a placeholder"
+        if total == 0
+        else f"{total} cell issue(s) on {lines} line(s), the lines loaded: values not loaded as written (NULL; "
+        f"a CUSTOMER NAME naming another customer reads as this one), listed in ORDER_LIST_CELL_ISSUES and "
+        f"the line's _CELL_ISSUES; by reason {counts['by_reason']}",
+        counts,
+    )
 
 
 def blocking_failures(checks: list[CheckOutcome]) -> list[CheckOutcome]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
@@ -17,11 +17,30 @@ def _squash(name: str) -> str:
     return _NON_ALNUM.sub("", name.upper())
 
 
+DATE_ORDERS = ("DMY", "MDY")  # day first, month first
+
+
 @dataclass(frozen=True)
 class CustomerDirectory:
-    """Maps any known spelling of a customer to its canonical name."""
+    """Maps any known spelling of a customer to its canonical name; knows how its text dates are written."""
 
     canonical_by_squashed: dict[str, str]
+    date_orders: dict[str, str] = field(default_factory=dict)  # canonical name -> DMY | MDY (customers.json)
+    region_date_orders: dict[str, str] = field(default_factory=dict)  # region folder prefix -> DMY | MDY
+
+    def date_order(self, customer: str) -> str | None:
+        """The customer's configured day/month order for text dates, if any."""
+        return self.date_orders.get(self.canonical(customer) or customer)
+
+    def region_date_order(self, path: str) -> tuple[str | None, str | None]:
+        """(order, folder) from the nearest folder of `path` whose name starts with a region prefix
+        (`USA CUSTOMERS/...` -> MDY), ignoring case; (None, None) when no folder names a region."""
+        for folder in reversed(path.replace("\\", "/").split("/")[:-1]):
+            name = folder.strip().upper()
+            for prefix, order in self.region_date_orders.items():
+                if name.startswith(prefix.upper()):
+                    return order, folder
+        return None, None
 
     def canonical(self, name: str | None) -> str | None:
         """The canonical name for `name`, or None when the directory does not know it."""
@@ -51,7 +70,12 @@ def customer_directory() -> CustomerDirectory:
     for entry in data["customers"]:
         for other in [*entry["aliases"], *entry["names_in_order_list"]]:
             mapping.setdefault(_squash(other), entry["canonical"])
-    return CustomerDirectory(mapping)
+    date_orders = {e["canonical"]: e["date_order"] for e in data["customers"] if e.get("date_order")}
+    regions = dict(data.get("date_order_by_region_folder", {}))
+    for where, order in [*date_orders.items(), *regions.items()]:
+        if order not in DATE_ORDERS:
+            raise ValueError(f"customers.json: date order {order!r} for {where!r} is not one of {DATE_ORDERS}")
+    return CustomerDirectory(mapping, date_orders, regions)
 
 
 def raw_table_name(customer: str) -> str:

@@ -1,11 +1,11 @@
 """Stable order-line ids: the same line gets the same id on every reload.
 
-The id is a UUID5 of the customer and the team's order-line key (DOMAIN.md): AAG ORDER NUMBER,
-PLANNED DELIVERY METHOD and CUSTOMER STYLE, extended by PO NUMBER, ALIAS/RELATED ITEM and
-CUSTOMER ALT PO. ORDER TYPE is deliberately left out: it is a status (RECEIVED -> CANCELLED),
-and a cancelled line must stay the same line downstream. Lines whose key is still identical get
-an ordinal in source-row order, so exact duplicates stay distinct and keep their ids as long as
-their relative order does.
+The id is a UUID5 of the customer and the team's order-line key (`schema.ORDER_LINE_KEY`: AAG ORDER
+NUMBER, PLANNED DELIVERY METHOD and CUSTOMER STYLE, extended by PO NUMBER, ALIAS/RELATED ITEM and
+CUSTOMER ALT PO; their order is part of the id). ORDER TYPE is deliberately left out: it is a
+status (RECEIVED -> CANCELLED), and a cancelled line must stay the same line downstream. Lines
+whose key is still identical get an ordinal in source-row order, so exact duplicates stay distinct
+and keep their ids as long as their relative order does.
 """
 
 from __future__ import annotations
@@ -16,17 +16,9 @@ import uuid
 
 import pandas as pd
 
+from order_platform.schema import ORDER_LINE_KEY
+
 LINE_ID_NAMESPACE = uuid.UUID("6c1f0a52-52a4-4f7e-9a55-3f7f4d0c2b11")
-KEY_COLUMNS: tuple[str, ...] = (
-    "AAG ORDER NUMBER",
-    "PLANNED DELIVERY METHOD",
-    "CUSTOMER STYLE",
-    "PO NUMBER",
-    "ALIAS/RELATED ITEM",
-    "CUSTOMER ALT PO",
-)
-
-
 _IRREGULAR_SPACE = re.compile(r"\s\s|\x00\s|\s\x00|[^\S ]")
 
 
@@ -63,7 +55,7 @@ def line_ids(customer: str, frame: pd.DataFrame) -> pd.Series:
     if frame.empty:
         return pd.Series([], dtype=object, index=frame.index)
     blank = [""] * len(frame)
-    parts = [_normalised(frame[c]) if c in frame.columns else blank for c in KEY_COLUMNS]
+    parts = [_normalised(frame[c]) if c in frame.columns else blank for c in ORDER_LINE_KEY]
     keys = ["\x1f".join(values) for values in zip(*parts, strict=True)]
     seen: dict[str, int] = {}
     ordinals = []

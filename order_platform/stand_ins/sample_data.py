@@ -3,7 +3,9 @@
 The mess is the kind the order team's files carry: title rows above the header, blank rows, a
 TOTAL row, numbers typed as text (`1,200`), `TBC` in dates and numbers, extra sheets, lines
 without an AAG ORDER NUMBER, an overflowing price, an over-long description, a TOTAL QTY that
-disagrees with its sizes. Generation is seeded, so the same call writes the same workbooks.
+disagrees with its sizes, text in a number column (`V147`), Excel error values (`#REF!`), a partial
+date, a line naming another customer, and text dates written as the region writes them (month first
+in `USA CUSTOMERS`). Generation is seeded, so the same call writes the same workbooks.
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def write_customer_workbook(customer: str, headers: list[str], lines: int, seed:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{customer}{WORKBOOK_SUFFIX}"
     book = Workbook(write_only=True)
-    mess = _Mess(rng)
+    mess = _Mess(rng, month_first=folder.name.upper().startswith("USA"))
     first_sheet = "MASTER" if rng.random() < 0.8 else "ORDERS"
     if first_sheet != "MASTER" and rng.random() < 0.5:
         book.create_sheet("NOTES").append(["Sheet kept by the planner; not order data"])
@@ -104,7 +106,8 @@ def write_customer_workbook(customer: str, headers: list[str], lines: int, seed:
 class _Mess:
     """Which kinds of hand-editing this customer's file shows."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, month_first: bool = False) -> None:
+        self.month_first = month_first  # how this customer types dates as text
         self.title_rows = rng.random() < 0.15
         self.blank_rows = rng.random() < 0.5
         self.total_row = rng.random() < 0.3
@@ -226,13 +229,21 @@ def _make_mess(row: list, position: dict[str, int], headers: list[str], mess: _M
     put("ORDER DATE PO RECEIVED", "TBC", 0.01)
     if "EX FACTORY DATE" in position and isinstance(row[position["EX FACTORY DATE"]], date):
         d = row[position["EX FACTORY DATE"]]
-        put("EX FACTORY DATE", d.strftime("%d/%m/%Y"), 0.02)
+        put("EX FACTORY DATE", d.strftime("%m/%d/%Y" if mess.month_first else "%d/%m/%Y"), 0.02)
         put("EX FACTORY DATE", d.isoformat(), 0.01)
     put("ETA CUSTOMER WAREHOUSE DATE", "TBA", 0.01)
     put("CUSTOMER PRICE", "TBC", 0.005)
     put("AAG ORDER NUMBER", None, 0.0025)
-    put("CUSTOMER PRICE", 123456789.5, 0.0002)  # overflows DECIMAL(10,4): quarantined, not fatal
+    # Cells that cannot be typed: published as NULL and listed as cell issues; their lines are loaded.
+    put("CUSTOMER PRICE", 123456789.5, 0.0002)  # overflows DECIMAL(10,4)
     put("STYLE DESCRIPTION", "Long description " * 8, 0.0002)
+    put("INVOICE YEAR", "V147", 0.01)
+    put("CUSTOMER PRICE", "#REF!", 0.0005)  # a real Excel error cell (openpyxl writes t="e")
+    put("US DUTY RATE", "#DIV/0!", 0.0005)
+    put("ETA CUSTOMER WAREHOUSE DATE", "2025-03", 0.0003)  # a partial date
+    if "CUSTOMER NAME" in position:  # a line naming another customer: it stays in this workbook
+        other = "GREYSON" if "TITLE" in str(row[position["CUSTOMER NAME"]]) else "TITLE 9"
+        put("CUSTOMER NAME", other, 0.0003)
     if "TOTAL QTY" in position and mess.chance(0.004):
         row[position["TOTAL QTY"]] = (row[position["TOTAL QTY"]] or 0) + 6
 

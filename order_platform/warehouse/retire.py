@@ -1,6 +1,7 @@
 """Retiring a customer in the database: its ORDER_LIST slice moves to ORDER_LIST_ARCHIVE (one
-transaction, with the load log's 'retired' row), its quarantine rows go, its raw and staging tables
-are dropped. The archive keeps every ORDER_LIST column plus when and why the rows were archived."""
+transaction, with the load log's 'retired' row), its quarantine and cell-issue rows go, its raw and
+staging tables are dropped (its remembered date order stays, for when it comes back). The archive
+keeps every ORDER_LIST column plus when and why the rows were archived."""
 
 from __future__ import annotations
 
@@ -68,6 +69,7 @@ def archive_customer(store: OrderStore, customer: str, reason: str) -> ArchivedS
         ).rowcount
         conn.execute(sa.delete(order_list).where(order_list.c[SOURCE_TABLE_COLUMN] == source))
         conn.execute(sa.delete(store.quarantine).where(store.quarantine.c.customer == customer))
+        conn.execute(sa.delete(store.cell_issues).where(store.cell_issues.c.customer == customer))
         store._log_load(conn, record, "retired", {"published_rows": 0}, error=reason)
     dropped = customer_tables(store, customer)
     for name in dropped:

@@ -1,4 +1,5 @@
-"""Database reads and writes for the ORDER_LIST layers: raw, staging, publish, quarantine, load log.
+"""Database reads and writes for the ORDER_LIST layers: raw, staging, publish (slice, quarantine, cell
+issues, remembered date order), load log.
 
 Bulk writes go through the driver's executemany (SQLite) or fast_executemany (SQL Server); the
 publish is one transaction that swaps a customer's slice, so readers see the old or the new one.
@@ -7,7 +8,6 @@ publish is one transaction that swaps a customer's slice, so readers see the old
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,16 +17,20 @@ import sqlalchemy as sa
 from sqlalchemy.schema import CreateTable
 
 from order_platform.schema import KEY_COLUMN, SOURCE_TABLE_COLUMN, OrderListSchema
+from order_platform.staging.cell_issues import NOT_A_PROBLEM
 from order_platform.staging.customers import raw_table_name
+from order_platform.staging.date_order import DateOrder
 from order_platform.staging.transform import RAW_LINEAGE
+from order_platform.warehouse.date_orders import remember_date_order, remembered_date_order
+from order_platform.warehouse.raw_limits import check_raw_column_count, check_sql_server_raw_limits
+from order_platform.warehouse.rows import frame_rows, iter_frame_rows
 from order_platform.warehouse.sqlite_bulk import scratch_image
 from order_platform.warehouse.tables import (
+    CELL_ISSUES,
+    DATE_ORDER,
     LOADS,
-    MSSQL_MAX_COLUMNS,
-    MSSQL_MAX_IDENTIFIER,
     ORDER_LIST,
     QUARANTINE,
-    RAW_TEXT_LENGTH,
     platform_metadata,
     raw_table,
     staging_table,
@@ -43,93 +47,6 @@ class LoadRecord:
     source_version: str | None
     content_hash: str | None
     started_at: datetime
-
-
-def _column_values(series: pd.Series, dialect: str) -> list:
-    """A column as driver-ready Python values: None for missing, ISO text for SQLite dates.
-
-    Conversions go through numpy in bulk; a per-value Python loop here costs seconds per load.
-    """
-    if series.empty:
-        return []
-    if pd.api.types.is_datetime64_any_dtype(series):
-        days = series.to_numpy(dtype="datetime64[D]")
-        present = ~np.isnat(days)
-        values = np.full(len(days), None, dtype=object)
-        if present.any():  # a column holds few distinct dates: convert each once
-            distinct, position = np.unique(days[present], return_inverse=True)
-            values[present] = (distinct.astype(str) if dialect == "sqlite" else distinct).astype(object)[position]
-        return values.tolist()
-    if isinstance(series.dtype, pd.Int64Dtype):
-        return series.to_numpy(dtype=object, na_value=None).tolist()
-    if pd.api.types.is_float_dtype(series):
-        floats = series.to_numpy()
-        values = floats.astype(object)
-        values[np.isnan(floats)] = None
-        return values.tolist()
-    if pd.api.types.is_integer_dtype(series):
-        return series.tolist()
-    values = series.tolist()
-    if dialect == "sqlite":
-        return values  # SQLite stores a NaN as NULL; the transform's text columns hold None anyway
-    if int(pd.isna(series.to_numpy()).sum()) != values.count(None):  # some missing values are NaN, not None
-        return [None if v is None or v != v else v for v in values]
-    return values
-
-
-def iter_frame_rows(frame: pd.DataFrame, dialect: str) -> Iterator[tuple]:
-    """Rows as tuples, made one at a time (a list of 100,000 wide tuples costs a second to build)."""
-    columns = [_column_values(frame[c], dialect) for c in frame.columns]
-    return zip(*columns, strict=True)
-
-
-def frame_rows(frame: pd.DataFrame, dialect: str) -> list[tuple]:
-    return list(iter_frame_rows(frame, dialect)) if len(frame.columns) else []
-
-
-def _utf16_units(text: str) -> int:
-    """Length as SQL Server counts NVARCHAR(n) and identifiers: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _where(raw: pd.DataFrame) -> str:
-    first = raw.iloc[0] if len(raw) else None
-    return "" if first is None else f"file {first['_SOURCE_FILE']!r}, sheet {first['_SOURCE_SHEET']!r}, "
-
-
-def check_raw_column_count(headers: list[str], raw: pd.DataFrame, limit: int, database: str) -> None:
-    """Raise ValueError, naming file and sheet, when the raw table would have more columns than allowed."""
-    if len(headers) + len(RAW_LINEAGE) > limit:
-        raise ValueError(
-            f"{_where(raw)}{len(headers)} columns: a {database} table holds at most {limit} "
-            f"including the {len(RAW_LINEAGE)} lineage columns; remove empty or unused columns"
-        )
-
-
-def check_sql_server_raw_limits(headers: list[str], raw: pd.DataFrame) -> None:
-    """Raise ValueError, naming file, sheet, row and column, when the raw table would break a SQL Server
-    limit (columns per table, identifier length, NVARCHAR(4000) cells) instead of failing in the driver."""
-    check_raw_column_count(headers, raw, MSSQL_MAX_COLUMNS, "SQL Server")
-    where = _where(raw)
-    for header in headers:
-        if _utf16_units(header) > MSSQL_MAX_IDENTIFIER:
-            raise ValueError(
-                f"{where}column {header[:40]!r}...: header is longer than the {MSSQL_MAX_IDENTIFIER} "
-                "characters SQL Server allows for a column name; shorten it"
-            )
-    for header in headers:
-        lengths = raw[header].str.len()
-        # A UTF-16 cell has at most 2 code units per character: only long cells need a closer look.
-        for index in lengths.index[lengths.gt(RAW_TEXT_LENGTH // 2).to_numpy()]:
-            value = raw.at[index, header]
-            units = _utf16_units(value)
-            if units > RAW_TEXT_LENGTH:
-                size = f"{len(value)} characters" + (f" ({units} UTF-16 units)" if units != len(value) else "")
-                raise ValueError(
-                    f"file {raw.at[index, '_SOURCE_FILE']!r}, sheet {raw.at[index, '_SOURCE_SHEET']!r}, "
-                    f"row {raw.at[index, '_SOURCE_ROW']}, column {header!r}: cell has {size}; "
-                    f"the SQL Server raw table keeps at most {RAW_TEXT_LENGTH} (NVARCHAR({RAW_TEXT_LENGTH}))"
-                )
 
 
 class PublishMismatch(Exception):
@@ -151,6 +68,8 @@ class OrderStore:
         self.order_list = self.metadata.tables[ORDER_LIST]
         self.quarantine = self.metadata.tables[QUARANTINE]
         self.loads = self.metadata.tables[LOADS]
+        self.cell_issues = self.metadata.tables[CELL_ISSUES]
+        self.date_order = self.metadata.tables[DATE_ORDER]
 
     @property
     def dialect(self) -> str:
@@ -158,6 +77,24 @@ class OrderStore:
 
     def ensure_tables(self) -> None:
         self.metadata.create_all(self.engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Columns added to a fixed table since it was created (all nullable): `ALTER TABLE ... ADD`, so a
+        database created by an earlier version keeps working (e.g. ORDER_LIST's _CELL_ISSUES)."""
+        inspector = sa.inspect(self.engine)
+        with self.engine.begin() as conn:
+            for table in self.metadata.sorted_tables:
+                try:
+                    present = {c["name"] for c in inspector.get_columns(table.name)}
+                except sa.exc.NoSuchTableError:  # not visible to this login: create_all has nothing to add
+                    continue
+                for column in table.columns:
+                    if column.name not in present and column.nullable and not column.primary_key:
+                        kind = column.type.compile(dialect=self.engine.dialect)
+                        conn.exec_driver_sql(
+                            f"ALTER TABLE {self._quote(table.name)} ADD {self._quote(column.name)} {kind}"
+                        )
 
     # -- bulk helpers -------------------------------------------------------------------------
     def _quote(self, name: str) -> str:
@@ -254,8 +191,13 @@ class OrderStore:
         quarantine: pd.DataFrame,
         counts: dict[str, int],
         unknown_headers: list[str],
+        *,
+        cell_issues: pd.DataFrame | None = None,
+        date_order: DateOrder | None = None,
+        notes: list[str] | None = None,
     ) -> int:
-        """Swap the customer's ORDER_LIST slice for the staging table's rows, in one transaction."""
+        """Swap the customer's ORDER_LIST slice for the staging table's rows, in one transaction, with its
+        quarantine, its cell issues and the day/month order its text dates were read in."""
         columns = ", ".join(self._quote(c) for c in self.staging_columns(staging_name))
         order_list = self._quote(ORDER_LIST)
         with self.engine.begin() as conn:
@@ -273,8 +215,33 @@ class OrderStore:
             if published != counts["staged_rows"]:  # raising here rolls the swap back: the old slice stays
                 raise PublishMismatch(counts["staged_rows"], int(published))
             self._replace_quarantine(conn, record, quarantine)
-            self._log_load(conn, record, "published", counts | {"published_rows": published}, unknown_headers)
+            problems = self._replace_cell_issues(conn, record, cell_issues)
+            if date_order is not None and date_order.remember:
+                remember_date_order(conn, self.date_order, record.customer, record.load_id, date_order)
+            extra = {
+                "cell_issues": problems,
+                "date_order": date_order.order if date_order is not None else None,
+                "notes": json.dumps(notes or [], ensure_ascii=False),
+            }
+            counts = counts | {"published_rows": published}
+            self._log_load(conn, record, "published", counts, unknown_headers, extra=extra)
         return int(published)
+
+    def _replace_cell_issues(self, conn: sa.Connection, record: LoadRecord, issues: pd.DataFrame | None) -> int:
+        """Replace the customer's cell issues; returns how many are problems (placeholders not counted)."""
+        conn.execute(sa.delete(self.cell_issues).where(self.cell_issues.c.customer == record.customer))
+        if issues is None or not len(issues):
+            return 0
+        frame = issues[[c.name for c in self.cell_issues.columns if c.name in issues.columns]].copy()
+        frame["value"] = frame["value"].map(lambda v: None if v is None or v != v else str(v))
+        frame.insert(0, "load_id", record.load_id)
+        frame.insert(0, "customer", record.customer)
+        self._insert(conn, CELL_ISSUES, frame)
+        return int((~frame["reason_code"].isin(NOT_A_PROBLEM)).sum())
+
+    def remembered_date_order(self, customer: str) -> str | None:
+        """The day/month order (DMY | MDY) the customer's text dates were last read in, if any."""
+        return remembered_date_order(self.engine, self.date_order, customer)
 
     def _replace_quarantine(self, conn: sa.Connection, record: LoadRecord, quarantine: pd.DataFrame) -> None:
         conn.execute(sa.delete(self.quarantine).where(self.quarantine.c.customer == record.customer))
@@ -293,6 +260,7 @@ class OrderStore:
         counts: dict[str, int],
         unknown_headers: list[str] | None = None,
         error: str | None = None,
+        extra: dict | None = None,
     ) -> None:
         conn.execute(
             sa.insert(self.loads).values(
@@ -307,6 +275,7 @@ class OrderStore:
                 unknown_headers=json.dumps(unknown_headers or [], ensure_ascii=False),
                 error=error,
                 **{k: int(v) for k, v in counts.items() if k in self.loads.c},
+                **(extra or {}),
             )
         )
 
@@ -404,6 +373,12 @@ class OrderStore:
                     yield pd.DataFrame(rows, columns=list(result.keys()))
 
         return frames()
+
+    def cell_issues_for(self, customer: str) -> pd.DataFrame:
+        return self._read(
+            f"SELECT * FROM {self._quote(CELL_ISSUES)} WHERE customer = :c ORDER BY row_number, id",
+            {"c": customer},
+        )
 
     def quarantine_for(self, customer: str) -> pd.DataFrame:
         return self._read(

@@ -1,6 +1,7 @@
 """SQLAlchemy tables, all derived from the ORDER_LIST schema definition.
 
-ORDER_LIST (production), the per-customer raw and staging tables, the quarantine and the load log.
+ORDER_LIST (production), the per-customer raw and staging tables, the quarantine, the cell issues,
+the load log and the remembered day/month order of each customer's text dates.
 The SQL Server DDL in sql/ is generated from these (`order-platform ddl`), and a test keeps it in step.
 """
 
@@ -13,7 +14,10 @@ from order_platform.schema import KEY_COLUMN, SOURCE_TABLE_COLUMN, Column, Kind,
 
 ORDER_LIST = "ORDER_LIST"
 QUARANTINE = "ORDER_LIST_QUARANTINE"
+CELL_ISSUES = "ORDER_LIST_CELL_ISSUES"
 LOADS = "ORDER_LIST_LOADS"
+DATE_ORDER = "ORDER_LIST_DATE_ORDER"
+CELL_ISSUES_COLUMN = "_CELL_ISSUES"
 UUID_TYPE = sa.String(36).with_variant(mssql.UNIQUEIDENTIFIER(as_uuid=False), "mssql")
 # Without a live server the mssql dialect assumes SQL Server 2000 (DATETIME for dates); pin DATE.
 DATE_TYPE = sa.Date().with_variant(mssql.DATE(), "mssql")
@@ -57,6 +61,9 @@ def lineage_columns() -> list[sa.Column]:
         sa.Column("_SOURCE_ROW", sa.Integer),
         sa.Column("_LOAD_ID", sa.String(36)),
         sa.Column("_EXTRA_COLUMNS", sa.UnicodeText),
+        # JSON: ORDER_LIST column -> {"value": text as written, "reason_code"} for the line's cells that
+        # were not loaded (NULL in their column); the same cells are rows of ORDER_LIST_CELL_ISSUES.
+        sa.Column(CELL_ISSUES_COLUMN, sa.UnicodeText),
     ]
 
 
@@ -98,6 +105,33 @@ def platform_metadata(schema: OrderListSchema) -> sa.MetaData:
         sa.Column("reason", sa.UnicodeText, nullable=False),
     )
     sa.Table(
+        CELL_ISSUES,
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("customer", sa.Unicode(100), nullable=False, index=True),
+        sa.Column("load_id", sa.String(36), nullable=False),
+        sa.Column("record_uuid", UUID_TYPE, nullable=False),  # the ORDER_LIST line
+        sa.Column("source_file", sa.Unicode(400)),
+        sa.Column("sheet", sa.Unicode(100)),
+        sa.Column("row_number", sa.Integer),
+        sa.Column("column_name", sa.Unicode(255), nullable=False),  # the ORDER_LIST column
+        sa.Column("source_header", sa.Unicode(255)),  # the workbook's header
+        sa.Column("value", sa.UnicodeText),  # the cell's text as written
+        sa.Column("reason_code", sa.String(40), nullable=False),
+        sa.Column("reason", sa.UnicodeText, nullable=False),
+    )
+    sa.Table(
+        DATE_ORDER,
+        metadata,
+        sa.Column("customer", sa.Unicode(100), primary_key=True),
+        sa.Column("date_order", sa.String(3), nullable=False),  # DMY | MDY
+        sa.Column("decided_by", sa.String(20), nullable=False),
+        sa.Column("day_first_evidence", sa.Integer),
+        sa.Column("month_first_evidence", sa.Integer),
+        sa.Column("load_id", sa.String(36), nullable=False),
+        sa.Column("updated_at", DATETIME_TYPE, nullable=False),
+    )
+    sa.Table(
         LOADS,
         metadata,
         sa.Column("load_id", sa.String(36), primary_key=True),
@@ -114,6 +148,9 @@ def platform_metadata(schema: OrderListSchema) -> sa.MetaData:
         sa.Column("published_rows", sa.Integer),
         sa.Column("unknown_headers", sa.UnicodeText),
         sa.Column("error", sa.UnicodeText),
+        sa.Column("cell_issues", sa.Integer),  # cell issues (placeholders not counted)
+        sa.Column("date_order", sa.String(3)),  # the order the load read text dates in
+        sa.Column("notes", sa.UnicodeText),  # JSON list: e.g. a change of date order
     )
     return metadata
 

@@ -1,7 +1,8 @@
 import pandas as pd
 
 from order_platform.schema import order_list_schema
-from order_platform.staging.casting import cast_date, cast_decimal, cast_integer, cast_text
+from order_platform.staging.casting import cast_decimal, cast_integer, cast_text
+from order_platform.staging.dates import cast_date
 
 COLUMNS = order_list_schema().by_name
 
@@ -54,10 +55,11 @@ def test_month_first_columns_are_recognised():
     assert [v.date().isoformat() for v in cast.values] == ["2025-12-25", "2025-02-01"]
 
 
-def test_text_is_trimmed_and_over_long_values_are_flagged():
+def test_text_is_trimmed_and_over_long_values_are_issues_loaded_as_null():
     cast = cast_text(text("  navy ", "x" * 101, "   ", None), COLUMNS["STYLE DESCRIPTION"])
-    assert cast.values.tolist() == ["navy", "x" * 101, None, None]
+    assert cast.values.tolist() == ["navy", None, None, None]
     assert cast.invalid.tolist() == [False, True, False, False]
+    assert list(cast.issues) == ["VALUE_TOO_LONG"]
 
 
 def test_year_first_and_spelled_month_dates_but_not_a_month_alone():

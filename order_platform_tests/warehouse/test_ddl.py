@@ -12,6 +12,8 @@ from order_platform.schema import Kind, OrderListSchema
 from order_platform.warehouse.ddl import DDL_PATH, HEADER, generate_ddl
 from order_platform.warehouse.state_store import platform_state
 from order_platform.warehouse.tables import (
+    CELL_ISSUES,
+    DATE_ORDER,
     LOADS,
     MSSQL_MAX_COLUMNS,
     MSSQL_MAX_IDENTIFIER,
@@ -43,8 +45,8 @@ def test_ddl_is_one_statement_per_go_batch() -> None:
     ddl = DDL_PATH.read_text(encoding="utf-8")
     assert ddl.startswith(HEADER)
     statements = batches(ddl)
-    assert [s.split("(")[0].split()[:2] for s in statements].count(["CREATE", "TABLE"]) == 3
-    assert sum(s.startswith("CREATE INDEX") for s in statements) == 3
+    assert [s.split("(")[0].split()[:2] for s in statements].count(["CREATE", "TABLE"]) == 5
+    assert sum(s.startswith("CREATE INDEX") for s in statements) == 4
     for statement in statements:
         assert statement.endswith(";"), statement[:60]
         assert statement.count(";") == 1, statement[:60]
@@ -61,6 +63,7 @@ def test_ddl_types_for_sql_server(schema: OrderListSchema) -> None:
     assert "[ORDER DATE PO RECEIVED] DATE NULL" in ddl  # DATE, not SQL Server 2000's DATETIME
     assert "started_at DATETIME2 NOT NULL" in ddl
     assert "[_EXTRA_COLUMNS] NVARCHAR(max) NULL" in ddl
+    assert "[_CELL_ISSUES] NVARCHAR(max) NULL" in ddl
     assert "id INTEGER NOT NULL IDENTITY" in ddl
     text = next(c for c in schema.columns if c.kind is Kind.TEXT)
     assert f"[{text.name}] NVARCHAR({text.length}) NULL" in ddl
@@ -70,12 +73,12 @@ def test_platform_tables_fit_sql_server_limits(schema: OrderListSchema) -> None:
     metadata = platform_metadata(schema)
     order_list = metadata.tables[ORDER_LIST]
     assert len(order_list.columns) <= MSSQL_MAX_COLUMNS
-    assert len(order_list.columns) == len(schema.columns) + 5  # the schema plus lineage
+    assert len(order_list.columns) == len(schema.columns) + 6  # the schema plus lineage
     for table in metadata.tables.values():
         names = [table.name, *table.columns.keys(), *(i.name for i in table.indexes)]
         too_long = [n for n in names if len(n.encode("utf-16-le")) // 2 > MSSQL_MAX_IDENTIFIER]
         assert not too_long, too_long
-    assert set(metadata.tables) == {ORDER_LIST, QUARANTINE, LOADS}
+    assert set(metadata.tables) == {ORDER_LIST, QUARANTINE, CELL_ISSUES, LOADS, DATE_ORDER}
 
 
 def test_widest_staging_table_fits_sql_server_limits(schema: OrderListSchema) -> None:

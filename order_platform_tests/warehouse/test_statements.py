@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from order_platform.monday import records as monday_records
 from order_platform.monday import state as monday_state
 from order_platform.schema import KEY_COLUMN, SOURCE_TABLE_COLUMN, Kind, OrderListSchema
+from order_platform.staging.date_order import DateOrderContext, decide_date_order
+from order_platform.staging.dates import DayMonthEvidence
 from order_platform.warehouse.ddl import generate_ddl
 from order_platform.warehouse.state_store import DbStateStore
 from order_platform.warehouse.store import LoadRecord, OrderStore, raw_frame
@@ -171,6 +173,7 @@ def staged_frame(schema: OrderListSchema) -> tuple[pd.DataFrame, list[str]]:
             "_SOURCE_ROW": [5, 6],
             "_LOAD_ID": "00000000-0000-0000-0000-000000000001",
             "_EXTRA_COLUMNS": ['{"NOTES": "x"}', None],
+            "_CELL_ISSUES": [None, '{"2T": {"value": "lots", "reason_code": "NOT_A_NUMBER"}}'],
         }
     )
     return frame, canonical
@@ -195,6 +198,7 @@ def test_write_staging_binds_typed_values(store: OrderStore, recorder: Recorder,
     assert row0[decimal] == 1.25 and row1[decimal] is None
     assert row0[date] == dt.date(2024, 3, 25) and type(row0[date]) is dt.date and row1[date] is None
     assert row0["[_EXTRA_COLUMNS]"] == '{"NOTES": "x"}'
+    assert row0["[_CELL_ISSUES]"] is None and "NOT_A_NUMBER" in row1["[_CELL_ISSUES]"]
 
 
 def test_publish_swaps_the_slice_in_one_transaction(
@@ -211,18 +215,56 @@ def test_publish_swaps_the_slice_in_one_transaction(
             "row_number": [9],
             "column_name": ["2T"],
             "value": [float("nan")],
-            "reason_code": ["INVALID_VALUE"],
-            "reason": ["not a whole number"],
+            "reason_code": ["NOT_AN_ORDER"],
+            "reason": ["blank AAG ORDER NUMBER"],
+        }
+    )
+    cell_issues = pd.DataFrame(
+        {
+            "record_uuid": [frame[KEY_COLUMN].iloc[1]],
+            "source_file": ["f.xlsx"],
+            "sheet": ["MASTER"],
+            "row_number": [6],
+            "column_name": ["2T"],
+            "source_header": ["2T"],
+            "value": ["lots"],
+            "reason_code": ["NOT_A_NUMBER"],
+            "reason": ["'2T' is not a number"],
         }
     )
     record = LoadRecord(
         "load-1", "TITLE NINE", "TITLE 9 ORDER LIST (M3).xlsx", "v1", "abc", dt.datetime(2024, 3, 25, 9)
     )
-    store.publish(record, RAW, STAGING, quarantine, {"raw_rows": 3, "staged_rows": 2}, ["NOTES"])
+    order = decide_date_order(DayMonthEvidence(3, 0, 5), DateOrderContext())
+    store.publish(
+        record,
+        RAW,
+        STAGING,
+        quarantine,
+        {"raw_rows": 3, "staged_rows": 2},
+        ["NOTES"],
+        cell_issues=cell_issues,
+        date_order=order,
+        notes=["a note"],
+    )
     calls = recorder.statements()
     assert_sql_server_safe(calls)
-    assert transaction_of(recorder) == ["DELETE", "INSERT", "SELECT", "DELETE", "INSERT", "INSERT", "COMMIT"]
-    delete, copy, count, clear, quarantined, logged = calls
+    assert transaction_of(recorder) == [
+        *("DELETE", "INSERT", "SELECT"),  # the slice
+        *("DELETE", "INSERT"),  # quarantine
+        *("DELETE", "INSERT"),  # cell issues
+        *("DELETE", "INSERT"),  # the remembered date order
+        *("INSERT", "COMMIT"),  # the load record, all in one transaction
+    ]
+    delete, copy, count, clear, quarantined, clear_cells, cells, forget, remember, logged = calls
+    assert normalise(clear_cells.sql) == (
+        "DELETE FROM [ORDER_LIST_CELL_ISSUES] WHERE [ORDER_LIST_CELL_ISSUES].customer = ?"
+    )
+    assert cells.sql.startswith("INSERT INTO [ORDER_LIST_CELL_ISSUES] (customer, load_id, record_uuid")
+    assert cells.rows[0][:3] == ("TITLE NINE", "load-1", frame[KEY_COLUMN].iloc[1])
+    assert "lots" in cells.rows[0]
+    assert forget.first_params == ("TITLE NINE",)
+    assert remember.sql.startswith("INSERT INTO [ORDER_LIST_DATE_ORDER]") and "DMY" in remember.first_params
     assert normalise(delete.sql) == "DELETE FROM [ORDER_LIST] WHERE [ORDER_LIST].[_SOURCE_TABLE] = ?"
     assert delete.first_params == (RAW,)
     columns = ", ".join(f"[{c}]" if c != KEY_COLUMN else c for c in frame.columns)
@@ -343,4 +385,6 @@ def test_retire_moves_the_slice_in_one_transaction(store: OrderStore, recorder: 
     assert "SELECT" in insert.sql and f"WHERE [ORDER_LIST].[{SOURCE_TABLE_COLUMN}] = ?" in normalise(insert.sql)
     assert insert.first_params[-1] == "xTITLE_9_ORDER_LIST_RAW"
     archive_at = steps.index("INSERT")
-    assert steps[archive_at : archive_at + 5] == ["INSERT", "DELETE", "DELETE", "INSERT", "COMMIT"]
+    # archive, then remove the slice, its quarantine and its cell issues, and log: one transaction
+    assert steps[archive_at : archive_at + 6] == ["INSERT", "DELETE", "DELETE", "DELETE", "INSERT", "COMMIT"]
+    assert any(normalise(c.sql).startswith("DELETE FROM [ORDER_LIST_CELL_ISSUES]") for c in calls)

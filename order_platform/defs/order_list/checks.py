@@ -16,7 +16,11 @@ from order_platform.defs.order_list.assets import ORDER_LIST_SLICE, STAGED_ORDER
 from order_platform.defs.partitions import customer_partitions
 from order_platform.pipeline import PUBLISHED_MATCHES_STAGED
 from order_platform.report import CustomerReport
-from order_platform.staging.checks import KEY_COLUMNS, ROWS_ACCOUNTED, TOTAL_QTY_MATCHES, UNKNOWN_HEADERS, CheckOutcome
+from order_platform.staging.checks import CHECK_KEY_COLUMNS_PRESENT as KEY_COLUMNS
+from order_platform.staging.checks import CHECK_NO_UNKNOWN_HEADERS as UNKNOWN_HEADERS
+from order_platform.staging.checks import CHECK_ROWS_ACCOUNTED_FOR as ROWS_ACCOUNTED
+from order_platform.staging.checks import CHECK_TOTAL_QTY_MATCHES_SIZES as TOTAL_QTY_MATCHES
+from order_platform.staging.checks import CheckOutcome
 
 # check name -> (asset, blocking, description)
 CHECKS: dict[str, tuple[dg.AssetKey, bool, str]] = {

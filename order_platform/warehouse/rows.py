@@ -1,0 +1,53 @@
+"""Data frames as driver-ready rows: None for missing values, ISO text for SQLite dates.
+
+Conversions go through numpy in bulk; a per-value Python loop here costs seconds per load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+
+def _column_values(series: pd.Series, dialect: str) -> list:
+    """A column as driver-ready Python values: None for missing, ISO text for SQLite dates.
+
+    Conversions go through numpy in bulk; a per-value Python loop here costs seconds per load.
+    """
+    if series.empty:
+        return []
+    if pd.api.types.is_datetime64_any_dtype(series):
+        days = series.to_numpy(dtype="datetime64[D]")
+        present = ~np.isnat(days)
+        values = np.full(len(days), None, dtype=object)
+        if present.any():  # a column holds few distinct dates: convert each once
+            distinct, position = np.unique(days[present], return_inverse=True)
+            values[present] = (distinct.astype(str) if dialect == "sqlite" else distinct).astype(object)[position]
+        return values.tolist()
+    if isinstance(series.dtype, pd.Int64Dtype):
+        return series.to_numpy(dtype=object, na_value=None).tolist()
+    if pd.api.types.is_float_dtype(series):
+        floats = series.to_numpy()
+        values = floats.astype(object)
+        values[np.isnan(floats)] = None
+        return values.tolist()
+    if pd.api.types.is_integer_dtype(series):
+        return series.tolist()
+    values = series.tolist()
+    if dialect == "sqlite":
+        return values  # SQLite stores a NaN as NULL; the transform's text columns hold None anyway
+    if int(pd.isna(series.to_numpy()).sum()) != values.count(None):  # some missing values are NaN, not None
+        return [None if v is None or v != v else v for v in values]
+    return values
+
+
+def iter_frame_rows(frame: pd.DataFrame, dialect: str) -> Iterator[tuple]:
+    """Rows as tuples, made one at a time (a list of 100,000 wide tuples costs a second to build)."""
+    columns = [_column_values(frame[c], dialect) for c in frame.columns]
+    return zip(*columns, strict=True)
+
+
+def frame_rows(frame: pd.DataFrame, dialect: str) -> list[tuple]:
+    return list(iter_frame_rows(frame, dialect)) if len(frame.columns) else []
