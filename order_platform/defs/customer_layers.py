@@ -36,6 +36,7 @@ from order_platform.defs.partitions import customer_partitions
 from order_platform.defs.resources import OrderPlatformResource
 from order_platform.defs.runs import process_tags, reap_dead_runs
 from order_platform.monday.freshness import board_in_step
+from order_platform.monday.lines import Target
 from order_platform.report import CustomerReport
 from order_platform.runner import run_customers
 from order_platform.settings import PlatformSettings
@@ -49,6 +50,21 @@ Event = dg.AssetMaterialization | dg.AssetObservation | dg.AssetCheckEvaluation
 class RefreshConfig(dg.Config):
     force: bool = True
     """Reload even when the workbook is unchanged since the customer's last published load."""
+    audit_board: bool = False
+    """After the board sync, scan the whole board for duplicate items and subitems and remove them."""
+    po_number: str | None = None
+    """Board only: sync just this PO of the selected customer(s) (a targeted sync, as the old tool's)."""
+    aag_season: str | None = None
+    """Board only: sync just this AAG SEASON of the selected customer(s)."""
+    customer_season: str | None = None
+    """Board only: sync just this CUSTOMER SEASON of the selected customer(s)."""
+
+    def target(self) -> Target | None:
+        """The targeted sync asked for, if any filter is set (checked when the run starts)."""
+        values = (self.po_number, self.aag_season, self.customer_season)
+        if not any(v and v.strip() for v in values):
+            return None
+        return Target(po_number=self.po_number, aag_season=self.aag_season, customer_season=self.customer_season)
 
 
 def build_customer_layers(backfill_policy: dg.BackfillPolicy | None = None) -> dg.AssetsDefinition:
@@ -121,7 +137,14 @@ def run_layers(
         store = order_platform.pipeline().store
         outcome = BoardOutcome()
         yield from sync_board(
-            context, board, store, monday, outcome, dg.AssetCheckKey(MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS) in checks
+            context,
+            board,
+            store,
+            monday,
+            outcome,
+            dg.AssetCheckKey(MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS) in checks,
+            target=config.target(),
+            audit=config.audit_board,
         )
         for customer in set(customers) - set(board) - set(failed):
             yield dg.AssetMaterialization(

@@ -42,16 +42,25 @@ def contiguous_ranges(all_keys: Sequence[str], wanted: set[str]) -> list[tuple[s
     return ranges
 
 
-def refresh_run_config(force: bool) -> dict:
-    return {"ops": {"customer_layers": {"config": {"force": force}}}}
+def refresh_run_config(force: bool, *, audit_board: bool = False) -> dict:
+    config: dict = {"force": force}
+    if audit_board:
+        config["audit_board"] = True
+    return {"ops": {"customer_layers": {"config": config}}}
 
 
 def range_run_request(
-    first: str, last: str, *, force: bool, run_key: str | None = None, tags: dict[str, str] | None = None
+    first: str,
+    last: str,
+    *,
+    force: bool,
+    audit_board: bool = False,
+    run_key: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> dg.RunRequest:
     return dg.RunRequest(
         run_key=run_key,
-        run_config=refresh_run_config(force),
+        run_config=refresh_run_config(force, audit_board=audit_board),
         tags={RANGE_START: first, RANGE_END: last, **(tags or {})},
     )
 

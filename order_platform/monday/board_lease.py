@@ -13,7 +13,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import sqlalchemy as sa
 
@@ -95,6 +95,17 @@ def board_lease(
         with engine.begin() as conn:
             mine = sa.and_(lease_table.c.board_id == board_id, lease_table.c.holder == holder)
             conn.execute(sa.delete(lease_table).where(mine))
+
+
+@contextmanager
+def boards_lease(
+    engine: sa.Engine, boards: list[str], holder: str, *, on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Every board a sync may write to, taken in one order (so two runs never wait for each other)."""
+    with ExitStack() as stack:
+        for board in sorted(set(boards)):
+            stack.enter_context(board_lease(engine, board, holder, on_wait=on_wait))
+        yield
 
 
 def release_leases_of(engine: sa.Engine, holder: str) -> int:

@@ -8,6 +8,9 @@ One customer (any spelling customers.json knows), its PO / AAG season / customer
 
 from __future__ import annotations
 
+import os
+
+from order_platform.monday.board_lease import boards_lease
 from order_platform.monday.client import MondayClient
 from order_platform.monday.dry_runs import _store
 from order_platform.monday.lines import Target
@@ -38,10 +41,12 @@ def sync_target(
     settings = settings or MondaySettings()
     config = config or load_board_config()
     store = _store(database_url)
+    boards = [settings.board_id or config.board.id, *(b.id for b in config.extra_boards)]
     try:
         client = None if dry_run else MondayClient.from_settings(settings, config)
         try:
-            result = sync_published(store, key, client, settings, config=config, target=target, audit=audit)
+            with boards_lease(store.engine, boards, f"cli:{os.getpid()}"):
+                result = sync_published(store, key, client, settings, config=config, target=target, audit=audit)
         finally:
             if client is not None:
                 client.close()

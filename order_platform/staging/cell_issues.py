@@ -134,7 +134,8 @@ def issue_counts(frame: pd.DataFrame) -> dict:
     by_column: dict[str, dict[str, int]] = defaultdict(dict)
     for (column, code), count in Counter(zip(problems["column_name"], problems["reason_code"], strict=True)).items():
         by_column[column][code] = count
-    sample = problems.head(20)[["row_number", "column_name", "value", "reason_code"]]
+    shown = ["source_file", "sheet", "row_number", "column_name", "value", "reason_code", "reason"]
+    sample = problems.head(20)[[c for c in shown if c in problems.columns]]
     return {
         "by_reason": dict(Counter(problems["reason_code"])),
         "by_column": dict(by_column),

@@ -8,6 +8,7 @@ publish is one transaction that swaps a customer's slice, so readers see the old
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 

@@ -15,8 +15,10 @@ import dagster as dg
 from order_platform.defs.monday.metadata import first_failures, problem_line, sync_metadata
 from order_platform.defs.monday.resources import MondayResource
 from order_platform.defs.partitions import customer_partitions
-from order_platform.monday import SyncResult, sync_customer
-from order_platform.monday.board_lease import board_lease
+from order_platform.monday import SyncResult
+from order_platform.monday.board_lease import boards_lease
+from order_platform.monday.lines import Target
+from order_platform.monday.sync import sync_published
 from order_platform.warehouse.store import OrderStore
 
 MONDAY_BOARD_ITEMS = dg.AssetKey("monday_board_items")
@@ -71,41 +73,52 @@ def sync_board(
     monday: MondayResource,
     outcome: BoardOutcome,
     check_selected: bool,
+    *,
+    target: Target | None = None,
+    audit: bool = False,
 ) -> Iterator[dg.AssetMaterialization | dg.AssetObservation | dg.AssetCheckEvaluation]:
-    """Sync each customer's current slice in turn through one paced client, holding the board's lease
-    (one writer per board across runs and pods)."""
+    """Sync each customer's current slice (or the `target` lines of it) in turn through one paced client,
+    holding the boards' leases (one writer per board across runs and pods)."""
     settings = monday.settings()
     config = monday.board_config()
-    board = settings.board_id or config.board.id
+    boards = [settings.board_id or config.board.id, *(b.id for b in config.extra_boards)]
     with (
         monday.client(settings, config) as client,
-        board_lease(
+        boards_lease(
             store.engine,
-            board,
+            boards,
             context.run.run_id,
-            on_wait=lambda other: context.log.info(f"waiting for board {board}: run {other} is syncing it"),
+            on_wait=lambda other: context.log.info(f"waiting for the board: run {other} is syncing it"),
         ),
     ):
-        mode = "dry run (nothing is sent)" if client is None else f"live, board {board}"
-        context.log.info(f"monday.com sync of {len(customers)} customer(s): {mode}")
+        mode = "dry run (nothing is sent)" if client is None else f"live, board(s) {', '.join(boards)}"
+        scope = f", only {target}" if target else ""
+        context.log.info(f"monday.com sync of {len(customers)} customer(s): {mode}{scope}")
         for customer in customers:
-            lines = store.order_list_for_customer(customer)
-            if lines is None:
-                outcome.problems[customer] = "no published ORDER_LIST slice; materialise order_list first"
-                context.log.error(f"{customer}: {outcome.problems[customer]}")
-                if check_selected:
-                    yield _not_synced(customer, outcome.problems[customer])
-                continue
             try:
-                result = sync_customer(store.engine, customer, lines, client, settings, config=config)
+                result = sync_published(
+                    store, customer, client, settings, config=config, target=target, audit=audit
+                )
             except Exception as exc:  # a bug or a broken board: this customer fails, the others go on
                 outcome.problems[customer] = f"{type(exc).__name__}: {exc}"
                 context.log.exception(f"{customer}: monday.com sync failed")
                 if check_selected:
                     yield _not_synced(customer, outcome.problems[customer])
                 continue
+            if result is None:
+                outcome.problems[customer] = "no published ORDER_LIST slice; materialise order_list first"
+                context.log.error(f"{customer}: {outcome.problems[customer]}")
+                if check_selected:
+                    yield _not_synced(customer, outcome.problems[customer])
+                continue
+            if result.cell_issues:
+                context.log.warning(
+                    f"{customer}: {result.cell_issues} cell(s) could not be sent as written and were cleared or "
+                    "neutralised on the board (MONDAY_CELL_ISSUE; see the cell_issue_sample metadata)"
+                )
             clean = is_clean(result)
-            event = dg.AssetMaterialization if clean else dg.AssetObservation
+            # a targeted sync brings part of the slice: it is recorded, but does not stand for the partition
+            event = dg.AssetMaterialization if clean and target is None else dg.AssetObservation
             yield event(asset_key=MONDAY_BOARD_ITEMS, partition=customer, metadata=sync_metadata(result, config))
             if check_selected:
                 yield _check(result, clean)

@@ -16,33 +16,42 @@ from order_platform.defs.order_list.assets import ORDER_LIST_SLICE, STAGED_ORDER
 from order_platform.defs.partitions import customer_partitions
 from order_platform.pipeline import PUBLISHED_MATCHES_STAGED
 from order_platform.report import CustomerReport
-from order_platform.staging.checks import CHECK_KEY_COLUMNS_PRESENT as KEY_COLUMNS
-from order_platform.staging.checks import CHECK_NO_UNKNOWN_HEADERS as UNKNOWN_HEADERS
-from order_platform.staging.checks import CHECK_ROWS_ACCOUNTED_FOR as ROWS_ACCOUNTED
-from order_platform.staging.checks import CHECK_TOTAL_QTY_MATCHES_SIZES as TOTAL_QTY_MATCHES
-from order_platform.staging.checks import CheckOutcome
+from order_platform.staging.checks import (
+    CHECK_KEY_COLUMNS_PRESENT,
+    CHECK_NO_CELL_ISSUES,
+    CHECK_NO_UNKNOWN_HEADERS,
+    CHECK_ROWS_ACCOUNTED_FOR,
+    CHECK_TOTAL_QTY_MATCHES_SIZES,
+    CheckOutcome,
+)
 
 # check name -> (asset, blocking, description)
 CHECKS: dict[str, tuple[dg.AssetKey, bool, str]] = {
-    ROWS_ACCOUNTED: (
+    CHECK_ROWS_ACCOUNTED_FOR: (
         STAGED_ORDER_LIST,
         True,
         "Every data row of the workbook is staged or quarantined: raw = staged + quarantined.",
     ),
-    KEY_COLUMNS: (
+    CHECK_KEY_COLUMNS_PRESENT: (
         STAGED_ORDER_LIST,
         True,
         "AAG ORDER NUMBER, PLANNED DELIVERY METHOD and CUSTOMER STYLE are present; line ids are unique.",
     ),
-    TOTAL_QTY_MATCHES: (
+    CHECK_TOTAL_QTY_MATCHES_SIZES: (
         STAGED_ORDER_LIST,
         False,
         "TOTAL QTY equals the sum of the size columns (a warning: the line is still loaded).",
     ),
-    UNKNOWN_HEADERS: (
+    CHECK_NO_UNKNOWN_HEADERS: (
         STAGED_ORDER_LIST,
         False,
         "Every header maps to ORDER_LIST (a warning: unknown headers are kept in _EXTRA_COLUMNS).",
+    ),
+    CHECK_NO_CELL_ISSUES: (
+        STAGED_ORDER_LIST,
+        False,
+        "Every cell of a published line is typed, blank or a placeholder (a warning: a cell that could not be "
+        "loaded as written is NULL, listed in ORDER_LIST_CELL_ISSUES and on the line's _CELL_ISSUES).",
     ),
     PUBLISHED_MATCHES_STAGED: (
         ORDER_LIST_SLICE,

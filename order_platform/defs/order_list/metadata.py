@@ -109,6 +109,12 @@ def staging_metadata(report: CustomerReport) -> dict[str, Any]:
         "columns": d["columns"],  # their types: the asset's column schema
         "preview": _markdown_table(d["preview"]),
         "quarantine_sample": _markdown_table(d["quarantine_sample"], QUARANTINE_COLUMNS, limit=None),
+        "cell_issues": d.get("cell_issues", 0),
+        "cell_issue_lines": d.get("cell_issue_lines", 0),
+        "cell_issues_by_reason": d.get("cell_issues_by_reason", {}),
+        "cell_issues_by_column": d.get("cell_issues_by_column", {}),
+        "cell_issue_sample": _markdown_table(d.get("cell_issue_sample") or [], limit=None),
+        "date_order": d.get("date_order") or {},
     }
 
 

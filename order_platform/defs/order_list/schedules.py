@@ -13,14 +13,14 @@ from order_platform.settings import PlatformSettings
 
 
 def _requests(
-    context: dg.ScheduleEvaluationContext, customers: set[str], *, force: bool, trigger: str
+    context: dg.ScheduleEvaluationContext, customers: set[str], *, force: bool, trigger: str, audit: bool = False
 ) -> list[dg.RunRequest] | dg.SkipReason:
     order = context.instance.get_dynamic_partitions(CUSTOMER)
     wanted = customers & set(order)
     if not wanted:
         return dg.SkipReason("no customer to refresh" if order else "no customer partitions yet: the sensor adds them")
     return [
-        range_run_request(first, last, force=force, tags={"order_platform/trigger": trigger})
+        range_run_request(first, last, force=force, audit_board=audit, tags={"order_platform/trigger": trigger})
         for first, last in contiguous_ranges(order, wanted)
     ]
 
@@ -46,11 +46,12 @@ def build_schedules(timezone: str) -> list[dg.ScheduleDefinition]:
         job=refresh_job,
         execution_timezone=timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="04:00 on Mondays: every customer with a workbook in the source reloaded, changed or not.",
+        description="04:00 on Mondays: every customer with a workbook in the source reloaded, changed or not, and "
+        "the board scanned for duplicates.",
     )
     def monday_full_refresh(context: dg.ScheduleEvaluationContext, order_platform: OrderPlatformResource):
         listing = order_platform.pipeline().workbooks()
-        return _requests(context, set(listing), force=True, trigger="monday_full_refresh")
+        return _requests(context, set(listing), force=True, trigger="monday_full_refresh", audit=True)
 
     return [weekday_reconcile, monday_full_refresh]
 

@@ -187,3 +187,27 @@ def test_eager_condition_follows_each_order_list_refresh():
     assert evaluation.get_requested_partitions(MONDAY_BOARD_ITEMS) == {"GREYSON"}
     evaluation = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=evaluation.cursor)
     assert evaluation.total_requested == 0  # requested once per refresh, not on every tick
+
+
+def test_a_targeted_sync_from_run_config_sends_only_the_lines_asked_for(server, order_platform, instance):
+    greyson = order_list_slice(order_platform, "GREYSON")
+    field, column = next(
+        (f, c)
+        for f, c in (("po_number", "PO NUMBER"), ("customer_season", "CUSTOMER SEASON"), ("aag_season", "AAG SEASON"))
+        if greyson[c].nunique() > 1
+    )
+    value = str(greyson[column].iloc[0])
+    wanted = int((greyson[column].astype(str) == value).sum())
+    result = dg.materialize(
+        [build_customer_layers()],
+        selection=[MONDAY_BOARD_ITEMS],
+        partition_key="GREYSON",
+        instance=instance,
+        resources={"order_platform": order_platform, "monday": live_monday(server)},
+        run_config={"ops": {NODE: {"config": {field: value}}}},
+    )
+    assert result.success
+    assert not materialized(result)  # part of the slice: observed, it does not stand for the partition
+    [metadata] = observed(result).values()
+    assert metadata["created"] == wanted < len(greyson)
+    assert len(server.fake.active_items(BOARD)) == wanted

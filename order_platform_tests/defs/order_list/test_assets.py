@@ -59,6 +59,7 @@ def test_code_location_loads_as_a_dg_project():
         "monday_board_items:no_failed_records",
         "order_list:published_matches_staged",
         "staged_order_list:key_columns_present",
+        "staged_order_list:no_cell_issues",
         "staged_order_list:no_unknown_headers",
         "staged_order_list:rows_accounted_for",
         "staged_order_list:total_qty_matches_sizes",
@@ -126,7 +127,10 @@ def test_one_bad_workbook_is_red_alone_and_the_board_follows_the_others_in_the_s
 def test_every_check_fails_for_its_own_customer_only(platform, dagster_home):
     no_style = [h for h in BASIC_HEADERS if h != "CUSTOMER STYLE"]
     write_workbook(platform.source / workbook_name("AJE"), [line("AJE-1", "A")], headers=no_style)
-    write_workbook(platform.source / workbook_name("BEYOND YOGA"), [line("BEY-1", "A", s=1, m=1, total=9)])
+    write_workbook(
+        platform.source / workbook_name("BEYOND YOGA"),
+        [line("BEY-1", "A", s=1, m=1, total=9, **{"CUSTOMER PRICE": "V137"})],  # a cell that cannot be typed
+    )
     write_workbook(
         platform.source / workbook_name("GREYSON"),
         [line("GRE-1", "A", **{"ORIGINAL PO NUMBER": "X1"})],
@@ -159,6 +163,8 @@ def test_every_check_fails_for_its_own_customer_only(platform, dagster_home):
         "TELFAR": "SUCCEEDED",
     }
     assert check_statuses(instance, STAGED_ORDER_LIST, "total_qty_matches_sizes")["BEYOND YOGA"] == "FAILED"
+    cells = check_statuses(instance, STAGED_ORDER_LIST, "no_cell_issues")
+    assert cells["BEYOND YOGA"] == "FAILED" and cells["GREYSON"] == "SUCCEEDED"  # a warning: still published
     unknown = check_statuses(instance, STAGED_ORDER_LIST, "no_unknown_headers")
     assert unknown["GREYSON"] == "FAILED" and unknown["TELFAR"] == "SUCCEEDED"
     published = check_statuses(instance, ORDER_LIST_SLICE, "published_matches_staged")
