@@ -22,8 +22,9 @@ ui: install  ## the Dagster UI (and daemon: sensor, schedules) on the demo's ins
 	@mkdir -p "$(DAGSTER_HOME)" && cp -n dagster.yaml "$(DAGSTER_HOME)/dagster.yaml" 2>/dev/null || true
 	$(UV) run dagster dev -w workspace.yaml
 
-lint: install
+lint: install  ## ruff, and mypy on the package (configured in pyproject.toml)
 	$(UV) run ruff check .
+	$(UV) run mypy
 
 test: install lint  ## the whole test suite
 	$(UV) run pytest

@@ -128,7 +128,7 @@ class RetryingSession(requests.Session):
         response.close()
         raise _RetryableStatus(response, delay)
 
-    def request(  # type: ignore[override]
+    def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
         if args:  # requests' positional order after url

@@ -128,7 +128,8 @@ class MondayClient:
                 "API-Version": self.api_version,
                 "Content-Type": "application/json",
             },
-            timeout=knobs.retry.timeout_seconds,
+            # gql annotates timeout as int, but passes it to requests, which takes float seconds.
+            timeout=knobs.retry.timeout_seconds,  # type: ignore[arg-type]
             retries=0,
         )
         self._client = Client(transport=self._transport, fetch_schema_from_transport=False)

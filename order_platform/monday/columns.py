@@ -121,7 +121,8 @@ def maybe_filled(series: pd.Series) -> np.ndarray:
         # Object (or other) NA cells: None / NaN / NA / NaT are blank; a Decimal('NaN') is not.
         values = series.to_numpy(dtype=object)
         if isinstance(dtype, np.dtype):  # object: most NA cells are None, skip those cheaply
-            missing &= ~np.equal(values, None)
+            # numpy compares object cells with None elementwise; its stubs type the operand as a number.
+            missing &= ~np.equal(values, None)  # type: ignore[call-overload]
         odd = np.flatnonzero(missing)
         if odd.size and not set(map(type, values[odd])) <= _BLANK_NA_TYPES:
             for position, value in zip(odd.tolist(), values[odd].tolist(), strict=True):

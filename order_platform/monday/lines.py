@@ -188,7 +188,7 @@ class StoreSource:
         bound = compiled.params
         params = [bound[k] for k in compiled.positiontup or []]
         with engine.connect() as conn:
-            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            cursor = conn.connection.dbapi_connection.cursor()
             try:
                 cursor.execute(str(compiled), params)
                 while chunk := _fetch(cursor, config.sync.chunk_lines, plain, size_names, packed):

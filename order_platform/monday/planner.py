@@ -77,12 +77,12 @@ def plan_lines(
 def _plan_line(payload: LinePayload, current: LineState | None) -> LinePlan:
     uuid = payload.record_uuid
     if current is None or current.status != "active" or not current.item_id:
-        ops = [Op("create_item", uuid)]
+        ops: list[Op] = [Op("create_item", uuid)]
         ops += [Op("create_subitem", uuid, size, qty) for size, qty in payload.sizes.items()]
         reason = "new line" if current is None else f"state {current.status}"
         return LinePlan(uuid, "create", ops, reason)
 
-    ops: list[Op] = []
+    ops = []
     if current.item_hash != payload.digest():
         ops.append(Op("update_item", uuid))
     if current.group_title != payload.group_title or not current.group_id:

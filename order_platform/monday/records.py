@@ -25,7 +25,9 @@ def start_run(conn: sa.Connection, board_id: str, customer: str, dry_run: bool) 
             board_id=board_id, customer=customer, started_at=now(), dry_run=dry_run, status="running"
         )
     )
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None  # an INSERT of one row always has its primary key
+    return int(key[0])
 
 
 def finish_run(conn: sa.Connection, run_id: int, **values: Any) -> None:

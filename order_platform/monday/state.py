@@ -255,7 +255,7 @@ def _load_subitems(conn: sa.Connection, board_id: str, lines: dict[str, LineStat
 
 def save_lines(conn: sa.Connection, board_id: str, states: Iterable[LineState], run_id: int | None) -> None:
     """Upsert line rows (delete + insert: portable across SQLite and SQL Server)."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "board_id": board_id,
             "record_uuid": s.record_uuid,
@@ -285,7 +285,7 @@ def delete_lines(conn: sa.Connection, board_id: str, record_uuids: list[str], *,
 
 
 def save_subitems(conn: sa.Connection, board_id: str, record_uuid_states: Iterable[tuple[str, SubitemState]]) -> None:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "board_id": board_id,
             "record_uuid": uuid,

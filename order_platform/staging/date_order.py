@@ -111,11 +111,11 @@ def decide_date_order(evidence: DayMonthEvidence, context: DateOrderContext) -> 
     if evidence.day_first != evidence.month_first:
         order = DMY if evidence.day_first > evidence.month_first else MDY
         return DateOrder(order, "evidence", evidence, context)
-    for decided_by, order in (
+    for decided_by, chosen in (
         ("configured", context.configured),
         ("remembered", context.remembered),
         ("region", context.region),
     ):
-        if order:
-            return DateOrder(order, decided_by, evidence, context)
+        if chosen:
+            return DateOrder(chosen, decided_by, evidence, context)
     return DateOrder(DMY, "default", evidence, context)

@@ -170,7 +170,7 @@ def _full_iso_dates(text: pd.Series) -> pd.Series:
     maybe_partial = np.flatnonzero((days == days.astype("datetime64[M]")) & (values == days))
     if len(maybe_partial):
         cells = text.to_numpy(dtype=object)
-        partial = [i for i in maybe_partial if len(str(cells[i]).strip()) < _SHORTEST_ISO_DATE]
+        partial = [i for i in maybe_partial.tolist() if len(str(cells[i]).strip()) < _SHORTEST_ISO_DATE]
         if partial:
             dates.iloc[partial] = pd.NaT
     return dates
@@ -206,7 +206,7 @@ def cast_date(text: pd.Series, column: Column, day_first: bool | None = None) ->
             dm, conflicts = _day_month(rest, day_first)
             parsed.loc[dm.index] = dm
             if conflicts:
-                conflict[text.index.get_indexer(conflicts)] = True
+                conflict[text.index.get_indexer(pd.Index(conflicts))] = True
             spelled = rest[parsed[rest.index].isna() & rest.str.contains(_SPELLED_DATE, regex=True)]
             if len(spelled):  # `2025/03/01`, `1-Mar-2025`, `March 1, 2025`: one by one, they are few
                 # dayfirst=False: these name the month or put the year first; dayfirst would read

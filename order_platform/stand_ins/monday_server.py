@@ -49,6 +49,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from graphql import (
+    ExecutionResult,
     FieldNode,
     GraphQLError,
     GraphQLScalarType,
@@ -136,6 +137,10 @@ def _fail(code: str, message: str, **data: Any) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code, "status_code": 200, "error_data": data})
 
 
+def _serialize_json(value: Any) -> Any:
+    return json.dumps(value)
+
+
 def _parse_json_string(value: Any) -> Any:
     if not isinstance(value, str):
         raise GraphQLError(f"JSON arguments must be JSON-encoded strings, got {type(value).__name__}")
@@ -145,7 +150,7 @@ def _parse_json_string(value: Any) -> Any:
         raise GraphQLError(f"invalid JSON: {exc}") from None
 
 
-def _parse_json_literal(node: Any, _variables: Any = None) -> Any:
+def _parse_json_literal(node: Any, variables: Any = None) -> Any:
     if not isinstance(node, StringValueNode):
         raise GraphQLError("JSON arguments must be JSON-encoded strings")
     return _parse_json_string(node.value)
@@ -241,7 +246,9 @@ class FakeMonday:
         self.schema = build_schema(SDL)
         json_type = self.schema.type_map["JSON"]
         assert isinstance(json_type, GraphQLScalarType)
-        json_type.serialize = lambda v: json.dumps(v)  # type: ignore[method-assign]
+        # build_schema leaves a custom scalar's conversions to be set on it (graphql-core's documented way);
+        # graphql-core types them as methods, so mypy flags the assignment.
+        json_type.serialize = _serialize_json  # type: ignore[method-assign]
         json_type.parse_value = _parse_json_string  # type: ignore[method-assign]
         json_type.parse_literal = _parse_json_literal  # type: ignore[method-assign]
         self._wire_resolvers()
@@ -395,6 +402,7 @@ class FakeMonday:
                 variable_values=variables,
                 operation_name=payload.get("operationName"),
             )
+            assert isinstance(result, ExecutionResult)  # every resolver here is synchronous
             out: dict[str, Any] = {"data": result.data}
             if result.errors:
                 out["errors"] = [e.formatted for e in result.errors]
@@ -896,6 +904,7 @@ class FakeMondayServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server's address is (host text, port)
         return f"http://{host}:{port}/v2"
 
     def start(self) -> FakeMondayServer:

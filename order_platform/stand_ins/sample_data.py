@@ -137,6 +137,7 @@ def _rows(customer: str, headers: list[str], lines: int, rng: random.Random, mes
             season = rng.choice(SEASONS)
             ordered = date(2025, 1, 1) + timedelta(days=rng.randint(0, 600))
             delivery = rng.choice(DELIVERY)
+        assert season is not None  # chosen with the first order, before the first line
         lines_left_in_order -= 1
         style = f"{prefix}{rng.randint(100, 999)}-{rng.choice(GARMENTS)}"
         colour = rng.choice(COLOURS)

@@ -44,11 +44,12 @@ def check_sql_server_raw_limits(headers: list[str], raw: pd.DataFrame) -> None:
         # A UTF-16 cell has at most 2 code units per character: only long cells need a closer look.
         for index in lengths.index[lengths.gt(RAW_TEXT_LENGTH // 2).to_numpy()]:
             value = raw.at[index, header]
+            assert isinstance(value, str)  # only text cells have a length here
             units = _utf16_units(value)
             if units > RAW_TEXT_LENGTH:
                 size = f"{len(value)} characters" + (f" ({units} UTF-16 units)" if units != len(value) else "")
                 raise ValueError(
                     f"file {raw.at[index, '_SOURCE_FILE']!r}, sheet {raw.at[index, '_SOURCE_SHEET']!r}, "
-                    f"row {raw.at[index, '_SOURCE_ROW']}, column {header!r}: cell has {size}; "
+                    f"row {raw.at[index, '_SOURCE_ROW']!s}, column {header!r}: cell has {size}; "
                     f"the SQL Server raw table keeps at most {RAW_TEXT_LENGTH} (NVARCHAR({RAW_TEXT_LENGTH}))"
                 )

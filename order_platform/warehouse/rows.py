@@ -27,7 +27,8 @@ def _column_values(series: pd.Series, dialect: str) -> list:
             values[present] = (distinct.astype(str) if dialect == "sqlite" else distinct).astype(object)[position]
         return values.tolist()
     if isinstance(series.dtype, pd.Int64Dtype):
-        return series.to_numpy(dtype=object, na_value=None).tolist()
+        # pandas accepts na_value=None (its documented use); pandas-stubs' Scalar type leaves None out.
+        return series.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
     if pd.api.types.is_float_dtype(series):
         floats = series.to_numpy()
         values = floats.astype(object)
@@ -35,12 +36,12 @@ def _column_values(series: pd.Series, dialect: str) -> list:
         return values.tolist()
     if pd.api.types.is_integer_dtype(series):
         return series.tolist()
-    values = series.tolist()
+    cells = series.tolist()
     if dialect == "sqlite":
-        return values  # SQLite stores a NaN as NULL; the transform's text columns hold None anyway
-    if int(pd.isna(series.to_numpy()).sum()) != values.count(None):  # some missing values are NaN, not None
-        return [None if v is None or v != v else v for v in values]
-    return values
+        return cells  # SQLite stores a NaN as NULL; the transform's text columns hold None anyway
+    if int(pd.isna(series.to_numpy()).sum()) != cells.count(None):  # some missing values are NaN, not None
+        return [None if v is None or v != v else v for v in cells]
+    return cells
 
 
 def iter_frame_rows(frame: pd.DataFrame, dialect: str) -> Iterator[tuple]:

@@ -8,7 +8,6 @@ publish is one transaction that swaps a customer's slice, so readers see the old
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,13 +18,13 @@ from sqlalchemy.schema import CreateTable
 
 from order_platform.schema import KEY_COLUMN, SOURCE_TABLE_COLUMN, OrderListSchema
 from order_platform.staging.cell_issues import NOT_A_PROBLEM
-from order_platform.staging.customers import raw_table_name
 from order_platform.staging.date_order import DateOrder
 from order_platform.staging.transform import RAW_LINEAGE
 from order_platform.warehouse.date_orders import remember_date_order, remembered_date_order
 from order_platform.warehouse.raw_limits import check_raw_column_count, check_sql_server_raw_limits
 from order_platform.warehouse.rows import frame_rows, iter_frame_rows
 from order_platform.warehouse.sqlite_bulk import scratch_image
+from order_platform.warehouse.store_reads import StoreReads
 from order_platform.warehouse.tables import (
     CELL_ISSUES,
     DATE_ORDER,
@@ -59,8 +58,9 @@ class PublishMismatch(Exception):
         self.published = published
 
 
-class OrderStore:
-    """The platform's tables in one database (SQLite or SQL Server)."""
+class OrderStore(StoreReads):
+    """The platform's tables in one database (SQLite or SQL Server); the reads for checks, summaries
+    and the monday.com sync are in store_reads.py."""
 
     def __init__(self, engine: sa.Engine, schema: OrderListSchema) -> None:
         self.engine = engine
@@ -98,9 +98,6 @@ class OrderStore:
                         )
 
     # -- bulk helpers -------------------------------------------------------------------------
-    def _quote(self, name: str) -> str:
-        return self.engine.dialect.identifier_preparer.quote(name)
-
     def _insert(self, conn: sa.Connection, table: str, frame: pd.DataFrame) -> None:
         if frame.empty:
             return
@@ -131,7 +128,9 @@ class OrderStore:
         image = scratch_image(create, insert, iter_frame_rows(frame, self.dialect))
         conn.exec_driver_sql("ATTACH DATABASE ':memory:' AS scratch")
         try:
-            conn.connection.dbapi_connection.deserialize(image, name="scratch")
+            driver = conn.connection.dbapi_connection
+            assert driver is not None  # a checked-out connection always has its driver connection
+            driver.deserialize(image, name="scratch")
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS main.{name}")  # unqualified could mean scratch
             conn.exec_driver_sql(create)
             conn.exec_driver_sql(f"INSERT INTO main.{name} SELECT * FROM scratch.{name}")
@@ -139,11 +138,6 @@ class OrderStore:
         finally:
             conn.rollback()
             conn.exec_driver_sql("DETACH DATABASE scratch")
-
-    def _read(self, sql: str, params: dict | None = None) -> pd.DataFrame:
-        with self.engine.connect() as conn:
-            result = conn.execute(sa.text(sql), params or {})
-            return pd.DataFrame(result.fetchall(), columns=list(result.keys()), dtype=object)
 
     def table_exists(self, name: str) -> bool:
         return sa.inspect(self.engine).has_table(name)
@@ -294,98 +288,6 @@ class OrderStore:
         """A workbook touched (new version) with the same content: noted once, so it is not detected again."""
         with self.engine.begin() as conn:
             self._log_load(conn, record, "unchanged", {})
-
-    # -- reads for checks and summaries ---------------------------------------------------------
-    def last_load(self, customer: str, status: str | None = None) -> dict | None:
-        query = sa.select(self.loads).where(self.loads.c.customer == customer)
-        if status:
-            query = query.where(self.loads.c.status == status)
-        query = query.order_by(self.loads.c.started_at.desc()).limit(1)
-        with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
-        return dict(row) if row else None
-
-    def latest_loads(self) -> dict[str, dict]:
-        """The most recent load of every customer (any status), for change detection and summaries."""
-        latest = (
-            sa.select(self.loads.c.customer, sa.func.max(self.loads.c.started_at).label("started_at"))
-            .group_by(self.loads.c.customer)
-            .subquery()
-        )
-        query = sa.select(self.loads).join(
-            latest,
-            sa.and_(
-                self.loads.c.customer == latest.c.customer, self.loads.c.started_at == latest.c.started_at
-            ),
-        )
-        with self.engine.connect() as conn:
-            return {row["customer"]: dict(row) for row in conn.execute(query).mappings()}
-
-    def loads_by_id(self, load_ids: list[str]) -> list[dict]:
-        if not load_ids:
-            return []
-        query = sa.select(self.loads).where(self.loads.c.load_id.in_(load_ids)).order_by(self.loads.c.customer)
-        with self.engine.connect() as conn:
-            return [dict(row) for row in conn.execute(query).mappings()]
-
-    def loads_since(self, started: datetime) -> list[dict]:
-        query = (
-            sa.select(self.loads).where(self.loads.c.started_at >= started).order_by(self.loads.c.customer)
-        )
-        with self.engine.connect() as conn:
-            return [dict(row) for row in conn.execute(query).mappings()]
-
-    def published_count(self, source_table: str) -> int:
-        with self.engine.connect() as conn:
-            return int(
-                conn.execute(
-                    sa.select(sa.func.count())
-                    .select_from(self.order_list)
-                    .where(self.order_list.c[SOURCE_TABLE_COLUMN] == source_table)
-                ).scalar_one()
-            )
-
-    def order_list_slice(self, source_table: str) -> pd.DataFrame:
-        with self.engine.connect() as conn:
-            result = conn.execute(
-                sa.select(self.order_list).where(self.order_list.c[SOURCE_TABLE_COLUMN] == source_table)
-            )
-            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-
-    def order_list_for_customer(self, customer: str) -> pd.DataFrame | None:
-        """The customer's current ORDER_LIST slice in one frame; None: never published."""
-        return next(chunks) if (chunks := self.order_list_chunks(customer, None)) else None
-
-    def order_list_chunks(self, customer: str, chunk_size: int | None = 20_000) -> Iterator[pd.DataFrame] | None:
-        """The customer's current slice (its latest published load) in frames of at most `chunk_size` lines
-        (None: one), so a reader holds one chunk, not the slice; None: never published. Filtering on
-        _SOURCE_TABLE too lets SQL Server seek the index instead of scanning ORDER_LIST."""
-        if (load := self.last_load(customer, "published")) is None:
-            return None
-        table = self.order_list
-        query = sa.select(table).where(
-            table.c[SOURCE_TABLE_COLUMN] == raw_table_name(customer), table.c["_LOAD_ID"] == load["load_id"]
-        )
-
-        def frames() -> Iterator[pd.DataFrame]:
-            with self.engine.connect() as conn:
-                result = conn.execution_options(stream_results=True).execute(query)
-                for rows in [result.fetchall()] if chunk_size is None else result.partitions(chunk_size):
-                    yield pd.DataFrame(rows, columns=list(result.keys()))
-
-        return frames()
-
-    def cell_issues_for(self, customer: str) -> pd.DataFrame:
-        return self._read(
-            f"SELECT * FROM {self._quote(CELL_ISSUES)} WHERE customer = :c ORDER BY row_number, id",
-            {"c": customer},
-        )
-
-    def quarantine_for(self, customer: str) -> pd.DataFrame:
-        return self._read(
-            f"SELECT * FROM {self._quote(QUARANTINE)} WHERE customer = :c ORDER BY row_number",
-            {"c": customer},
-        )
 
 
 def raw_frame(
