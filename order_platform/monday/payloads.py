@@ -197,8 +197,10 @@ def _build_payloads(lines: pd.DataFrame | RawLines, customer: str, config: Board
 
     def column(name: str) -> list[Any]:
         if name not in converted:
-            present = not isinstance(lines, RawLines) and name in lines.columns
-            converted[name] = cells(lines[name]) if present else [None] * count  # type: ignore[index]
+            if isinstance(lines, RawLines) or name not in lines.columns:
+                converted[name] = [None] * count
+            else:
+                converted[name] = cells(lines[name])
         return converted[name]
 
     external_id = knobs.external_id_column.monday_column_id

@@ -37,9 +37,10 @@ def make_lines(count: int, customer: str = "GREYSON", *, seed: int = 7, sizes_pe
             "US DUTY RATE": 0.165,
             "NOTES": None,
         }
+        quantities = {size: rng.randint(1, 60) for size in SIZES if size in chosen}
         for size in SIZES:
-            row[size] = rng.randint(1, 60) if size in chosen else None
-        row["TOTAL QTY"] = sum(int(row[s]) for s in chosen)  # type: ignore[call-overload]
+            row[size] = quantities.get(size)
+        row["TOTAL QTY"] = sum(quantities.values())
         rows.append(row)
     frame = pd.DataFrame(rows)
     for size in SIZES:
