@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from order_platform.ingest.connectors import build_blob_store, build_source, load_connector_settings
+from order_platform.ingest.workbook_guard import WorkbookLimits
 from order_platform.pipeline import OrderListPipeline
 from order_platform.schema import order_list_schema
 from order_platform.staging.customers import customer_directory
@@ -28,4 +29,5 @@ def build_pipeline(database_url: str, source_dir: str, blob_dir: str) -> OrderLi
         store,
         order_list_schema(),
         customer_directory(),
+        WorkbookLimits.from_settings(),
     )

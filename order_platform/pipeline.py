@@ -7,25 +7,37 @@ same. Nothing here knows about Dagster; the assets call these functions and repo
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import pandas as pd
 
+from order_platform.failures import unexpected_failure
 from order_platform.ingest.blob import BlobPut, BlobStore, content_hash, last_good, mark_good, put_workbook
 from order_platform.ingest.changes import listing_version
-from order_platform.ingest.source import WorkbookRef, WorkbookSource
+from order_platform.ingest.source import SourceFileError, WorkbookRef, WorkbookSource
 from order_platform.ingest.workbook import SheetData, WorkbookError, read_order_sheet
+from order_platform.ingest.workbook_guard import WorkbookLimits
 from order_platform.schema import OrderListSchema
 from order_platform.staging.checks import CheckOutcome, blocking_failures, staging_checks
-from order_platform.staging.customers import CustomerDirectory, raw_table_name, staging_table_name
+from order_platform.staging.customers import (
+    CustomerDirectory,
+    raw_table_name,
+    shortened_table_note,
+    staging_table_name,
+)
 from order_platform.staging.date_order import DateOrderContext
 from order_platform.staging.transform import StagingResult, stage
+from order_platform.warehouse.limits import customer_name_refusal
 from order_platform.warehouse.store import LoadRecord, OrderStore, PublishMismatch, raw_frame
 
 PUBLISHED_MATCHES_STAGED = "published_matches_staged"
+
+log = logging.getLogger(__name__)
 
 
 class CustomerError(Exception):
@@ -79,6 +91,8 @@ class CustomerRun:
     source_removed: bool = False  # its workbook was loaded before and is gone from the source now
     note: str | None = None
     error: str | None = None
+    traceback: str | None = None
+    table_note: str | None = None  # how its table names were shortened for SQL Server, when they were
     seconds: float = 0.0
     layer_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -98,19 +112,33 @@ class OrderListPipeline:
         store: OrderStore,
         schema: OrderListSchema,
         directory: CustomerDirectory,
+        workbook_limits: WorkbookLimits | None = None,
     ) -> None:
         self.source = source
         self.blobs = blobs
         self.store = store
         self.schema = schema
         self.directory = directory
+        self.workbook_limits = workbook_limits or WorkbookLimits()
+        self.memory_limit_mb: int | None = None  # the worker's limit, named when memory runs out
+        self.on_layer: Callable[[str], None] | None = None  # told as each layer starts (crash reports)
+        self.listing_notes: list[str] = []  # what the last listing skipped, and why
 
     # -- where each customer's workbook is ---------------------------------------------------
     def workbooks(self) -> dict[str, list[WorkbookRef]]:
         """Workbooks in the source by customer partition key (more than one is an error later)."""
         found: dict[str, list[WorkbookRef]] = {}
-        for ref in self.source.list_workbooks():
-            found.setdefault(self.directory.partition_key(ref.customer_in_file_name), []).append(ref)
+        refs = self.source.list_workbooks()
+        notes = list(getattr(self.source, "notes", []))
+        for ref in refs:
+            customer = self.directory.partition_key(ref.customer_in_file_name)
+            refusal = customer_name_refusal(customer, ref.path)
+            if refusal:
+                notes.append(refusal)
+                log.warning(refusal)
+                continue
+            found.setdefault(customer, []).append(ref)
+        self.listing_notes = notes
         return found
 
     def locate(self, customer: str, listing: dict[str, list[WorkbookRef]] | None = None) -> WorkbookRef:
@@ -127,6 +155,12 @@ class OrderListPipeline:
     # -- layers -----------------------------------------------------------------------------------
     def fetch_source(self, ref: WorkbookRef) -> SourceResult:
         started = time.perf_counter()
+        limit = self.workbook_limits.max_uncompressed_mb
+        if ref.size > limit * 1_000_000:  # a workbook is never larger than what it decompresses to
+            raise CustomerError(
+                f"file {ref.path!r} is {ref.size / 1e6:,.0f} MB, more than the {limit:,} MB a workbook may "
+                "decompress to (ORDER_PLATFORM_MAX_UNCOMPRESSED_MB); not downloaded"
+            )
         data = self.source.read_bytes(ref)
         return SourceResult(ref, data, content_hash(data), time.perf_counter() - started)
 
@@ -154,7 +188,7 @@ class OrderListPipeline:
         started = time.perf_counter()
         if data is None:
             data = self.blob_copy(customer, ref)
-        sheet = read_order_sheet(data, ref.file_name, self.schema)
+        sheet = read_order_sheet(data, ref.file_name, self.schema, self.workbook_limits)
         frame = raw_frame(
             dict(zip(sheet.headers, sheet.columns, strict=True)),
             sheet.row_numbers,
@@ -270,6 +304,13 @@ class OrderListPipeline:
         return True
 
     # -- the whole chain for one customer -----------------------------------------------------------
+    _current = "source"
+
+    def _layer(self, layer: str) -> None:
+        self._current = layer
+        if self.on_layer:
+            self.on_layer(layer)
+
     def run_customer(
         self,
         customer: str,
@@ -295,6 +336,10 @@ class OrderListPipeline:
             if not refs and self.mark_source_removed(run, record):
                 return run
             run.ref = ref = self.locate(customer, listing)
+            refusal = customer_name_refusal(customer, ref.path)
+            if refusal:
+                raise CustomerError(refusal)
+            run.table_note = shortened_table_note(customer)
             data: bytes | None = None
             digest: str | None = None
             last = None if force else self.store.last_load(customer, status="published")
@@ -302,6 +347,7 @@ class OrderListPipeline:
                 run.unchanged = True
                 return run
             if "source" in layers or "blob" in layers:
+                self._layer("source")
                 run.source = self.fetch_source(ref)
                 data, digest = run.source.data, run.source.content_hash
                 if last and last["content_hash"] == digest:  # touched, but the same bytes
@@ -309,15 +355,19 @@ class OrderListPipeline:
                     self.store.record_unchanged(replace(record, content_hash=digest))
                     return run
             if "blob" in layers:
+                self._layer("blob")
                 assert run.source is not None
                 run.blob = self.copy_to_blob(run.source, customer)
             raw: RawResult | None = None
             if "raw" in layers:
+                self._layer("raw")
                 raw = run.raw = self.load_raw(customer, ref, data)
             staged: StageResult | None = None
             if "staging" in layers:
+                self._layer("staging")
                 staged = run.staged = self.stage(customer, ref, raw or self.read_raw(customer))
             if "order_list" in layers:
+                self._layer("order_list")
                 if staged is None:
                     staged = run.staged = self.stage(customer, ref, self.read_raw(customer))
                 if digest is None:
@@ -326,10 +376,12 @@ class OrderListPipeline:
                 run.published = self.publish(customer, ref, staged, digest)
             if run.blob is not None:  # every selected layer succeeded: this copy is the good one now
                 mark_good(self.blobs, customer, run.blob)
-        except (WorkbookError, CustomerError) as exc:
+        except (WorkbookError, CustomerError, SourceFileError) as exc:
             run.error = str(exc)
-        except Exception as exc:  # an unexpected failure still belongs to this customer alone
-            run.error = f"{type(exc).__name__}: {exc}"
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as exc:  # out of memory, a bug, a panic in the reader: still this customer's alone
+            run.error, run.traceback = unexpected_failure(exc, customer, self._current, refs, self.memory_limit_mb)
         finally:
             run.seconds = time.perf_counter() - started
         if run.error:

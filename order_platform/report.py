@@ -43,6 +43,9 @@ class CustomerReport:
     note: str | None = None
     layers: dict[str, LayerReport] = field(default_factory=dict)
     checks: list[CheckOutcome] = field(default_factory=list)
+    traceback: str | None = None  # for unexpected exceptions (a bug, a broken database), not bad workbooks
+    table_note: str | None = None  # how its table names were shortened for SQL Server, when they were
+    peak_memory_mb: float | None = None  # the worker process's peak resident memory during this customer
 
     @property
     def status(self) -> str:
@@ -101,6 +104,8 @@ def report_for(run: CustomerRun) -> CustomerReport:
         source_path=run.ref.path if run.ref else None,
         source_removed=run.source_removed,
         note=run.note,
+        traceback=run.traceback,
+        table_note=run.table_note,
     )
     if run.source:
         ref = run.source.ref

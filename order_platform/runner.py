@@ -1,25 +1,33 @@
-"""Run many customers at once: a small process pool, largest workbooks first, reports as they finish.
+"""Run many customers at once: in worker processes, largest workbooks first, reports as they finish.
 
-Reading and typing workbooks is CPU work in Python; two cores do it in about half the time.
-Each worker builds its own pipeline from a picklable `PipelineSpec`, and only the small
-`CustomerReport` travels back, so memory stays bounded by the largest customer per worker.
+Reading and typing workbooks is CPU work in Python; two cores do it in about half the time. Each
+customer runs in a worker process (see worker_pool), forked from a fork server that has imported the
+pipeline once, so a workbook that crashes the reader, exhausts its memory limit or hangs past its
+time limit fails that customer alone: the main process reports it (and records the failed load when
+the worker could not) and goes on with the others. Nothing is ever re-read in the main process.
+
+The main process waits on the workers' pipes and exit sentinels in short timeouts, so an interrupt
+(the consumer closing the generator, Ctrl-C, Dagster terminating the run) kills every worker within
+about a second and starts no new customer.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
-import multiprocessing
+import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
+from order_platform.failures import record_failed_load
 from order_platform.ingest.source import WorkbookRef
 from order_platform.pipeline import LAYERS, OrderListPipeline
 from order_platform.report import CustomerReport, report_for
+from order_platform.worker_pool import LogCallback, WorkerPool, start_worker_server
+from order_platform.worker_process import WorkerLimits
+
+__all__ = ["PipelineSpec", "WorkerLimits", "run_customers", "start_worker_server"]
 
 log = logging.getLogger(__name__)
 
@@ -44,51 +52,42 @@ def _build(spec: PipelineSpec) -> OrderListPipeline:
 
 
 @contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while one customer loads.
+def _logs_to(on_log: LogCallback | None, customer: str, level: int) -> Iterator[None]:
+    """In-process runs: the customer's log records go to `on_log` too, as from a worker."""
+    if on_log is None:
+        yield
+        return
 
-    A load allocates millions of short-lived objects; the collector's generation scans over them
-    cost ~6% of a load and find almost nothing (reference counting frees the data). Cycles made
-    meanwhile are collected after the customer, so memory stays bounded by one customer.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    class Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            on_log(customer, record.levelno, self.format(record))
+
+    handler = Handler(level)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    root = logging.getLogger("order_platform")
+    root.addHandler(handler)
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        root.removeHandler(handler)
 
 
-def _run_one(
+def _run_in_process(
     spec: PipelineSpec,
     customer: str,
     layers: frozenset[str],
     force: bool,
     listing: dict[str, list[WorkbookRef]],
+    on_log: LogCallback | None,
+    level: int,
 ) -> CustomerReport:
-    with _cycle_collector_paused():
-        return report_for(spec.build().run_customer(customer, layers, force=force, listing=listing))
-
-
-_PRELOAD = ["order_platform.runner", "order_platform.factory"]
-
-
-def _worker_context() -> multiprocessing.context.BaseContext:
-    # Not fork: Dagster's process runs threads. A fork server starts clean, imports the pipeline
-    # once, and forks the workers from there, so they do not each import pandas & co. again.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOAD)
-    return context
-
-
-def start_worker_server() -> None:
-    """Start the fork server now (it imports the pipeline once, ~1 s), so a run that follows finds it
-    ready: the headless refresh calls this before Dagster plans the run, and the two overlap."""
-    from multiprocessing import forkserver
-
-    _worker_context()
-    forkserver.ensure_running()
+    with _logs_to(on_log, customer, level):
+        try:
+            return report_for(spec.build().run_customer(customer, layers, force=force, listing=listing))
+        except Exception as exc:  # run_customer reports its own errors; this is a broken database
+            error = f"{type(exc).__name__}: {exc}"
+            record_failed_load(spec.build().store, customer, listing.get(customer, []), error)
+            return CustomerReport(customer, False, error, False, 0.0, traceback=traceback.format_exc())
 
 
 def run_customers(
@@ -100,35 +99,49 @@ def run_customers(
     workers: int = 1,
     listing: dict[str, list[WorkbookRef]] | None = None,
     on_start: Callable[[str], None] | None = None,
-    on_log: Callable[[str, int, str], None] | None = None,
+    on_log: LogCallback | None = None,
+    limits: WorkerLimits | None = None,
+    log_level: int = logging.INFO,
 ) -> Iterator[CustomerReport]:
-    """Yield one report per customer as each finishes; a failing customer never stops the others."""
+    """Yield one report per customer as each finishes; a failing customer never stops the others.
+
+    Every customer runs in a worker process, under `limits` (default: the settings'
+    ORDER_PLATFORM_WORKER_MEMORY_MB and ORDER_PLATFORM_CUSTOMER_TIMEOUT_SECONDS), `workers` at a time,
+    largest workbook first; a worker takes another customer only after a clean run. Only with both
+    limits off (0) and `workers=1` does it run in this process (no isolation: for debugging).
+    A customer whose worker dies or overruns gets a report with ok=False and an error naming its file
+    and the cause, and a failed load in ORDER_LIST_LOADS; nothing is re-read in this process.
+    `on_log(customer, level, message)` receives every log record the customer's work emits, as it runs.
+    Closing the generator (or an exception while it waits) kills the running workers and starts no more.
+    """
     pipeline = spec.build()
     listing = listing if listing is not None else pipeline.workbooks()
+    limits = limits if limits is not None else WorkerLimits.from_settings()
 
     def size(customer: str) -> int:
         return max((r.size for r in listing.get(customer, [])), default=0)
 
-    ordered = sorted(customers, key=size, reverse=True)
-    if workers <= 1 or len(ordered) <= 1:
-        for customer in ordered:
+    pending = sorted(customers, key=size, reverse=True)
+    if not pending:
+        return
+    if workers <= 1 and not limits.any:
+        for customer in pending:
             if on_start:
                 on_start(customer)
-            yield _run_one(spec, customer, layers, force, listing)
+            yield _run_in_process(spec, customer, layers, force, listing, on_log, log_level)
         return
-    context = _worker_context()
-    finished: set[str] = set()
+    pool = WorkerPool(spec, pipeline, listing, layers, force, limits, on_log, log_level)
+    pending.reverse()  # pop() from the end: largest first
     try:
-        with ProcessPoolExecutor(max_workers=min(workers, len(ordered)), mp_context=context) as pool:
-            futures = {pool.submit(_run_one, spec, c, layers, force, listing): c for c in ordered}
-            for future in as_completed(futures):
-                report = future.result()
-                finished.add(futures[future])
-                yield report
-    except BrokenProcessPool as exc:
-        # A worker died (killed, out of memory) or could not start (e.g. __main__ read from stdin).
-        # Loads are idempotent, so the customers not yet reported run again here, one by one.
-        log.warning("worker processes failed (%s); loading the remaining customers in this process", exc)
-        for customer in ordered:
-            if customer not in finished:
-                yield _run_one(spec, customer, layers, force, listing)
+        while pending or pool.busy:
+            while pending and len(pool.busy) < max(1, workers):
+                customer = pending.pop()
+                if on_start:
+                    on_start(customer)
+                pool.start(customer)
+            yield from pool.wait_any()
+    finally:
+        for customer in pool.stop():
+            error = "stopped: the run was interrupted while this customer was loading"
+            record_failed_load(pipeline.store, customer, listing.get(customer, []), error)
+            log.warning("%s: %s", customer, error)

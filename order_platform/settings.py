@@ -37,6 +37,31 @@ class PlatformSettings(BaseSettings):
         description="Customers per run in an ORDER_LIST backfill; default all in one run. Set it on "
         "Kubernetes so batches of customers load in parallel pods.",
     )
+    worker_memory_mb: int = Field(
+        default=4096,
+        ge=0,
+        description="Memory limit of each worker process (one customer), in MB; 0: none. Over it, the customer "
+        "fails alone with 'over the N MB memory limit'.",
+    )
+    customer_timeout_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        description="Time limit of one customer's load, in seconds; 0: none. Over it, its worker is killed and "
+        "the customer fails alone.",
+    )
+    max_sheet_cells: int = Field(
+        default=20_000_000,
+        ge=1,
+        description="A sheet whose declared used range (rows x columns) is larger is refused before it is read.",
+    )
+    max_uncompressed_mb: int = Field(
+        default=1024, ge=1, description="A workbook that decompresses to more MB is refused before it is read."
+    )
+    max_compression_ratio: int = Field(
+        default=100,
+        ge=2,
+        description="A workbook part (over 10 MB) that decompresses more times than this is a zip bomb, refused.",
+    )
     timezone: str = Field(default="UTC", description="Time zone of the reconcile and full-refresh schedules.")
 
     @model_validator(mode="after")

@@ -204,8 +204,8 @@ def test_two_processes_load_customers_side_by_side(platform):
         assert conn.exec_driver_sql('SELECT COUNT(*) FROM "ORDER_LIST"').scalar_one() == 90
 
 
-def test_a_broken_worker_pool_falls_back_to_loading_in_process(platform):
-    """Worker processes cannot start when __main__ is read from stdin; the customers still load."""
+def test_workers_start_whatever_the_main_script_is(platform):
+    """Workers do not re-run the main script: one read from stdin (no file to re-run) still loads."""
     import subprocess
     import sys
 
@@ -220,7 +220,6 @@ def test_a_broken_worker_pool_falls_back_to_loading_in_process(platform):
     )
     done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120)
     assert "LOADED ['GREYSON', 'TITLE NINE']" in done.stdout, done.stderr[-2000:]
-    assert "worker processes failed" in done.stderr
 
 
 def test_customers_whose_names_differ_only_in_punctuation_keep_their_own_slices(platform):

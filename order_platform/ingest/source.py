@@ -6,12 +6,16 @@ two questions: which workbooks are there (with a cheap change token), and what a
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import stat as stat_module
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 WORKBOOK_SUFFIX = " ORDER LIST (M3).xlsx"
 _WORKBOOK_NAME = re.compile(r"^(?P<customer>.+?)\s+ORDER LIST \(M3\)\.xlsx$", re.IGNORECASE)
@@ -53,30 +57,62 @@ def customer_in_workbook_name(file_name: str) -> str | None:
     return " ".join(match.group("customer").split()) if match else None
 
 
+class SourceFileError(Exception):
+    """A listed workbook cannot be read as a file of the source (gone, a link out, not a regular file)."""
+
+
 class LocalFolderSource:
-    """A folder (and its subfolders) of `<CUSTOMER> ORDER LIST (M3).xlsx` workbooks."""
+    """A folder (and its subfolders) of `<CUSTOMER> ORDER LIST (M3).xlsx` workbooks.
+
+    A shared folder holds more than workbooks. Listing never fails on one entry: lock files (`~$...`),
+    links that dangle or point outside the folder, FIFOs, sockets, devices and folders named like a
+    workbook, and files that vanish while the folder is walked are skipped, each with a note in
+    `notes` (and a warning in the log). Links inside the folder are followed to files only; linked
+    folders are not walked. Reading checks again (the file may have changed since the listing) and
+    never blocks: a FIFO is refused, not opened for a read that would wait forever.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self.notes: list[str] = []
 
     def describe(self) -> str:
         return f"folder {self.root}"
 
+    def _skip(self, relative: str, why: str) -> None:
+        note = f"skipped {relative!r}: {why}"
+        self.notes.append(note)
+        log.warning("source listing: %s", note)
+
     def list_workbooks(self) -> list[WorkbookRef]:
-        if not self.root.exists():
+        self.notes = []
+        if not self.root.is_dir():
             return []
+        root = self.root.resolve()
         refs: list[WorkbookRef] = []
-        for dirpath, _dirs, files in os.walk(self.root):
+
+        def walk_error(error: OSError) -> None:
+            self._skip(str(error.filename), f"cannot list the folder ({error.strerror or error})")
+
+        for dirpath, _dirs, files in os.walk(self.root, onerror=walk_error):
             for name in files:
+                relative = (Path(dirpath) / name).relative_to(self.root).as_posix()
+                if name.startswith("~$"):
+                    if _WORKBOOK_NAME.match(name[2:].strip()):
+                        self._skip(relative, "an Excel lock file (someone has the workbook open)")
+                    continue
                 customer = customer_in_workbook_name(name)
                 if customer is None:
                     continue
-                full = Path(dirpath) / name
-                stat = full.stat()
+                try:
+                    stat = self._regular_file_stat(root, Path(dirpath) / name)
+                except SourceFileError as exc:
+                    self._skip(relative, str(exc))
+                    continue
                 refs.append(
                     WorkbookRef(
                         customer_in_file_name=customer,
-                        path=full.relative_to(self.root).as_posix(),
+                        path=relative,
                         size=stat.st_size,
                         modified=datetime.fromtimestamp(stat.st_mtime, tz=UTC),
                         version=f"{stat.st_size}-{stat.st_mtime_ns}",
@@ -84,5 +120,50 @@ class LocalFolderSource:
                 )
         return sorted(refs, key=lambda ref: ref.path)
 
+    @staticmethod
+    def _regular_file_stat(root: Path, full: Path) -> os.stat_result:
+        """The stat of the file `full` names, which must be a regular file inside `root`."""
+        is_link = False
+        try:
+            is_link = stat_module.S_ISLNK(os.lstat(full).st_mode)
+            info = os.stat(full)
+            if is_link and not Path(os.path.realpath(full)).is_relative_to(root):
+                raise SourceFileError("a link to a file outside the source folder; not followed")
+        except FileNotFoundError as exc:
+            gone = "a link to nothing (dangling)" if is_link else "it vanished while the folder was read"
+            raise SourceFileError(gone) from exc
+        except OSError as exc:
+            raise SourceFileError(f"cannot read it ({exc.strerror or exc})") from exc
+        if not stat_module.S_ISREG(info.st_mode):
+            raise SourceFileError(f"not a regular file ({_kind(info.st_mode)})")
+        return info
+
     def read_bytes(self, ref: WorkbookRef) -> bytes:
-        return (self.root / ref.path).read_bytes()
+        full = self.root / ref.path
+        where = f"file {ref.path!r}"
+        try:
+            self._regular_file_stat(self.root.resolve(), full)
+            # O_NONBLOCK: were it swapped for a FIFO since, the open returns instead of waiting forever.
+            fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except SourceFileError as exc:
+            raise SourceFileError(f"{where}: {exc}") from exc
+        except OSError as exc:
+            raise SourceFileError(f"{where}: cannot open it ({exc.strerror or exc})") from exc
+        with os.fdopen(fd, "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat_module.S_ISREG(info.st_mode):
+                raise SourceFileError(f"{where}: not a regular file ({_kind(info.st_mode)})")
+            return f.read()
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat_module.S_ISFIFO, "a FIFO"),
+        (stat_module.S_ISSOCK, "a socket"),
+        (stat_module.S_ISDIR, "a folder"),
+        (stat_module.S_ISCHR, "a character device"),
+        (stat_module.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "not a file"

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from order_platform.ingest.excel_errors import restore_error_values
+from order_platform.ingest.workbook_guard import WorkbookGuard, WorkbookLimits, WorkbookTooLarge
 from order_platform.schema import AAG_ORDER_NUMBER, OrderListSchema, normalise_header
 from order_platform.staging.transform import RAW_LINEAGE
 
@@ -204,9 +205,17 @@ def _find_header_row(rows: list[list], schema: OrderListSchema, file_name: str, 
     return best_index
 
 
-def read_order_sheet(data: bytes, file_name: str, schema: OrderListSchema) -> SheetData:
-    """Read the order sheet of a workbook (bytes) into column-major cell text."""
+def read_order_sheet(
+    data: bytes, file_name: str, schema: OrderListSchema, limits: WorkbookLimits | None = None
+) -> SheetData:
+    """Read the order sheet of a workbook (bytes) into column-major cell text.
+
+    A workbook or sheet out of proportion (`limits`: zip bomb, far cell) is refused before it is read."""
     _check_container(data, file_name)
+    try:
+        guard = WorkbookGuard(data, limits or WorkbookLimits())
+    except WorkbookTooLarge as exc:
+        raise WorkbookError(str(exc), file=file_name) from exc
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for zip/xml/password problems
@@ -215,10 +224,16 @@ def read_order_sheet(data: bytes, file_name: str, schema: OrderListSchema) -> Sh
     first_error: WorkbookError | None = None
     for sheet in order:
         try:
+            guard.check_sheet(sheet)
             rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        except WorkbookTooLarge as exc:
+            rows = None
+            too_large = WorkbookError(str(exc), file=file_name, sheet=sheet)
         except Exception as exc:
             raise WorkbookError(f"cannot read the sheet: {exc}", file=file_name, sheet=sheet) from exc
         try:
+            if rows is None:
+                raise too_large
             if not rows:
                 raise WorkbookError("the sheet is empty", file=file_name, sheet=sheet)
             header_index = _find_header_row(rows, schema, file_name, sheet)

@@ -100,6 +100,24 @@ def table_suffix(customer: str) -> str:
     punctuation or accents alone would give two customers one table (`ACME CO` and `ACME CO.`).
     """
     readable = _NON_ALNUM.sub("_", customer.upper()).strip("_") or "CUSTOMER"
-    if _PLAIN_NAME.fullmatch(customer) or customer_directory().canonical(customer) == customer:
+    plain = _PLAIN_NAME.fullmatch(customer) or customer_directory().canonical(customer) == customer
+    if plain and len(readable) <= MAX_TABLE_SUFFIX:
         return readable
-    return f"{readable}_{hashlib.sha1(customer.encode('utf-8')).hexdigest()[:8]}"
+    digest = hashlib.sha1(customer.encode("utf-8")).hexdigest()[:8]
+    # SQL Server identifiers hold 128 characters: a long name keeps its start, the hash keeps it distinct.
+    return f"{readable[: MAX_TABLE_SUFFIX - len(digest) - 1].rstrip('_')}_{digest}"
+
+
+_LONGEST_TABLE_AFFIXES = len("x") + len("_ORDER_LIST_STAGING")
+MAX_TABLE_SUFFIX = 128 - _LONGEST_TABLE_AFFIXES  # SQL Server's identifier limit
+
+
+def shortened_table_note(customer: str) -> str | None:
+    """The recorded mapping when a customer's name was too long for its table names as they are."""
+    readable = _NON_ALNUM.sub("_", customer.upper()).strip("_")
+    if table_suffix(customer).startswith(readable):
+        return None
+    return (
+        f"customer name too long for a SQL Server table name (128 characters): its tables are "
+        f"{raw_table_name(customer)} and {staging_table_name(customer)}"
+    )
