@@ -141,7 +141,4 @@ def run_customers(
                 pool.start(customer)
             yield from pool.wait_any()
     finally:
-        for customer in pool.stop():
-            error = "stopped: the run was interrupted while this customer was loading"
-            record_failed_load(pipeline.store, customer, listing.get(customer, []), error)
-            log.warning("%s: %s", customer, error)
+        pool.stop()

@@ -8,6 +8,7 @@ killing them all when the run stops.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import multiprocessing
@@ -17,6 +18,7 @@ import signal
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -140,6 +142,7 @@ class WorkerPool:
         self.tmp = tempfile.mkdtemp(prefix="order-platform-workers-")
         self.workers: list[Worker] = []
         self.environ = dict(os.environ)
+        _LIVE_POOLS.add(self)
 
     @property
     def busy(self) -> list[Worker]:
@@ -152,7 +155,7 @@ class WorkerPool:
         mine, theirs = self.context.Pipe(duplex=True)
         life_reader, life_writer = self.context.Pipe(duplex=False)
         process = self.context.Process(
-            target=worker_main, args=(setup, theirs, life_reader), name="order-platform worker", daemon=False
+            target=worker_main, args=(setup, theirs, life_reader), name="order-platform worker", daemon=True
         )
         with _without_main_script():
             process.start()
@@ -313,7 +316,8 @@ class WorkerPool:
             self.workers.remove(worker)
 
     def stop(self) -> list[str]:
-        """End every worker now; the customers that were still loading."""
+        """End every worker now and record the customers that were still loading as stopped (failed)."""
+        _LIVE_POOLS.discard(self)
         stopped = [w.customer for w in self.workers if w.customer is not None]
         for worker in list(self.workers):
             if worker.customer is None and not worker.closed:
@@ -325,4 +329,21 @@ class WorkerPool:
             self._retire(worker)
             worker.conn.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        for customer in stopped:
+            error = "stopped: the run was interrupted while this customer was loading"
+            record_failed_load(self.pipeline.store, customer, self.listing.get(customer, []), error)
+            log.warning("%s: %s", customer, error)
         return stopped
+
+
+# Pools whose generator was abandoned without being closed (an interrupt raised in the consumer's frame
+# keeps the suspended generator alive in its traceback): stopped when the process exits, before
+# multiprocessing joins its children.
+_LIVE_POOLS: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_live_pools() -> None:
+    for pool in list(_LIVE_POOLS):
+        with contextlib.suppress(Exception):
+            pool.stop()
