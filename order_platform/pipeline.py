@@ -21,15 +21,10 @@ from order_platform.ingest.blob import BlobPut, BlobStore, content_hash, last_go
 from order_platform.ingest.changes import listing_version
 from order_platform.ingest.source import SourceFileError, WorkbookRef, WorkbookSource
 from order_platform.ingest.workbook import SheetData, WorkbookError, read_order_sheet
-from order_platform.ingest.workbook_guard import WorkbookLimits
+from order_platform.ingest.workbook_guard import WorkbookLimits, stored_size_refusal
 from order_platform.schema import OrderListSchema
 from order_platform.staging.checks import CheckOutcome, blocking_failures, staging_checks
-from order_platform.staging.customers import (
-    CustomerDirectory,
-    raw_table_name,
-    shortened_table_note,
-    staging_table_name,
-)
+from order_platform.staging.customers import CustomerDirectory, raw_table_name, shortened_table_note, staging_table_name
 from order_platform.staging.date_order import DateOrderContext
 from order_platform.staging.transform import StagingResult, stage
 from order_platform.warehouse.limits import customer_name_refusal
@@ -155,12 +150,8 @@ class OrderListPipeline:
     # -- layers -----------------------------------------------------------------------------------
     def fetch_source(self, ref: WorkbookRef) -> SourceResult:
         started = time.perf_counter()
-        limit = self.workbook_limits.max_uncompressed_mb
-        if ref.size > limit * 1_000_000:  # a workbook is never larger than what it decompresses to
-            raise CustomerError(
-                f"file {ref.path!r} is {ref.size / 1e6:,.0f} MB, more than the {limit:,} MB a workbook may "
-                "decompress to (ORDER_PLATFORM_MAX_UNCOMPRESSED_MB); not downloaded"
-            )
+        if refusal := stored_size_refusal(ref.path, ref.size, self.workbook_limits):
+            raise CustomerError(refusal)
         data = self.source.read_bytes(ref)
         return SourceResult(ref, data, content_hash(data), time.perf_counter() - started)
 
@@ -336,8 +327,7 @@ class OrderListPipeline:
             if not refs and self.mark_source_removed(run, record):
                 return run
             run.ref = ref = self.locate(customer, listing)
-            refusal = customer_name_refusal(customer, ref.path)
-            if refusal:
+            if refusal := customer_name_refusal(customer, ref.path):
                 raise CustomerError(refusal)
             run.table_note = shortened_table_note(customer)
             data: bytes | None = None

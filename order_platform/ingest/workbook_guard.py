@@ -42,6 +42,17 @@ class WorkbookLimits:
         return cls(s.max_sheet_cells, s.max_uncompressed_mb, s.max_compression_ratio)
 
 
+def stored_size_refusal(path: str, size: int, limits: WorkbookLimits) -> str | None:
+    """Why a file is not even downloaded: it is larger than any workbook may decompress to."""
+    limit = limits.max_uncompressed_mb
+    if size <= limit * 1_000_000:
+        return None
+    return (
+        f"file {path!r} is {size / 1e6:,.0f} MB, more than the {limit:,} MB a workbook may decompress to "
+        "(ORDER_PLATFORM_MAX_UNCOMPRESSED_MB); not downloaded"
+    )
+
+
 class WorkbookTooLarge(Exception):
     """The message says which file part or sheet, what it declares, and which limit it passes."""
 
