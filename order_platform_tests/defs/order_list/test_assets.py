@@ -249,8 +249,9 @@ def test_reconcile_requests_only_changed_customers_and_full_refresh_all(platform
     resources = {"order_platform": OrderPlatformResource()}
 
     def requests(name: str) -> list[dg.RunRequest]:
-        context = dg.build_schedule_context(instance=instance, resources=resources)
-        return list(schedules[name].evaluate_tick(context).run_requests or [])
+        # as a context manager: it sets the instance's defs-state storage for this process and must reset it
+        with dg.build_schedule_context(instance=instance, resources=resources) as context:
+            return list(schedules[name].evaluate_tick(context).run_requests or [])
 
     [reconcile] = requests("weekday_reconcile")
     assert (reconcile.tags[RANGE_START], reconcile.tags[RANGE_END]) == (
