@@ -57,10 +57,11 @@ def _logs_to(on_log: LogCallback | None, customer: str, level: int) -> Iterator[
     if on_log is None:
         yield
         return
+    send = on_log
 
     class Handler(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            on_log(customer, record.levelno, self.format(record))
+            send(customer, record.levelno, self.format(record))
 
     handler = Handler(level)
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))

@@ -43,7 +43,7 @@ LogCallback = Callable[[str, int, str], None]
 _PRELOAD = ["order_platform.runner", "order_platform.factory", "order_platform.report", "order_platform.worker_warmup"]
 
 
-def _worker_context() -> multiprocessing.context.BaseContext:
+def _worker_context() -> multiprocessing.context.ForkServerContext:
     # Not fork: Dagster's process runs threads. A fork server starts clean, imports the pipeline
     # once, and forks the workers from there, so they do not each import pandas & co. again.
     context = multiprocessing.get_context("forkserver")
@@ -64,7 +64,7 @@ def _fork_server_pid() -> int:
     from multiprocessing import forkserver
 
     start_worker_server()
-    return forkserver._forkserver._forkserver_pid or 0
+    return getattr(forkserver._forkserver, "_forkserver_pid", None) or 0
 
 
 _SPAWN_LOCK = threading.Lock()

@@ -116,7 +116,7 @@ def _detach_from_fork_server() -> None:
     if fd is not None:
         with contextlib.suppress(OSError):
             os.close(fd)
-        server._forkserver_alive_fd = None
+        server._forkserver_alive_fd = None  # type: ignore[attr-defined]  # multiprocessing's private slot
 
 
 def _watch_lifeline(lifeline: Connection) -> None:
@@ -206,9 +206,10 @@ def _run_job(job: WorkerJob, setup: WorkerSetup, send: Any) -> Any:
     except BaseException as exc:  # run_customer reports its own errors; this is a bug or a broken database
         text = traceback.format_exc()
         log.error("%s: %s", job.customer, text)
-        report = CustomerReport(job.customer, False, f"{type(exc).__name__}: {exc}", False, 0.0, traceback=text)
+        error = f"{type(exc).__name__}: {exc}"
+        report = CustomerReport(job.customer, False, error, False, 0.0, traceback=text)
         with contextlib.suppress(BaseException):
-            record_failed_load(job.spec.build().store, job.customer, job.listing.get(job.customer, []), report.error)
+            record_failed_load(job.spec.build().store, job.customer, job.listing.get(job.customer, []), error)
     finally:
         gc.enable()
     report.peak_memory_mb = _peak_memory_mb()

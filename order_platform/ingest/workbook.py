@@ -223,16 +223,16 @@ def read_order_sheet(
     order = sheet_order(book, file_name)
     first_error: WorkbookError | None = None
     for sheet in order:
+        too_large: WorkbookError | None = None
         try:
             guard.check_sheet(sheet)
             rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
         except WorkbookTooLarge as exc:
-            rows = None
-            too_large = WorkbookError(str(exc), file=file_name, sheet=sheet)
+            rows, too_large = [], WorkbookError(str(exc), file=file_name, sheet=sheet)
         except Exception as exc:
             raise WorkbookError(f"cannot read the sheet: {exc}", file=file_name, sheet=sheet) from exc
         try:
-            if rows is None:
+            if too_large is not None:
                 raise too_large
             if not rows:
                 raise WorkbookError("the sheet is empty", file=file_name, sheet=sheet)

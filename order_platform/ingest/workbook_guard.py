@@ -74,6 +74,7 @@ class WorkbookGuard:
 
     def __init__(self, data: bytes, limits: WorkbookLimits) -> None:
         self.limits = limits
+        self.zip: zipfile.ZipFile | None
         try:
             self.zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self.zip.infolist()
@@ -100,6 +101,8 @@ class WorkbookGuard:
         """Sheet name -> its XML part, from xl/workbook.xml and its relationships."""
         if self._sheet_parts is None:
             self._sheet_parts = {}
+            if self.zip is None:
+                return self._sheet_parts
             try:
                 book = ElementTree.fromstring(self.zip.read("xl/workbook.xml"))
                 rels = ElementTree.fromstring(self.zip.read("xl/_rels/workbook.xml.rels"))
@@ -128,8 +131,8 @@ class WorkbookGuard:
         match = _DIMENSION.search(head)
         if not match:
             return
-        groups = [g.decode("ascii") if g else None for g in match.groups()]
-        last_column, last_row = (groups[2], groups[3]) if groups[2] else (groups[0], groups[1])
+        first_column, first_row, end_column, end_row = (g.decode("ascii") if g else "" for g in match.groups())
+        last_column, last_row = (end_column, end_row) if end_column else (first_column, first_row)
         rows, columns = int(last_row), column_number(last_column)
         cells = rows * columns
         if cells > self.limits.max_sheet_cells:
