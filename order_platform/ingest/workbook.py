@@ -226,7 +226,7 @@ def read_order_sheet(
         too_large: WorkbookError | None = None
         try:
             guard.check_sheet(sheet)
-            rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            rows: list[list] = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
         except WorkbookTooLarge as exc:
             rows, too_large = [], WorkbookError(str(exc), file=file_name, sheet=sheet)
         except Exception as exc:
