@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -103,7 +103,7 @@ def run_customers(
     on_log: LogCallback | None = None,
     limits: WorkerLimits | None = None,
     log_level: int = logging.INFO,
-) -> Iterator[CustomerReport]:
+) -> Generator[CustomerReport, None, None]:
     """Yield one report per customer as each finishes; a failing customer never stops the others.
 
     Every customer runs in a worker process, under `limits` (default: the settings'

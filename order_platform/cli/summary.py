@@ -60,6 +60,10 @@ def format_refresh(outcome: RefreshOutcome) -> str:
             f"\nsource removed (workbook gone, ORDER_LIST slice kept; `order-platform retire NAME` retires): "
             f"{', '.join(outcome.source_removed)}"
         )
+    for note in outcome.skipped_in_source:
+        text += f"\nskipped in the source: {note}"
+    for run_id in outcome.reaped_runs:
+        text += f"\nrun {run_id} had died without ending: marked failed, its pool slots freed"
     runs = len(outcome.run_ids)
     text += (
         f"\n{len(outcome.customers)} customer(s) in {runs} Dagster run(s); "

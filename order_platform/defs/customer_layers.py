@@ -12,6 +12,7 @@ sync follows in this process, through one paced client.
 
 
 from collections.abc import Iterator
+from contextlib import closing
 
 import dagster as dg
 
@@ -38,7 +39,7 @@ from order_platform.defs.runs import process_tags, reap_dead_runs
 from order_platform.monday.freshness import board_in_step
 from order_platform.monday.lines import Target
 from order_platform.report import CustomerReport
-from order_platform.runner import run_customers
+from order_platform.runner import run_customers, start_worker_server
 from order_platform.settings import PlatformSettings
 
 # Steps of this op that may run at once across runs (dagster.yaml: 1 with SQLite). Within a step,
@@ -104,31 +105,41 @@ def run_layers(
     selected = set(context.selected_asset_keys)
     checks = set(context.selected_asset_check_keys)
     customers = list(context.partition_keys)
+    layers = frozenset(LAYER_OF[k] for k in selected if k in LAYER_OF)
+    if layers:
+        start_worker_server()  # its imports (~1 s) overlap with what follows
     context.instance.add_run_tags(context.run.run_id, process_tags())
     for run_id in reap_dead_runs(context.instance, order_platform.release_run_holdings):
         context.log.warning(f"run {run_id} had died without ending; marked failed and its pool slots freed")
-    layers = frozenset(LAYER_OF[k] for k in selected if k in LAYER_OF)
     failed: dict[str, str] = {}
     board: list[str] = list(customers)
     if layers:
         context.log.info(f"{len(customers)} customer(s), layers {sorted(layers)}, force={config.force}")
+        pipeline = order_platform.pipeline()
+        listing = pipeline.workbooks()
+        for note in pipeline.listing_notes:
+            context.log.warning(f"source listing: {note}")
         reports: list[CustomerReport] = []
-        for report in run_customers(
+        loads = run_customers(
             order_platform.spec(),
             customers,
             layers=layers,
             force=config.force,
             workers=order_platform.worker_count(),
+            listing=listing,
             on_log=lambda customer, level, message: context.log.log(level, f"{customer}: {message}"),
-        ):
-            reports.append(report)
-            yield from layer_events(report, selected)
-            yield from check_evaluations(report, checks)
-            if report.ok:
-                context.log.info(f"{report.customer}: {_summary(report)}")
-            else:
-                failed[report.customer] = report.error or "failed"
-                context.log.error(f"{report.customer}: {report.error}")
+        )
+        with closing(loads):  # a terminated run stops its workers at once
+            for report in loads:
+                reports.append(report)
+                yield from layer_events(report, selected)
+                yield from check_evaluations(report, checks)
+                if report.ok:
+                    context.log.info(f"{report.customer}: {_summary(report)}")
+                else:
+                    failed[report.customer] = report.error or "failed"
+                    detail = f"\n{report.traceback}" if report.traceback else ""
+                    context.log.error(f"{report.customer}: {report.error}{detail}")
         if "order_list" in layers:
             board = _needing_sync(order_platform, reports)
         else:

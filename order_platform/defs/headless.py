@@ -57,6 +57,7 @@ class RefreshOutcome:
     runs_failed: int = 0
     monday: dict[str, dict] = field(default_factory=dict)  # customer -> its MONDAY_SYNC_RUN row of this refresh
     unchanged: list[str] = field(default_factory=list)
+    skipped_in_source: list[str] = field(default_factory=list)  # what the source listing passed over, and why
     reaped_runs: list[str] = field(default_factory=list)
     source_removed: list[str] = field(default_factory=list)  # workbook gone: reported, not run, not failed
 
@@ -97,6 +98,7 @@ def refresh(
     resource = OrderPlatformResource()
     pipeline = resource.pipeline()
     listing = pipeline.workbooks()
+    skipped_in_source = list(pipeline.listing_notes)
     removed = pipeline.removed_customers(listing)  # logged 'source_removed'; not run
     if names:
         directory = customer_directory()
@@ -110,12 +112,13 @@ def refresh(
         wanted -= set(removed)
     else:
         wanted = set(listing)
-    if resource.worker_count() > 1 and len(wanted) > 1:
-        start_worker_server()  # its imports overlap with Dagster loading and planning the run
+    start_worker_server()  # its imports overlap with Dagster loading and planning the run
     defs = load_definitions()
     instance = dg.DagsterInstance.get()
     reaped = reap_dead_runs(instance, resource.release_run_holdings)
-    outcome = RefreshOutcome(datetime.now(), sorted(wanted), reaped_runs=reaped, source_removed=removed)
+    outcome = RefreshOutcome(
+        datetime.now(), sorted(wanted), reaped_runs=reaped, source_removed=removed, skipped_in_source=skipped_in_source
+    )
     register_customers(instance, sorted(listing))
     order = instance.get_dynamic_partitions(CUSTOMER)
     job = defs.resolve_job_def("refresh")

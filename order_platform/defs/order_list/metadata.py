@@ -89,6 +89,8 @@ def raw_metadata(report: CustomerReport) -> dict[str, Any]:
         "other_sheets": d["other_sheets"],
         "notes": d["notes"],
         "preview": _markdown_table(d["preview"]),
+        **({"table_name_note": report.table_note} if report.table_note else {}),
+        **({"worker_peak_memory_mb": round(report.peak_memory_mb, 1)} if report.peak_memory_mb else {}),
     }
 
 

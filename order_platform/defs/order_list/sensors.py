@@ -28,6 +28,8 @@ def workbook_sensor(context: dg.SensorEvaluationContext, order_platform: OrderPl
         context.log.warning(f"run {run_id} had died without ending; marked failed and its pool slots freed")
     pipeline = order_platform.pipeline()
     listing = pipeline.workbooks()
+    for note in pipeline.listing_notes:
+        context.log.warning(f"source listing: {note}")
     pipeline.removed_customers(listing)  # a published customer whose workbook is gone: logged 'source_removed'
     known = set(context.instance.get_dynamic_partitions(CUSTOMER))
     new = sorted(set(listing) - known)
