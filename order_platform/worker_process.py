@@ -193,7 +193,7 @@ def _run_job(job: WorkerJob, setup: WorkerSetup, send: Any) -> Any:
     os.environ.clear()  # the run's environment, not the one the fork server started with
     os.environ.update(job.environ)
     log = logging.getLogger("order_platform.worker")
-    log.info("%s: loading in worker process %d", job.customer, os.getpid())
+    log.debug("%s: loading in worker process %d", job.customer, os.getpid())
     # The cycle collector's scans over a load's millions of short-lived objects cost ~6% and find almost
     # nothing (reference counting frees the data); it runs again between customers.
     gc.disable()

@@ -93,6 +93,7 @@ def test_a_reader_that_exhausts_its_memory_fails_its_customer_alone(platform, mo
             workers=2,
             limits=WorkerLimits(memory_mb=1024, time_seconds=120),
             on_log=logs,
+            log_level=logging.DEBUG,
         )
     }
     assert reports["TITLE NINE"].ok and reports["RHONE"].ok
@@ -108,7 +109,10 @@ def test_a_killed_worker_fails_its_customer_and_nothing_is_read_again(platform):
     write_workbook(platform.source / workbook_name("GREYSON"), [line(f"GRE-{i}", "A") for i in range(2000)])
     good_customers(platform.source)
     logs = Logs(lambda customer, pid: os.kill(pid, signal.SIGKILL) if customer == "GREYSON" else None)
-    reports = {r.customer: r for r in run_customers(platform.spec, ["GREYSON", "TITLE NINE", "RHONE"], on_log=logs)}
+    reports = {
+        r.customer: r
+        for r in run_customers(platform.spec, ["GREYSON", "TITLE NINE", "RHONE"], on_log=logs, log_level=logging.DEBUG)
+    }
     assert reports["TITLE NINE"].ok and reports["RHONE"].ok
     assert reports["GREYSON"].error.startswith("the worker crashed (SIGKILL) starting to load 'GREYSON ORDER LIST")
     # a fresh process after the crash, kept for the next customer after a clean run
@@ -130,6 +134,7 @@ def test_a_hung_customer_is_stopped_at_its_time_limit(platform):
             workers=2,
             limits=WorkerLimits(memory_mb=2048, time_seconds=2),
             on_log=logs,
+            log_level=logging.DEBUG,
         )
     }
     assert time.monotonic() - started < 20
@@ -147,7 +152,12 @@ def test_closing_the_generator_kills_running_workers_and_starts_no_more(platform
     logs = Logs(lambda customer, pid: os.kill(pid, signal.SIGSTOP) if customer == "GREYSON" else None)
     started: list[str] = []
     runs = run_customers(
-        platform.spec, ["AJE", "RHONE", "TITLE NINE", "GREYSON"], workers=2, on_start=started.append, on_log=logs
+        platform.spec,
+        ["AJE", "RHONE", "TITLE NINE", "GREYSON"],
+        workers=2,
+        on_start=started.append,
+        on_log=logs,
+        log_level=logging.DEBUG,
     )
     first = next(runs)
     assert first.customer == "TITLE NINE" and first.ok
@@ -181,7 +191,12 @@ def test_an_interrupt_while_waiting_kills_the_workers_within_a_second(platform):
         with pytest.raises(Terminated):
             list(
                 run_customers(
-                    platform.spec, ["GREYSON", "TITLE NINE", "RHONE"], workers=2, on_start=started.append, on_log=logs
+                    platform.spec,
+                    ["GREYSON", "TITLE NINE", "RHONE"],
+                    workers=2,
+                    on_start=started.append,
+                    on_log=logs,
+                    log_level=logging.DEBUG,
                 )
             )
     finally:
@@ -207,7 +222,10 @@ def test_logs_of_a_worker_reach_on_log_tagged_with_the_customer_traceback_includ
     with store.engine.begin() as conn:  # a view where the raw table goes: the load fails unexpectedly
         conn.exec_driver_sql('CREATE VIEW "xRHONE_ORDER_LIST_RAW" AS SELECT 1 AS x')
     logs = Logs()
-    reports = {r.customer: r for r in run_customers(platform.spec, ["TITLE NINE", "RHONE"], workers=2, on_log=logs)}
+    reports = {
+        r.customer: r
+        for r in run_customers(platform.spec, ["TITLE NINE", "RHONE"], workers=2, on_log=logs, log_level=logging.DEBUG)
+    }
     assert reports["TITLE NINE"].ok
     rhone = reports["RHONE"]
     assert not rhone.ok and "Traceback (most recent call last)" in rhone.traceback
@@ -233,7 +251,7 @@ def test_killing_the_main_process_ends_its_workers_fork_server_and_resource_trac
         "        pid = int(message.rsplit(' ', 1)[1])\n"
         "        os.kill(pid, signal.SIGSTOP)  # keep it busy for ever\n"
         "        print('WORKER', pid, flush=True)\n"
-        "for report in run_customers(spec, ['GREYSON', 'TITLE NINE'], workers=2, on_log=on_log):\n"
+        "for report in run_customers(spec, ['GREYSON', 'TITLE NINE'], workers=2, on_log=on_log, log_level=10):\n"
         "    print('REPORT', report.customer, flush=True)\n"
     )
     with (tmp_path / "stderr").open("w") as stderr:
@@ -268,6 +286,6 @@ def test_killing_the_main_process_ends_its_workers_fork_server_and_resource_trac
 def test_one_customer_with_limits_runs_in_a_worker_process(platform):
     good_customers(platform.source)
     logs = Logs()
-    (report,) = run_customers(platform.spec, ["RHONE"], workers=1, on_log=logs)
+    (report,) = run_customers(platform.spec, ["RHONE"], workers=1, on_log=logs, log_level=logging.DEBUG)
     assert report.ok and report.published_rows == 5
     assert logs.pids["RHONE"] != os.getpid()

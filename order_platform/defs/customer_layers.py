@@ -134,9 +134,11 @@ def run_layers(
                 reports.append(report)
                 yield from layer_events(report, selected)
                 yield from check_evaluations(report, checks)
-                if report.ok:
-                    context.log.info(f"{report.customer}: {_summary(report)}")
-                else:
+                # a published customer's figures are on its materialisations (one event each, not a log
+                # line too: on SQLite every event costs a connection, and the run writes ~800 of them)
+                if report.source_removed:
+                    context.log.warning(f"{report.customer}: {_summary(report)}")
+                elif not report.ok:
                     failed[report.customer] = report.error or "failed"
                     detail = f"\n{report.traceback}" if report.traceback else ""
                     context.log.error(f"{report.customer}: {report.error}{detail}")
