@@ -8,8 +8,10 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from order_platform.cli.main import main
+from order_platform.defs.headless import ensure_dagster_home
 from order_platform.ingest.blob import last_good
 from order_platform.runner import run_customers
+from order_platform.settings import PlatformSettings
 from order_platform_tests.workbooks import line, workbook_name, write_workbook
 
 
@@ -69,7 +71,7 @@ def test_retire_asks_then_archives_the_slice_tables_and_board_items(platform, mo
 
     (platform.source / "USA" / workbook_name("GREYSON")).unlink()
     monkeypatch.setenv("DAGSTER_HOME", str(platform.home / "dagster"))
-    (platform.home / "dagster").mkdir(parents=True, exist_ok=True)
+    ensure_dagster_home(PlatformSettings())  # the instance as the CLI sets it up
     dg.DagsterInstance.get().add_dynamic_partitions("customer", ["GREYSON", "TITLE NINE"])
     declined = CliRunner().invoke(main, ["retire", "GREYSON"], input="n\n")
     assert declined.exit_code == 1 and "archive 2 ORDER_LIST rows" in declined.output
