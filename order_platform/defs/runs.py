@@ -105,8 +105,8 @@ def _engine_event_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
 
 
 def reap_dead_runs(instance: dg.DagsterInstance, on_reaped: Callable[[str], None] | None = None) -> list[str]:
-    """Mark runs of this host whose process is gone as failed (freeing their pool slots); their ids.
-    `on_reaped` frees what else a run held (the monday.com board lease)."""
+    """Mark runs of this host whose process is gone as failed, and free the pool slots of every ended run
+    that still holds one; their ids. `on_reaped` frees what else a run held (the monday.com board lease)."""
     host = socket.gethostname()
     reaped: list[str] = []
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=LIVE_STATUSES)):
@@ -126,4 +126,28 @@ def reap_dead_runs(instance: dg.DagsterInstance, on_reaped: Callable[[str], None
         if on_reaped:
             on_reaped(run.run_id)
         reaped.append(run.run_id)
-    return reaped
+    return reaped + _free_slots_of_ended_runs(instance, on_reaped)
+
+
+def _free_slots_of_ended_runs(
+    instance: dg.DagsterInstance, on_reaped: Callable[[str], None] | None = None
+) -> list[str]:
+    """Runs Dagster already marked ended (the launcher saw its process die) but whose step never gave its
+    pool slot back: the slot would queue every later run for ever."""
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return []
+    holders = {
+        slot.run_id
+        for key in storage.get_concurrency_keys()
+        for slot in storage.get_concurrency_info(key).claimed_slots
+    }
+    freed: list[str] = []
+    for run_id in sorted(holders):
+        run = instance.get_run_by_id(run_id)
+        if run is None or run.is_finished:
+            storage.free_concurrency_slots_for_run(run_id)
+            if on_reaped:
+                on_reaped(run_id)
+            freed.append(run_id)
+    return freed

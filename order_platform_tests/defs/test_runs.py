@@ -12,6 +12,7 @@ import zlib
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from order_platform.defs.headless import refresh
 from order_platform.stand_ins.monday_server import FakeMondayServer
@@ -47,20 +48,28 @@ def _wait_for_started_run(instance: dg.DagsterInstance, process: subprocess.Pope
     raise AssertionError("no run started")
 
 
-def test_a_refresh_killed_with_kill_9_never_blocks_the_next(platform, dagster_home, monkeypatch):
+@pytest.mark.parametrize("launcher_noticed", [False, True], ids=["run-left-started", "run-marked-failed"])
+def test_a_refresh_killed_with_kill_9_never_blocks_the_next(platform, dagster_home, monkeypatch, launcher_noticed):
     monkeypatch.setenv("ORDER_PLATFORM_WORKERS", "1")
     _write_books(platform.source, 1500)
     instance = dg.DagsterInstance.get()
     process = _start_refresh()
     killed = _wait_for_started_run(instance, process)
-    time.sleep(0.5)  # inside the load step, holding the pool's only slot
+    time.sleep(0.5)  # inside the load step
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
     assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.STARTED  # as the kill left it
+    storage = instance.event_log_storage
+    # A run launched by the daemon holds the pool's only slot while its step runs; a kill leaves it claimed.
+    storage.set_concurrency_slots("order_platform_load", 1)
+    storage.claim_concurrency_slot("order_platform_load", killed.run_id, "customer_layers")
+    if launcher_noticed:  # as a launcher that saw its process die does: the run ends, the slot stays claimed
+        instance.report_run_failed(instance.get_run_by_id(killed.run_id))
 
     started = time.monotonic()
     outcome = refresh()
     assert outcome.reaped_runs == [killed.run_id]
+    assert not instance.event_log_storage.get_concurrency_info("order_platform_load").claimed_slots
     assert outcome.ok and sorted(load["customer"] for load in outcome.loads) == list(CUSTOMERS)
     assert time.monotonic() - started < 120  # it did not wait for the dead run's pool slot
     assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
