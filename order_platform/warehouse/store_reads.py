@@ -5,7 +5,6 @@ the writes."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 
 import pandas as pd
 import sqlalchemy as sa
@@ -60,13 +59,6 @@ class StoreReads:
         if not load_ids:
             return []
         query = sa.select(self.loads).where(self.loads.c.load_id.in_(load_ids)).order_by(self.loads.c.customer)
-        with self.engine.connect() as conn:
-            return [dict(row) for row in conn.execute(query).mappings()]
-
-    def loads_since(self, started: datetime) -> list[dict]:
-        query = (
-            sa.select(self.loads).where(self.loads.c.started_at >= started).order_by(self.loads.c.customer)
-        )
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 

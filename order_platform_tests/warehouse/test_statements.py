@@ -290,21 +290,21 @@ def test_failure_log_is_a_plain_insert(store: OrderStore, recorder: Recorder) ->
 def test_reads_use_sql_server_syntax(store: OrderStore, recorder: Recorder) -> None:
     store.last_load("TITLE NINE", status="published")
     store.latest_loads()
-    store.loads_since(dt.datetime(2024, 1, 1))
+    store.loads_by_id(["load-1", "load-2"])
     store.published_count(RAW)
     store.order_list_slice(RAW)
     store.quarantine_for("TITLE NINE")
     store.read_staging(STAGING)
     calls = recorder.statements()
     assert_sql_server_safe(calls)
-    last, latest, since, count, slice_, quarantine, staging = (normalise(c.sql) for c in calls)
+    last, latest, by_id, count, slice_, quarantine, staging = (normalise(c.sql) for c in calls)
     assert last.startswith("SELECT TOP 1 [ORDER_LIST_LOADS].load_id,")
     assert last.endswith("ORDER BY [ORDER_LIST_LOADS].started_at DESC")
     assert calls[0].first_params == ("TITLE NINE", "published")
     assert "JOIN (SELECT [ORDER_LIST_LOADS].customer AS customer, max([ORDER_LIST_LOADS].started_at)" in latest
     assert "GROUP BY [ORDER_LIST_LOADS].customer) AS anon_1 ON" in latest
-    assert since.endswith("WHERE [ORDER_LIST_LOADS].started_at >= ? ORDER BY [ORDER_LIST_LOADS].customer")
-    assert calls[2].first_params == (dt.datetime(2024, 1, 1),)
+    assert by_id.endswith("WHERE [ORDER_LIST_LOADS].load_id IN (?, ?) ORDER BY [ORDER_LIST_LOADS].customer")
+    assert calls[2].first_params == ("load-1", "load-2")
     assert count == "SELECT count(*) AS count_1 FROM [ORDER_LIST] WHERE [ORDER_LIST].[_SOURCE_TABLE] = ?"
     assert slice_.startswith("SELECT [ORDER_LIST].record_uuid, [ORDER_LIST].[AAG ORDER NUMBER]")
     assert quarantine == "SELECT * FROM [ORDER_LIST_QUARANTINE] WHERE customer = ? ORDER BY row_number"
