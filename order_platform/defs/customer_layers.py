@@ -36,7 +36,7 @@ from order_platform.defs.order_list.checks import check_evaluations, order_list_
 from order_platform.defs.partitions import customer_partitions
 from order_platform.defs.resources import OrderPlatformResource
 from order_platform.defs.runs import process_tags, reap_dead_runs
-from order_platform.monday.freshness import board_in_step
+from order_platform.monday.freshness import boards_behind
 from order_platform.monday.lines import Target
 from order_platform.report import CustomerReport
 from order_platform.runner import run_customers, start_worker_server
@@ -177,17 +177,15 @@ def run_layers(
 def _needing_sync(order_platform: OrderPlatformResource, reports: list[CustomerReport]) -> list[str]:
     """Published customers, and unchanged ones whose board is behind (an interrupted or skipped sync)."""
     store = order_platform.pipeline().store
-    board: list[str] = []
-    for report in reports:
-        if not report.ok or report.source_removed:  # workbook gone: its board stays as it is until retired
-            continue
-        if not report.unchanged:
-            board.append(report.customer)
-            continue
-        last = store.last_load(report.customer, "published")
-        if not board_in_step(store.engine, report.customer, last["finished_at"] if last else None):
-            board.append(report.customer)
-    return board
+    # a customer whose workbook is gone keeps its board as it is until it is retired
+    loaded = [r for r in reports if r.ok and not r.source_removed]
+    published_at = {}
+    for report in loaded:
+        if report.unchanged:
+            last = store.last_load(report.customer, "published")
+            published_at[report.customer] = last["finished_at"] if last else None
+    behind = boards_behind(store.engine, published_at)
+    return [r.customer for r in loaded if not r.unchanged or r.customer in behind]
 
 
 def layer_events(

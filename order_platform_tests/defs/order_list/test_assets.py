@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 
 from order_platform.defs.customer_layers import build_customer_layers
 from order_platform.defs.headless import UnknownCustomerError, load_definitions, refresh
@@ -266,3 +267,18 @@ def test_reconcile_requests_only_changed_customers_and_full_refresh_all(platform
         "RHONE",
     )
     assert full.run_config["ops"]["customer_layers"]["config"]["force"] is True
+
+
+def test_a_plain_refresh_finishes_a_board_sync_that_was_interrupted(platform, dagster_home):
+    write_workbook(platform.source / workbook_name("GREYSON"), [line("GRE-1", "A"), line("GRE-2", "B")])
+    write_workbook(platform.source / workbook_name("RHONE"), [line("RHO-1", "A")])
+    assert refresh().ok
+    engine = OrderPlatformResource().pipeline().store.engine
+    with engine.begin() as conn:  # GREYSON's sync as a kill -9 leaves it: started, never finished
+        conn.execute(
+            sa.text("UPDATE MONDAY_SYNC_RUN SET status = 'running', finished_at = NULL WHERE customer = 'GREYSON'")
+        )
+    again = refresh(force=False)
+    assert again.ok and sorted(again.unchanged) == ["GREYSON", "RHONE"]
+    assert sorted(again.monday) == ["GREYSON"]  # only the board that was behind is synced again
+    assert refresh(force=False).monday == {}  # and now it is in step
