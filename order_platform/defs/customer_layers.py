@@ -137,7 +137,7 @@ def run_layers(
                 # a published customer's figures are on its materialisations (one event each, not a log
                 # line too: on SQLite every event costs a connection, and the run writes ~800 of them)
                 if report.source_removed:
-                    context.log.warning(f"{report.customer}: {_summary(report)}")
+                    context.log.warning(f"{report.customer}: source removed: {report.note}")
                 elif not report.ok:
                     failed[report.customer] = report.error or "failed"
                     detail = f"\n{report.traceback}" if report.traceback else ""
@@ -214,14 +214,3 @@ def layer_events(
                 )
         elif layer in report.layers:
             yield dg.AssetMaterialization(asset_key=key, partition=report.customer, metadata=METADATA_OF[key](report))
-
-
-def _summary(report: CustomerReport) -> str:
-    if report.source_removed:
-        return f"source removed: {report.note}"
-    if report.unchanged:
-        return "workbook unchanged since its last published load, not re-read"
-    parts = [f"{name} {layer.rows} rows in {layer.seconds:.2f}s" for name, layer in report.layers.items() if layer.rows]
-    if report.quarantined_rows:
-        parts.append(f"{report.quarantined_rows} quarantined")
-    return ", ".join(parts) or "done"
