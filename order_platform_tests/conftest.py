@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from order_platform.pipeline import OrderListPipeline
-from order_platform.runner import PipelineSpec
+from order_platform.load.factory import PipelineSpec
+from order_platform.load.pipeline import OrderListPipeline
 
 # The strict monday.com stand-in and its client fixtures, for monday/ and stand_ins/ tests.
 pytest_plugins = ["order_platform_tests.monday_fixtures"]

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from order_platform.monday import MondayClient, MondaySettings, load_board_config
 from order_platform.monday.mapping import BoardConfig, Retry
-from order_platform.stand_ins.monday_server import FakeMondayServer
 from order_platform.warehouse.engine import make_engine
+from stand_ins.monday_server import FakeMondayServer
 
 TOKEN = "test-token-do-not-log"
 

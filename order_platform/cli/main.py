@@ -1,4 +1,5 @@
-"""The `order-platform` command: sample data, headless refresh through Dagster, benchmarks, DDL, retire.
+"""The `order-platform` command: headless refresh through Dagster, summary, targeted sync, DDL, retire
+(and, in a checkout, the development commands of stand_ins/: sample data and benchmarks).
 
 An error is one line on stderr (`error: ...`, exit 1); its traceback goes to the log file
 (<ORDER_PLATFORM_HOME>/order-platform.log), and to the terminal with `--debug`.
@@ -9,7 +10,6 @@ from __future__ import annotations
 import logging
 import sys
 import warnings
-from pathlib import Path
 from typing import Any
 
 import click
@@ -20,8 +20,37 @@ from order_platform.settings import PlatformSettings
 log = logging.getLogger("order_platform.cli")
 
 
+# Commands of the development tools (stand_ins/, outside the production wheel): listed and loaded only
+# where they are installed (`uv sync`, the default dev group); elsewhere they say how to get them.
+DEV_COMMANDS = {"sample-data", "bench", "monday-bench"}
+
+
+def _dev_commands() -> click.Group | None:
+    try:
+        from stand_ins.cli import dev_commands
+    except ModuleNotFoundError:
+        return None
+    return dev_commands
+
+
 class _OneLineErrors(click.Group):
     """Unexpected exceptions become one line; click's own (usage, abort, ClickException) pass through."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        dev = _dev_commands()
+        return sorted(set(super().list_commands(ctx)) | (set(dev.commands) if dev else set()))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None or cmd_name not in DEV_COMMANDS:
+            return command
+        dev = _dev_commands()
+        if dev is None:
+            raise click.UsageError(
+                f"`{cmd_name}` is a development command: the stand-ins are not installed here "
+                "(a checkout's `make install` / `uv sync` installs them)"
+            )
+        return dev.get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -46,24 +75,6 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
     # BackfillPolicy is marked beta in Dagster 1.13; the warning is noise for the people running this.
     warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=Warning)
-
-
-@main.command("sample-data")
-@click.option("--target", type=click.Path(path_type=Path), help="Folder to write to (default: the source folder).")
-@click.option("--lines", default=101_500, show_default=True, help="Order lines across the 46 customers.")
-@click.option("--force", is_flag=True, help="Write even if the folder already holds workbooks.")
-def sample_data(target: Path | None, lines: int, force: bool) -> None:
-    """Write realistic sample workbooks for the 46 customers (only into an empty folder unless --force)."""
-    from order_platform.stand_ins.sample_data import generate_sample_workbooks
-
-    target = target or PlatformSettings().source_dir
-    assert target is not None
-    existing = list(target.rglob("*.xlsx")) if target.exists() else []
-    if existing and not force:
-        click.echo(f"{target} already holds {len(existing)} workbook(s); leaving them (use --force to rewrite)")
-        return
-    written = generate_sample_workbooks(target, total_lines=lines)
-    click.echo(f"wrote {len(written)} workbooks, {sum(w.lines for w in written)} order lines, into {target}")
 
 
 @main.command()
@@ -94,27 +105,6 @@ def summary() -> None:
 
     store = OrderPlatformResource().pipeline().store
     click.echo(format_loads(sorted(store.latest_loads().values(), key=lambda r: r["customer"])))
-
-
-@main.command()
-@click.option(
-    "--source", type=click.Path(path_type=Path, exists=True), help="Workbooks to load (default: sample data)."
-)
-@click.option("--workers", type=int, default=None, help="Processes (default: ORDER_PLATFORM_WORKERS or 2).")
-def bench(source: Path | None, workers: int | None) -> None:
-    """Full refresh vs. the calamine read floor, one changed workbook via the sensor, peak memory."""
-    from order_platform.stand_ins.bench import run_bench
-
-    run_bench(source, workers)
-
-
-@main.command("monday-bench")
-@click.option("--lines", default=1000, show_default=True)
-def monday_bench(lines: int) -> None:
-    """monday.com sync against the local stand-in: requests per line, unchanged re-run, budget use."""
-    from order_platform.stand_ins.monday_bench import main as bench_main
-
-    bench_main([str(lines)])
 
 
 @main.command("monday-sync")
@@ -198,9 +188,9 @@ def sharepoint_login() -> None:
 def retire(name: str, yes: bool) -> None:
     """Retire a customer whose workbook is gone: archive its ORDER_LIST slice (to ORDER_LIST_ARCHIVE), drop
     its raw/staging tables, archive its monday.com items (a dry run without MONDAY_API_TOKEN)."""
+    from order_platform.load.factory import PipelineSpec
+    from order_platform.load.retirement import RetireRefused, plan_retirement, retire_customer
     from order_platform.monday import MondayClient, MondaySettings, load_board_config
-    from order_platform.retire import RetireRefused, plan_retirement, retire_customer
-    from order_platform.runner import PipelineSpec
     from order_platform.staging.customers import customer_directory
 
     settings = PlatformSettings()

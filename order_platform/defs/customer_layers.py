@@ -36,11 +36,11 @@ from order_platform.defs.order_list.checks import check_evaluations, order_list_
 from order_platform.defs.partitions import customer_partitions
 from order_platform.defs.resources import OrderPlatformResource
 from order_platform.defs.runs import process_tags, reap_dead_runs
-from order_platform.monday.freshness import boards_behind
-from order_platform.monday.lines import Target
-from order_platform.report import CustomerReport
-from order_platform.runner import run_customers, start_worker_server
+from order_platform.load.report import CustomerReport
+from order_platform.monday.plan.lines import Target
+from order_platform.monday.state.freshness import boards_behind
 from order_platform.settings import PlatformSettings
+from order_platform.workers.runner import run_customers, start_worker_server
 
 # Steps of this op that may run at once across runs (dagster.yaml: 1 with SQLite). Within a step,
 # ORDER_PLATFORM_WORKERS processes load customers side by side.

@@ -23,9 +23,9 @@ from order_platform.defs.runs import (
     reap_dead_runs,
     refresh_run_config,
 )
-from order_platform.runner import start_worker_server
 from order_platform.settings import PlatformSettings
 from order_platform.staging.customers import customer_directory
+from order_platform.workers.runner import start_worker_server
 
 # The terminal gets one line per customer and problems; every event is still in the instance (UI).
 CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -183,7 +183,7 @@ def _collect(result: dg.ExecuteInProcessResult, outcome: RefreshOutcome, store: 
 def store_sync_runs(store: Any, sync_runs: dict[str, int]) -> dict[str, dict]:
     import sqlalchemy as sa
 
-    from order_platform.monday.state import run_table
+    from order_platform.monday.state.sync_state import run_table
 
     query = sa.select(run_table).where(run_table.c.run_id.in_(list(sync_runs.values())))
     with store.engine.connect() as conn:

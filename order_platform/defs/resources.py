@@ -13,8 +13,8 @@ import os
 import dagster as dg
 from pydantic import Field
 
-from order_platform.pipeline import OrderListPipeline
-from order_platform.runner import PipelineSpec
+from order_platform.load.factory import PipelineSpec
+from order_platform.load.pipeline import OrderListPipeline
 from order_platform.settings import PlatformSettings
 
 
@@ -40,7 +40,7 @@ class OrderPlatformResource(dg.ConfigurableResource):
 
     def release_run_holdings(self, run_id: str) -> None:
         """What a dead run held outside Dagster: the monday.com board lease."""
-        from order_platform.monday.board_lease import release_leases_of
+        from order_platform.monday.state.board_lease import release_leases_of
 
         release_leases_of(self.pipeline().store.engine, run_id)
 

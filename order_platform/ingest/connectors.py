@@ -18,12 +18,12 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from order_platform.ingest.blob import BlobStore, LocalBlobStore
-from order_platform.ingest.endpoints import DEFAULT_AUTHORITY_HOST, DEFAULT_GRAPH_BASE_URL
+from order_platform.ingest.sharepoint.endpoints import DEFAULT_AUTHORITY_HOST, DEFAULT_GRAPH_BASE_URL
 from order_platform.ingest.source import LocalFolderSource, WorkbookSource
 from order_platform.throttle import shared_throttle
 
 if TYPE_CHECKING:  # the connectors load only when configured: msal and azure take a second to import
-    from order_platform.ingest.msal_auth import DelegatedTokenProvider, TokenProvider
+    from order_platform.ingest.sharepoint.msal_auth import DelegatedTokenProvider, TokenProvider
 
 
 _CONFIG = SettingsConfigDict(extra="ignore", populate_by_name=True, hide_input_in_errors=True)
@@ -144,7 +144,7 @@ def _state_key(prefix: str, *parts: str) -> str:
 
 
 def _delegated_provider(settings: ConnectorSettings, engine: sa.Engine) -> DelegatedTokenProvider:
-    from order_platform.ingest.msal_auth import DelegatedTokenProvider, EncryptedCacheStore
+    from order_platform.ingest.sharepoint.msal_auth import DelegatedTokenProvider, EncryptedCacheStore
     from order_platform.warehouse.state_store import DbStateStore
 
     auth = settings.auth
@@ -162,7 +162,7 @@ def _delegated_provider(settings: ConnectorSettings, engine: sa.Engine) -> Deleg
 
 
 def build_token_provider(settings: ConnectorSettings, engine: sa.Engine) -> TokenProvider:
-    from order_platform.ingest.msal_auth import AppTokenProvider
+    from order_platform.ingest.sharepoint.msal_auth import AppTokenProvider
 
     auth = settings.auth
     if auth.mode == "delegated":
@@ -189,8 +189,8 @@ def build_source(settings: ConnectorSettings | None, engine: sa.Engine, local_di
     if src.source == "local":
         return LocalFolderSource(local_dir)
     assert src.site_url  # checked by ConnectorSettings
-    from order_platform.ingest.http import HttpRetrySettings
-    from order_platform.ingest.sharepoint import SharePointSource
+    from order_platform.ingest.sharepoint.http import HttpRetrySettings
+    from order_platform.ingest.sharepoint.library import SharePointSource
     from order_platform.warehouse.state_store import DbStateStore
 
     return SharePointSource(
@@ -232,6 +232,6 @@ def sharepoint_login(
     settings = settings or load_connector_settings()
     if settings.auth.mode != "delegated":
         raise ValueError("sharepoint-login is only needed with SHAREPOINT_AUTH=delegated")
-    from order_platform.ingest.msal_auth import device_code_login
+    from order_platform.ingest.sharepoint.msal_auth import device_code_login
 
     return device_code_login(_delegated_provider(settings, engine), echo=echo)

@@ -12,11 +12,11 @@ Public API:
     create_tables(engine)                               the MONDAY_* state tables
 """
 
-from order_platform.monday.client import MondayClient
-from order_platform.monday.lines import Target, TargetError
+from order_platform.monday.api.client import MondayClient
+from order_platform.monday.api.settings import MondaySettings
 from order_platform.monday.mapping import BoardConfig, load_board_config
-from order_platform.monday.settings import MondaySettings
-from order_platform.monday.state import create_tables
+from order_platform.monday.plan.lines import Target, TargetError
+from order_platform.monday.state.sync_state import create_tables
 from order_platform.monday.sync import MondaySyncFailed, SyncResult, sync_customer, sync_published
 
 __all__ = [

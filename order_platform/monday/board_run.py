@@ -9,24 +9,24 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from order_platform.monday import records
-from order_platform.monday import state as st
-from order_platform.monday.board import BoardInfo, discover_board, ensure_groups, read_items_count
-from order_platform.monday.client import MondayClient, MondayError
-from order_platform.monday.executor import MutationExecutor
-from order_platform.monday.lines import LineSource, RawLines, Target, as_source, needed_columns
+from order_platform.monday.api.client import MondayClient, MondayError
+from order_platform.monday.apply.board import BoardInfo, discover_board, ensure_groups, read_items_count
+from order_platform.monday.apply.executor import MutationExecutor
+from order_platform.monday.apply.pending import audit_board, resolve_pending
+from order_platform.monday.apply.recovery import ExecutionReport
 from order_platform.monday.mapping import BoardConfig, BoardIds
-from order_platform.monday.payloads import LineFailure, LinePayload, build_payloads, gc_paused
-from order_platform.monday.pending import audit_board, resolve_pending
-from order_platform.monday.plan_rows import plan_json, plan_row
-from order_platform.monday.planner import LinePlan, Op, Plan, plan_lines
-from order_platform.monday.recovery import ExecutionReport
+from order_platform.monday.plan.lines import LineSource, RawLines, Target, as_source, needed_columns
+from order_platform.monday.plan.payloads import LineFailure, LinePayload, build_payloads, gc_paused
+from order_platform.monday.plan.plan_rows import plan_json, plan_row
+from order_platform.monday.plan.planner import LinePlan, Op, Plan, plan_lines
 from order_platform.monday.result import (
     MAX_FAILURES_IN_RESULT,
     MAX_ISSUES_IN_RESULT,
     MAX_PLAN_ROWS_IN_RESULT,
     SyncResult,
 )
+from order_platform.monday.state import records
+from order_platform.monday.state import sync_state as st
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from order_platform.monday.mapping import BoardConfig, load_board_config
 from order_platform.monday.result import SyncResult
-from order_platform.monday.state import create_tables
+from order_platform.monday.state.sync_state import create_tables
 
 _WORKER: dict[str, Any] = {}
 

@@ -20,13 +20,13 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from order_platform.monday import state as st
+from order_platform.monday.api.client import MondayClient
+from order_platform.monday.api.settings import MondaySettings
 from order_platform.monday.board_run import BoardRun
-from order_platform.monday.client import MondayClient
-from order_platform.monday.lines import LineSource, Target, store_source
 from order_platform.monday.mapping import BoardConfig, load_board_config
+from order_platform.monday.plan.lines import LineSource, Target, store_source
 from order_platform.monday.result import MondaySyncFailed, SyncResult, combine
-from order_platform.monday.settings import MondaySettings
+from order_platform.monday.state import sync_state as st
 
 __all__ = ["MondaySyncFailed", "SyncResult", "Target", "sync_customer", "sync_published"]
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 
-from order_platform.monday.board_lease import boards_lease
-from order_platform.monday.client import MondayClient
+from order_platform.monday.api.client import MondayClient
+from order_platform.monday.api.settings import MondaySettings
 from order_platform.monday.dry_runs import _store
-from order_platform.monday.lines import Target
 from order_platform.monday.mapping import BoardConfig, load_board_config
+from order_platform.monday.plan.lines import Target
 from order_platform.monday.result import SyncResult
-from order_platform.monday.settings import MondaySettings
+from order_platform.monday.state.board_lease import boards_lease
 from order_platform.monday.sync import sync_published
 
 

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from order_platform.cli.main import main
 from order_platform.defs.headless import ensure_dagster_home
 from order_platform.ingest.blob import last_good
-from order_platform.runner import run_customers
 from order_platform.settings import PlatformSettings
+from order_platform.workers.runner import run_customers
 from order_platform_tests.workbooks import line, workbook_name, write_workbook
 
 

@@ -15,8 +15,8 @@ import dagster as dg
 import pytest
 
 from order_platform.defs.headless import refresh
-from order_platform.stand_ins.monday_server import FakeMondayServer
 from order_platform_tests.workbooks import line, workbook_name, write_workbook
+from stand_ins.monday_server import FakeMondayServer
 
 CUSTOMERS = ("AJE", "GREYSON", "RHONE", "TELFAR")
 

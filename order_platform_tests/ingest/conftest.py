@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from order_platform.stand_ins.graph_server import FakeGraph, FakeIdentity, self_signed_cert
+from stand_ins.graph_server import FakeGraph, FakeIdentity, self_signed_cert
 
 TENANT = "contoso-tenant"
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from order_platform.ingest.blob import content_blob_name, content_hash, last_good, pointer_name
-from order_platform.pipeline import LAYERS
-from order_platform.runner import run_customers
+from order_platform.load.pipeline import LAYERS
+from order_platform.workers.runner import run_customers
 from order_platform_tests.workbooks import line, workbook_name, write_workbook
 
 REBUILD = frozenset({"raw", "staging", "order_list"})  # the layers after the blob, read from it

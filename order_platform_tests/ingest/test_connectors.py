@@ -19,8 +19,8 @@ from order_platform.ingest.connectors import (
     load_connector_settings,
     sharepoint_login,
 )
-from order_platform.ingest.msal_auth import AppTokenProvider, DelegatedTokenProvider
-from order_platform.ingest.sharepoint import SharePointSource
+from order_platform.ingest.sharepoint.library import SharePointSource
+from order_platform.ingest.sharepoint.msal_auth import AppTokenProvider, DelegatedTokenProvider
 from order_platform.ingest.source import LocalFolderSource
 from order_platform.warehouse.state_store import DbStateStore
 from order_platform_tests.ingest.conftest import CLIENT_ID, CLIENT_SECRET, TENANT

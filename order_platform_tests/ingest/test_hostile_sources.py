@@ -93,7 +93,7 @@ def _capture(into: list, function, *args) -> None:
 
 
 def test_the_platform_loads_the_good_workbook_among_hostile_entries(platform, tmp_path):
-    from order_platform.runner import run_customers
+    from order_platform.workers.runner import run_customers
 
     write_workbook(platform.source / workbook_name("GREYSON"), [line("GRE-1", "A")])
     (platform.source / workbook_name("GONE")).symlink_to(tmp_path / "nowhere.xlsx")
@@ -152,7 +152,7 @@ def test_a_zip_bomb_is_refused_before_reading(tmp_path):
 
 
 def test_a_bomb_fails_its_customer_alone(platform):
-    from order_platform.runner import run_customers
+    from order_platform.workers.runner import run_customers
 
     path = write_workbook(platform.source / workbook_name("GREYSON"), [line("GRE-1", "A")])
     path.write_bytes(_with_part(path.read_bytes(), "xl/media/padding.bin", b"\0" * 50_000_000))
@@ -164,7 +164,7 @@ def test_a_bomb_fails_its_customer_alone(platform):
 
 
 def test_a_file_larger_than_any_workbook_may_be_is_not_even_downloaded(platform, monkeypatch):
-    from order_platform.runner import run_customers
+    from order_platform.workers.runner import run_customers
 
     monkeypatch.setenv("ORDER_PLATFORM_MAX_UNCOMPRESSED_MB", "1")
     (platform.source / workbook_name("GREYSON")).write_bytes(os.urandom(1_500_000))  # disguised junk

@@ -9,7 +9,8 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 
 from order_platform.ingest.blob import content_blob_name, content_hash, pointer_name
-from order_platform.runner import PipelineSpec, run_customers
+from order_platform.load.factory import PipelineSpec
+from order_platform.workers.runner import run_customers
 from order_platform_tests.ingest.conftest import CLIENT_ID, CLIENT_SECRET, TENANT
 from order_platform_tests.workbooks import line, workbook_name, write_workbook
 

@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from order_platform.ingest.graph_client import GraphClient
-from order_platform.ingest.http import HttpRetrySettings, RetryingSession
-from order_platform.stand_ins.graph_server import FakeGraph, Fault
+from order_platform.ingest.sharepoint.graph_client import GraphClient
+from order_platform.ingest.sharepoint.http import HttpRetrySettings, RetryingSession
 from order_platform.throttle import LocalThrottle, SharedThrottle, shared_throttle
 from order_platform.warehouse.engine import make_engine
 from order_platform_tests.ingest.conftest import StaticToken
+from stand_ins.graph_server import FakeGraph, Fault
 
 RETRY_AFTER = 2.0
 KEY = "graph:test-tenant"

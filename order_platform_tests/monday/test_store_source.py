@@ -5,11 +5,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from order_platform.load.factory import PipelineSpec
 from order_platform.monday import Target, load_board_config, sync_customer, sync_published
-from order_platform.monday import state as st
-from order_platform.monday.lines import StoreSource, store_source
-from order_platform.runner import PipelineSpec, run_customers
-from order_platform.stand_ins.sample_data import customer_headers, write_customer_workbook
+from order_platform.monday.plan.lines import StoreSource, store_source
+from order_platform.monday.state import sync_state as st
+from order_platform.workers.runner import run_customers
+from stand_ins.sample_data import customer_headers, write_customer_workbook
 
 
 @pytest.fixture(scope="module")

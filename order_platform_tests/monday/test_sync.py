@@ -6,12 +6,12 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from order_platform.monday import state as st
 from order_platform.monday import sync_customer
-from order_platform.monday.formatting import is_blank
 from order_platform.monday.mapping import Complexity
-from order_platform.stand_ins.sample_lines import SIZES, make_lines
+from order_platform.monday.plan.formatting import is_blank
+from order_platform.monday.state import sync_state as st
 from order_platform_tests.monday_fixtures import settings_for
+from stand_ins.sample_lines import SIZES, make_lines
 
 BOARD = "9609317401"
 SUB_BOARD = "9609317948"

@@ -2,9 +2,9 @@
 
 import pytest
 
-from order_platform.monday.formatting import is_blank
-from order_platform.stand_ins.sample_lines import SIZES, make_lines
+from order_platform.monday.plan.formatting import is_blank
 from order_platform_tests.monday.test_sync import BOARD, assert_board_matches, run
+from stand_ins.sample_lines import SIZES, make_lines
 
 
 def assert_values(fake, lines):

@@ -6,11 +6,11 @@ import pytest
 import sqlalchemy as sa
 
 from order_platform.monday import Target, TargetError, sync_customer
-from order_platform.monday import state as st
 from order_platform.monday.mapping import BoardIds, BoardScope
-from order_platform.stand_ins.sample_lines import make_lines
+from order_platform.monday.state import sync_state as st
 from order_platform_tests.monday.test_sync import BOARD, assert_board_matches, run
 from order_platform_tests.monday_fixtures import settings_for
+from stand_ins.sample_lines import make_lines
 
 OTHER_BOARD = "7777777701"
 
@@ -149,7 +149,7 @@ def test_a_board_fuller_than_configured_stops_the_creates_at_its_first_refusal(e
 
 
 def test_the_item_count_is_counted_page_by_page_when_the_api_has_no_items_count(server, make_client, config):
-    from order_platform.monday.board import read_items_count
+    from order_platform.monday.apply.board import read_items_count
 
     for n in range(30):
         server.fake._m_create_item(None, None, BOARD, f"i{n}")

@@ -28,7 +28,7 @@ def test_needs_strip_sees_edge_space_only() -> None:
 def test_preview_shows_first_rows_as_text_and_skips_empty_columns() -> None:
     import pandas as pd
 
-    from order_platform.report import PREVIEW_ROWS, _preview
+    from order_platform.load.report import PREVIEW_ROWS, _preview
 
     frame = pd.DataFrame(
         {

@@ -5,8 +5,8 @@ import json
 import pytest
 import requests
 
-from order_platform.stand_ins.monday_server import CURRENT_VERSION, MAINTENANCE_VERSION
 from order_platform_tests.monday_fixtures import TOKEN
+from stand_ins.monday_server import CURRENT_VERSION, MAINTENANCE_VERSION
 
 BOARD = "9609317401"
 HEADERS = {"Authorization": TOKEN, "API-Version": CURRENT_VERSION}

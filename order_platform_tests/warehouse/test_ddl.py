@@ -7,7 +7,7 @@ import re
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from order_platform.monday import state as monday_state
+from order_platform.monday.state import sync_state as monday_state
 from order_platform.schema import Kind, OrderListSchema
 from order_platform.warehouse.ddl import DDL_PATH, HEADER, generate_ddl
 from order_platform.warehouse.state_store import platform_state

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from order_platform.monday import records as monday_records
-from order_platform.monday import state as monday_state
+from order_platform.monday.state import records as monday_records
+from order_platform.monday.state import sync_state as monday_state
 from order_platform.schema import KEY_COLUMN, SOURCE_TABLE_COLUMN, Kind, OrderListSchema
 from order_platform.staging.date_order import DateOrderContext, decide_date_order
 from order_platform.staging.dates import DayMonthEvidence

@@ -16,8 +16,8 @@ from order_platform.defs.monday.metadata import first_failures, problem_line, sy
 from order_platform.defs.monday.resources import MondayResource
 from order_platform.defs.partitions import customer_partitions
 from order_platform.monday import SyncResult
-from order_platform.monday.board_lease import boards_lease
-from order_platform.monday.lines import Target
+from order_platform.monday.plan.lines import Target
+from order_platform.monday.state.board_lease import boards_lease
 from order_platform.monday.sync import sync_published
 from order_platform.warehouse.store import OrderStore
 

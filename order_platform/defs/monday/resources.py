@@ -13,7 +13,7 @@ import dagster as dg
 from pydantic import Field
 
 from order_platform.monday import BoardConfig, MondayClient, MondaySettings, load_board_config
-from order_platform.monday.pacing import monday_throttle
+from order_platform.monday.api.pacing import monday_throttle
 
 
 class MondayResource(dg.ConfigurableResource):

@@ -21,7 +21,7 @@ from order_platform.defs.order_list.metadata import (
     staging_metadata,
     table_column_schema,
 )
-from order_platform.report import CustomerReport
+from order_platform.load.report import CustomerReport
 from order_platform.schema import order_list_schema
 from order_platform.warehouse.tables import ORDER_LIST as ORDER_LIST_TABLE
 from order_platform.warehouse.tables import platform_metadata

@@ -14,8 +14,8 @@ import dagster as dg
 
 from order_platform.defs.order_list.assets import ORDER_LIST_SLICE, STAGED_ORDER_LIST
 from order_platform.defs.partitions import customer_partitions
-from order_platform.pipeline import PUBLISHED_MATCHES_STAGED
-from order_platform.report import CustomerReport
+from order_platform.load.pipeline import PUBLISHED_MATCHES_STAGED
+from order_platform.load.report import CustomerReport
 from order_platform.staging.checks import (
     CHECK_KEY_COLUMNS_PRESENT,
     CHECK_NO_CELL_ISSUES,

@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 
-from order_platform.report import CustomerReport, LayerReport
+from order_platform.load.report import CustomerReport, LayerReport
 from order_platform.staging.checks import CheckOutcome
 from order_platform.warehouse.tables import mssql_dialect
 

@@ -20,11 +20,12 @@ from order_platform.defs.monday.assets import MONDAY_BOARD_ITEMS
 from order_platform.defs.monday.resources import MondayResource
 from order_platform.defs.partitions import customer_partitions
 from order_platform.defs.resources import OrderPlatformResource
+from order_platform.load.factory import PipelineSpec
 from order_platform.monday import load_board_config
-from order_platform.runner import PipelineSpec, run_customers
 from order_platform.schema import Kind, order_list_schema
-from order_platform.stand_ins.monday_server import FakeMondayServer
-from order_platform.stand_ins.sample_data import customer_headers, write_customer_workbook
+from order_platform.workers.runner import run_customers
+from stand_ins.monday_server import FakeMondayServer
+from stand_ins.sample_data import customer_headers, write_customer_workbook
 
 TOKEN = "delivery-test-token-never-shown"
 BOARD = "9609317401"

@@ -10,7 +10,7 @@ from order_platform.defs.jobs import monday_sync_job
 from order_platform.defs.monday.assets import MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS
 from order_platform.defs.monday.resources import MondayResource
 from order_platform.defs.monday.sensors import monday_automation_sensor
-from order_platform.monday import state as st
+from order_platform.monday.state import sync_state as st
 from order_platform_tests.defs.monday.conftest import BOARD, CUSTOMERS, TOKEN, live_monday, order_list_slice
 
 NODE = "customer_layers"

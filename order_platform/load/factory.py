@@ -1,0 +1,53 @@
+"""Builds the pipeline's parts from settings: local defaults, or the production connectors when configured."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from order_platform.ingest.connectors import build_blob_store, build_source, load_connector_settings
+from order_platform.ingest.workbook_guard import WorkbookLimits
+from order_platform.load.pipeline import OrderListPipeline
+from order_platform.schema import order_list_schema
+from order_platform.staging.customers import customer_directory
+from order_platform.warehouse.engine import make_engine
+from order_platform.warehouse.store import OrderStore
+
+
+def build_store(database_url: str) -> OrderStore:
+    store = OrderStore(make_engine(database_url), order_list_schema())
+    store.ensure_tables()
+    return store
+
+
+def build_pipeline(database_url: str, source_dir: str, blob_dir: str) -> OrderListPipeline:
+    """The pipeline on the configured connectors (ORDER_PLATFORM_SOURCE / _BLOB), local folders by default."""
+    store = build_store(database_url)
+    connectors = load_connector_settings()
+    return OrderListPipeline(
+        build_source(connectors, store.engine, Path(source_dir)),
+        build_blob_store(connectors, Path(blob_dir)),
+        store,
+        order_list_schema(),
+        customer_directory(),
+        WorkbookLimits.from_settings(),
+    )
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """Everything a process needs to build the pipeline: a picklable recipe, not live clients."""
+
+    database_url: str
+    source_dir: str
+    blob_dir: str
+
+    def build(self) -> OrderListPipeline:
+        """The pipeline of this spec, built once per process."""
+        return _build(self)
+
+
+@cache
+def _build(spec: PipelineSpec) -> OrderListPipeline:
+    return build_pipeline(spec.database_url, spec.source_dir, spec.blob_dir)
