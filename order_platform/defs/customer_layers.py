@@ -16,10 +16,12 @@ from contextlib import closing
 
 import dagster as dg
 
+from order_platform.defs.check_results import Event, carried_forward, check_outputs, with_target
 from order_platform.defs.monday.assets import (
     MONDAY_BOARD_ITEMS,
     NO_FAILED_RECORDS,
     BoardOutcome,
+    in_step_check,
     monday_check_specs,
     monday_spec,
     sync_board,
@@ -45,7 +47,6 @@ from order_platform.workers.runner import run_customers, start_worker_server
 # Steps of this op that may run at once across runs (dagster.yaml: 1 with SQLite). Within a step,
 # ORDER_PLATFORM_WORKERS processes load customers side by side.
 LOAD_POOL = "order_platform_load"
-Event = dg.AssetMaterialization | dg.AssetObservation | dg.AssetCheckEvaluation
 
 
 class RefreshConfig(dg.Config):
@@ -84,7 +85,8 @@ def build_customer_layers(backfill_policy: dg.BackfillPolicy | None = None) -> d
         order_platform: OrderPlatformResource,
         monday: MondayResource,
     ) -> Iterator[Event]:
-        yield from run_layers(context, config, order_platform, monday)
+        # every check evaluation targets the materialisation it checked: the UI shows it per customer
+        yield from with_target(context.instance, run_layers(context, config, order_platform, monday))
 
     return customer_layers
 
@@ -141,7 +143,10 @@ def run_layers(
                 elif not report.ok:
                     failed[report.customer] = report.error or "failed"
                     detail = f"\n{report.traceback}" if report.traceback else ""
-                    context.log.error(f"{report.customer}: {report.error}{detail}")
+                    # a warning as it happens; the run's error (the step's failure) names every customer
+                    context.log.warning(f"{report.customer} failed: {report.error}{detail}")
+        unchanged = [r.customer for r in reports if r.ok and r.unchanged and not r.source_removed]
+        yield from carried_forward(context.instance, {c for c in checks if c.asset_key in LAYER_OF}, unchanged)
         if "order_list" in layers:
             board = _needing_sync(order_platform, reports)
         else:
@@ -159,19 +164,29 @@ def run_layers(
             target=config.target(),
             audit=config.audit_board,
         )
-        for customer in set(customers) - set(board) - set(failed):
+        in_step = "the board already shows the current slice; nothing to send"
+        for customer in sorted(set(customers) - set(board) - set(failed)):
             yield dg.AssetMaterialization(
-                asset_key=MONDAY_BOARD_ITEMS,
-                partition=customer,
-                metadata={"in_step": True, "note": "the board already shows the current slice; nothing to send"},
+                asset_key=MONDAY_BOARD_ITEMS, partition=customer, metadata={"in_step": True, "note": in_step}
             )
+            if dg.AssetCheckKey(MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS) in checks:
+                yield in_step_check(customer, in_step)
         failed.update({c: f"monday.com: {p}" for c, p in outcome.problems.items()})
+    yield from check_outputs(context)
     if failed:
+        summary = failure_summary(failed, len(customers))
+        context.log.error(summary)  # the run's first error line: which customers, and why
         raise dg.Failure(
-            description=f"{len(failed)} of {len(customers)} customer(s) failed: "
-            + "; ".join(f"{c}: {e}" for c, e in sorted(failed.items())),
+            description=summary,
             metadata={"failed_customers": dg.MetadataValue.json(dict(sorted(failed.items())))},
         )
+
+
+def failure_summary(failed: dict[str, str], customers: int) -> str:
+    """`2 of 46 customers failed: AJE: ...; TITLE NINE: ...`, each customer's error on its first line."""
+    noun = "customer" if customers == 1 else "customers"
+    reasons = "; ".join(f"{c}: {(e.strip() or 'failed').splitlines()[0]}" for c, e in sorted(failed.items()))
+    return f"{len(failed)} of {customers} {noun} failed: {reasons}"
 
 
 def _needing_sync(order_platform: OrderPlatformResource, reports: list[CustomerReport]) -> list[str]:

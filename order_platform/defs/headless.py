@@ -11,6 +11,7 @@ from typing import Any
 
 import dagster as dg
 
+from order_platform.defs.jobs import REFRESH_JOB
 from order_platform.defs.monday.assets import MONDAY_BOARD_ITEMS
 from order_platform.defs.order_list.assets import LAYER_OF, ORDER_LIST_SLICE
 from order_platform.defs.partitions import CUSTOMER
@@ -121,7 +122,7 @@ def refresh(
     )
     register_customers(instance, sorted(listing))
     order = instance.get_dynamic_partitions(CUSTOMER)
-    job = defs.resolve_job_def("refresh")
+    job = defs.resolve_job_def(REFRESH_JOB)
     selection = [*LAYER_OF, MONDAY_BOARD_ITEMS] if monday else list(LAYER_OF)
     for first, last in contiguous_ranges(order, wanted):
         result = job.execute_in_process(
@@ -197,7 +198,7 @@ def run_sensor_tick(*, monday: bool = True) -> int:
 
     defs = load_definitions()
     instance = dg.DagsterInstance.get()
-    job = defs.resolve_job_def("refresh")
+    job = defs.resolve_job_def(REFRESH_JOB)
     context = dg.build_sensor_context(instance=instance, resources={"order_platform": OrderPlatformResource()})
     result = workbook_sensor(context)
     requests = list(result.run_requests or []) if isinstance(result, dg.SensorResult) else []

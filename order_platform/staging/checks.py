@@ -37,9 +37,9 @@ def staging_checks(result: StagingResult, headers: list[str], schema: OrderListS
             CHECK_ROWS_ACCOUNTED_FOR,
             accounted,
             True,
-            f"raw {result.raw_rows} = staged {staged} + quarantined {quarantined}"
+            f"raw {result.raw_rows:,} = staged {staged:,} + quarantined {quarantined:,}"
             if accounted
-            else f"raw {result.raw_rows} != staged {staged} + quarantined {quarantined}",
+            else f"raw {result.raw_rows:,} != staged {staged:,} + quarantined {quarantined:,}",
             {"raw_rows": result.raw_rows, "staged_rows": staged, "quarantined_rows": quarantined},
         )
     ]
@@ -54,7 +54,14 @@ def staging_checks(result: StagingResult, headers: list[str], schema: OrderListS
             True,
             "key columns present, line ids unique"
             if key_ok
-            else f"missing key columns {missing}; {duplicate_ids} duplicate line ids",
+            else "; ".join(
+                part
+                for part in (
+                    f"missing key column(s): {', '.join(missing)}" if missing else "",
+                    f"{duplicate_ids:,} duplicate line id(s)" if duplicate_ids else "",
+                )
+                if part
+            ),
             {"missing": missing, "duplicate_line_ids": duplicate_ids},
         )
     )
@@ -66,7 +73,7 @@ def staging_checks(result: StagingResult, headers: list[str], schema: OrderListS
             False,
             "TOTAL QTY equals the sum of sizes on every line"
             if not mismatches
-            else f"{len(mismatches)} line(s) where TOTAL QTY differs from the sum of sizes",
+            else f"{len(mismatches):,} line(s) where TOTAL QTY differs from the sum of sizes",
             {"rows": mismatches[:50], "count": len(mismatches)},
         )
     )
@@ -78,7 +85,7 @@ def staging_checks(result: StagingResult, headers: list[str], schema: OrderListS
             False,
             "every header maps to ORDER_LIST"
             if not unknown
-            else f"{len(unknown)} header(s) not in the schema, kept in _EXTRA_COLUMNS: {unknown}",
+            else f"{len(unknown):,} header(s) not in the schema, kept in _EXTRA_COLUMNS: {', '.join(unknown)}",
             {"unknown_headers": unknown},
         )
     )
@@ -99,11 +106,17 @@ def cell_issues_check(result: StagingResult) -> CheckOutcome:
         False,
         "every cell typed, blank or a placeholder"
         if total == 0
-        else f"{total} cell issue(s) on {lines} line(s), the lines loaded: values not loaded as written (NULL; "
-        f"a CUSTOMER NAME naming another customer reads as this one), listed in ORDER_LIST_CELL_ISSUES and "
-        f"the line's _CELL_ISSUES; by reason {counts['by_reason']}",
+        else f"{total:,} cell issue(s) on {lines:,} line(s), the lines loaded: values not loaded as written "
+        f"(NULL; a CUSTOMER NAME naming another customer reads as this one), listed in ORDER_LIST_CELL_ISSUES "
+        f"and the line's _CELL_ISSUES; by reason: {in_words(counts['by_reason'])}",
         counts,
     )
+
+
+def in_words(counts: dict[str, int]) -> str:
+    """`{'PARTIAL_DATE': 1, 'NOT_A_NUMBER': 3}` -> `not a number 3, partial date 1` (largest first)."""
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{code.replace('_', ' ').lower()} {n:,}" for code, n in ordered) or "none"
 
 
 def blocking_failures(checks: list[CheckOutcome]) -> list[CheckOutcome]:

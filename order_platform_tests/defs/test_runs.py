@@ -161,6 +161,6 @@ def test_overlapping_refreshes_each_report_only_their_own_customers(platform, da
     out, _ = other.communicate(timeout=120)
     printed = out.decode()
     assert sorted(load["customer"] for load in mine.loads) == ["RHONE", "TELFAR"]
-    assert "AJE" in printed and "GREYSON" in printed
+    assert "AJE" in printed and "GREYSON" in printed, printed
     assert "RHONE" not in printed and "TELFAR" not in printed
     assert "2 published, 0 failed" in printed

@@ -5,6 +5,7 @@ from typing import Any
 
 import dagster as dg
 
+from order_platform.defs.formatting import count, number, seconds
 from order_platform.monday import BoardConfig, SyncResult
 
 COUNTS = ("lines", "created", "updated", "unchanged", "archived", "failed", "skipped")
@@ -42,20 +43,20 @@ def _titled(value: Any, titles: dict[str, str]) -> Any:
 def sync_metadata(result: SyncResult, config: BoardConfig | None = None) -> dict[str, Any]:
     """Per-customer metadata. In a dry run created/updated/archived are what *would* be sent."""
     metadata: dict[str, Any] = {
+        "summary": dg.MetadataValue.md(summary_markdown(result)),
         "status": dg.MetadataValue.text(result.status),
         "dry_run": dg.MetadataValue.bool(result.dry_run),
         "board_id": dg.MetadataValue.text(result.board_id),
         "sync_run_id": dg.MetadataValue.int(result.run_id),
-        **{name: dg.MetadataValue.int(getattr(result, name)) for name in (*COUNTS, *BUDGET)},
-        "seconds": dg.MetadataValue.float(float(result.seconds)),
-        "summary": dg.MetadataValue.md(summary_markdown(result)),
+        **{name: count(getattr(result, name)) for name in (*COUNTS, *BUDGET)},
+        "seconds": seconds(float(result.seconds)),
         "sample_payloads": dg.MetadataValue.json(
             _titled(_json_safe(result.sample_payloads), column_titles(config) if config else {})
         ),
     }
     if result.dry_run:
-        metadata["planned_operations"] = dg.MetadataValue.int(result.planned_operations)
-    metadata["cell_issues"] = dg.MetadataValue.int(result.cell_issues)  # cleared / neutralised cells: warnings
+        metadata["planned_operations"] = count(result.planned_operations)
+    metadata["cell_issues"] = count(result.cell_issues)  # cleared / neutralised cells: warnings
     if result.cell_issue_sample:
         metadata["cell_issue_sample"] = dg.MetadataValue.json(_json_safe(result.cell_issue_sample[:FAILURES_SHOWN]))
     if result.message:
@@ -72,11 +73,17 @@ def first_failures(result: SyncResult, limit: int = FAILURES_SHOWN) -> list[dict
 
 
 def summary_markdown(result: SyncResult) -> str:
+    """The board state of the customer in a line or two (the figures themselves are listed below it)."""
     verb = "planned (dry run, nothing sent)" if result.dry_run else "done"
-    rows = "\n".join(f"| {name} | {getattr(result, name)} |" for name in (*COUNTS, *BUDGET))
+    done = ", ".join(
+        f"{number(getattr(result, name))} {name}"
+        for name in ("created", "updated", "unchanged", "archived", "failed", "skipped")
+        if getattr(result, name)
+    )
+    issues = f"; {number(result.cell_issues)} cell issue(s) cleared or neutralised" if result.cell_issues else ""
     return (
-        f"**{result.customer}** -> board {result.board_id}: **{result.status}**, {verb}\n\n"
-        f"| | count |\n|---|---|\n{rows}\n| seconds | {result.seconds:.2f} |\n"
+        f"**{result.customer}** on board {result.board_id}: **{result.status}**, {verb}: "
+        f"{number(result.lines)} line(s): {done or 'nothing to do'}{issues}"
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 
+from order_platform.defs.formatting import by_column, by_reason, count, listing, rate, seconds, size
 from order_platform.load.report import CustomerReport, LayerReport
 from order_platform.staging.checks import CheckOutcome
 from order_platform.warehouse.tables import mssql_dialect
@@ -54,9 +55,9 @@ def table_column_schema(table: sa.Table) -> dg.TableSchema:
 
 def _speed(layer: LayerReport) -> dict[str, Any]:
     return {
-        "rows": layer.rows,
-        "seconds": round(layer.seconds, 3),
-        "rows_per_second": round(layer.rows_per_second, 1),
+        "rows": count(layer.rows),
+        "seconds": seconds(layer.seconds),
+        "rows_per_second": rate(layer.rows_per_second),
     }
 
 
@@ -64,11 +65,11 @@ def source_metadata(report: CustomerReport) -> dict[str, Any]:
     d = report.layers["source"].details
     return {
         "path": d["path"],
-        "size_bytes": d["size_bytes"],
+        "size": size(d["size_bytes"]),
         "modified": d["modified"],
         "version": d["version"],
         "content_hash": d["content_hash"],
-        "seconds": round(report.layers["source"].seconds, 3),
+        "seconds": seconds(report.layers["source"].seconds),
     }
 
 
@@ -84,13 +85,13 @@ def raw_metadata(report: CustomerReport) -> dict[str, Any]:
         "table": d["table"],
         "sheet": d["sheet"] or "",
         "header_row": d["header_row"] or 0,
-        "columns": len(d["headers"]),
+        "columns": count(len(d["headers"])),
         "headers": d["headers"],  # every column of the raw table is text
         "other_sheets": d["other_sheets"],
         "notes": d["notes"],
         "preview": _markdown_table(d["preview"]),
         **({"table_name_note": report.table_note} if report.table_note else {}),
-        **({"worker_peak_memory_mb": round(report.peak_memory_mb, 1)} if report.peak_memory_mb else {}),
+        **({"worker_peak_memory": count(round(report.peak_memory_mb), "MB")} if report.peak_memory_mb else {}),
     }
 
 
@@ -98,11 +99,12 @@ def staging_metadata(report: CustomerReport) -> dict[str, Any]:
     layer = report.layers["staging"]
     d = layer.details
     return {
+        "at_a_glance": dg.MetadataValue.md(staging_glance(d)),
         **_speed(layer),
         "table": d["table"],
-        "raw_rows": d["raw_rows"],
-        "quarantined_rows": d["quarantined_rows"],
-        "quarantine_by_reason": d["quarantine_by_reason"],
+        "raw_rows": count(d["raw_rows"]),
+        "quarantined_rows": count(d["quarantined_rows"]),
+        "quarantine_by_reason": by_reason(d["quarantine_by_reason"]),
         "unknown_headers": d["unknown_headers"],
         "placeholder_values": d["placeholders"],
         "total_qty_mismatches": d["total_qty_mismatches"],
@@ -111,23 +113,57 @@ def staging_metadata(report: CustomerReport) -> dict[str, Any]:
         "columns": d["columns"],  # their types: the asset's column schema
         "preview": _markdown_table(d["preview"]),
         "quarantine_sample": _markdown_table(d["quarantine_sample"], QUARANTINE_COLUMNS, limit=None),
-        "cell_issues": d.get("cell_issues", 0),
-        "cell_issue_lines": d.get("cell_issue_lines", 0),
-        "cell_issues_by_reason": d.get("cell_issues_by_reason", {}),
-        "cell_issues_by_column": d.get("cell_issues_by_column", {}),
+        "cell_issues": count(d.get("cell_issues", 0)),
+        "cell_issue_lines": count(d.get("cell_issue_lines", 0)),
+        "cell_issues_by_reason": by_reason(d.get("cell_issues_by_reason") or {}),
+        "cell_issues_by_column": by_column(d.get("cell_issues_by_column") or {}),
         "cell_issue_sample": _markdown_table(d.get("cell_issue_sample") or [], limit=None),
         "date_order": d.get("date_order") or {},
     }
 
 
+def staging_glance(d: dict[str, Any]) -> str:
+    """The customer's load in three lines: rows, what was set aside and why, what was not loaded as written."""
+    issues = d.get("cell_issues", 0)
+    lines = [
+        f"**{d['raw_rows']:,}** workbook rows: **{d['raw_rows'] - d['quarantined_rows']:,}** staged, "
+        f"**{d['quarantined_rows']:,}** quarantined ({by_reason(d['quarantine_by_reason'])})",
+        f"**{issues:,}** cell issue(s) on {d.get('cell_issue_lines', 0):,} line(s): "
+        f"{by_reason(d.get('cell_issues_by_reason') or {})}" if issues else "no cell issues",
+        f"unknown headers: {listing(d['unknown_headers'])}",
+    ]
+    return "\n\n".join(lines)
+
+
 def order_list_metadata(report: CustomerReport) -> dict[str, Any]:
     layer = report.layers["order_list"]
+    staging = report.layers.get("staging")
     return {
+        "at_a_glance": dg.MetadataValue.md(order_list_glance(report)),
         **_speed(layer),
         "dagster/row_count": layer.rows,
         "load_id": layer.details["load_id"],
-        "customer_seconds_total": round(report.seconds, 3),
+        "customer_seconds_total": seconds(report.seconds),
+        **({"cell_issues": count(staging.details.get("cell_issues", 0))} if staging else {}),
     }
+
+
+def order_list_glance(report: CustomerReport) -> str:
+    """The customer's last load at a glance: where from, what was published, what was set aside."""
+    published = report.layers["order_list"].rows
+    staging = report.layers.get("staging")
+    parts = [f"**{published:,}** line(s) published from `{report.source_path or '?'}` in {report.seconds:,.1f} s"]
+    if staging:
+        d = staging.details
+        parts.append(f"quarantined: **{d['quarantined_rows']:,}** ({by_reason(d['quarantine_by_reason'])})")
+        issues = d.get("cell_issues", 0)
+        parts.append(
+            f"cell issues: **{issues:,}** ({by_reason(d.get('cell_issues_by_reason') or {})})"
+            if issues
+            else "cell issues: none"
+        )
+    parts.append("board: see `monday_board_items` for this customer (synced in the same run)")
+    return "\n\n".join(parts)
 
 
 def check_result_metadata(outcomes: dict[str, CheckOutcome]) -> dict[str, Any]:

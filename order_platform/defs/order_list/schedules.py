@@ -1,4 +1,4 @@
-"""Schedules: a weekday-morning reconcile of changed workbooks, and a Monday full refresh."""
+"""Schedules: a weekday-morning reconcile of changed workbooks, and a weekly full refresh (Mondays 04:00)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def build_schedules(timezone: str) -> list[dg.ScheduleDefinition]:
         return _requests(context, set(changed), force=False, trigger="weekday_reconcile")
 
     @dg.schedule(
-        name="monday_full_refresh",
+        name="weekly_full_refresh",
         cron_schedule="0 4 * * 1",
         job=refresh_job,
         execution_timezone=timezone,
@@ -49,11 +49,11 @@ def build_schedules(timezone: str) -> list[dg.ScheduleDefinition]:
         description="04:00 on Mondays: every customer with a workbook in the source reloaded, changed or not, and "
         "the board scanned for duplicates.",
     )
-    def monday_full_refresh(context: dg.ScheduleEvaluationContext, order_platform: OrderPlatformResource):
+    def weekly_full_refresh(context: dg.ScheduleEvaluationContext, order_platform: OrderPlatformResource):
         listing = order_platform.pipeline().workbooks()
-        return _requests(context, set(listing), force=True, trigger="monday_full_refresh", audit=True)
+        return _requests(context, set(listing), force=True, trigger="weekly_full_refresh", audit=True)
 
-    return [weekday_reconcile, monday_full_refresh]
+    return [weekday_reconcile, weekly_full_refresh]
 
 
 @dg.definitions

@@ -66,7 +66,7 @@ def test_code_location_loads_as_a_dg_project(dagster_home):
         "staged_order_list:total_qty_matches_sizes",
     ]
     assert all(graph.get_check_spec(k).partitions_def is not None for k in graph.asset_check_keys)
-    assert {s.name for s in defs.schedules} == {"weekday_reconcile", "monday_full_refresh"}
+    assert {s.name for s in defs.schedules} == {"weekday_reconcile", "weekly_full_refresh"}
     assert {s.name for s in defs.sensors} == {"workbook_sensor", "monday_automation"}
     env = {**os.environ, "VIRTUAL_ENV": str(Path(sys.executable).parents[1])}
     checked = subprocess.run(
@@ -227,7 +227,7 @@ def test_sensor_requests_changed_customers_and_a_touched_workbook_once(platform,
     touched = _tick(instance)
     assert [r.partition_key for r in touched.run_requests] == ["RHONE"]
     assert touched.run_requests[0].run_config["ops"]["customer_layers"]["config"]["force"] is False
-    job = load_definitions().resolve_job_def("refresh")
+    job = load_definitions().resolve_job_def("Refresh")
     request = touched.run_requests[0]
     assert job.execute_in_process(
         instance=instance, partition_key=request.partition_key, run_config=request.run_config
@@ -261,7 +261,7 @@ def test_reconcile_requests_only_changed_customers_and_full_refresh_all(platform
         "GREYSON",
     )
     assert reconcile.run_config["ops"]["customer_layers"]["config"]["force"] is False
-    [full] = requests("monday_full_refresh")
+    [full] = requests("weekly_full_refresh")
     assert (full.tags[RANGE_START], full.tags[RANGE_END]) == (
         "AJE",
         "RHONE",
