@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from order_platform.defs.headless import REPO_INSTANCE_YAML
+from order_platform.defs.instance import kept_instance_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -273,7 +272,7 @@ def live_ui(home: Path, source: Path, board_config: Path, customers: list[str]) 
     """`dagster dev` on a fresh instance under `home` (the repository's dagster.yaml), its customers
     registered and its sensors stopped, so that only the test launches runs."""
     (home / "dagster").mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(REPO_INSTANCE_YAML, home / "dagster" / "dagster.yaml")
+    (home / "dagster" / "dagster.yaml").write_text(kept_instance_yaml(), encoding="utf-8")
     env = _environment(home, source, board_config)
     setup = (
         "import dagster as dg, sys; i = dg.DagsterInstance.get(); "
