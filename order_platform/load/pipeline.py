@@ -392,6 +392,6 @@ def _publish_check(staged: int, published: int) -> CheckOutcome:
         PUBLISHED_MATCHES_STAGED,
         ok,
         True,
-        f"staged {staged} = published {published}" if ok else f"staged {staged} != published {published}",
+        f"staged {staged:,} = published {published:,}" if ok else f"staged {staged:,} != published {published:,}",
         {"staged_rows": staged, "published_rows": published},
     )

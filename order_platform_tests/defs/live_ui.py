@@ -92,7 +92,7 @@ query Runs($filter: RunsFilter) {
 RUN_LOGS = """
 query RunLogs($runId: ID!) {
   logsForRun(runId: $runId) {
-    ... on EventConnection { events { __typename ... on MessageEvent { message level } } }
+    ... on EventConnection { events { __typename ... on MessageEvent { message level timestamp } } }
   }
 }
 """

@@ -5,6 +5,7 @@ runs named after their job; a one-customer run launched as the UI launches it st
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,17 @@ EVERY_LAYER = [
     "order_list",
     "monday_board_items",
 ]
-CUSTOMERS = ["AJE", "BEYOND YOGA", "GREYSON", "RHONE", "TELFAR", "TITLE NINE"]
+CUSTOMERS = ["AJE", "BEYOND YOGA", "GREYSON", "PELOTON", "RHONE", "TELFAR", "TITLE NINE"]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def write_customers(source: Path) -> None:
@@ -33,6 +44,8 @@ def write_customers(source: Path) -> None:
         source / workbook_name("BEYOND YOGA"), [line("BEY-1", "A", **{"CUSTOMER PRICE": "V137"})]
     )  # a cell issue: a warning, still published
     write_workbook(source / workbook_name("GREYSON"), [line("GRE-1", "A"), line("GRE-2", "B")])
+    peloton = {"CUSTOMER NAME": "PELOTON"}  # the browser test's customer: clean
+    write_workbook(source / workbook_name("PELOTON"), [line("PEL-1", "A", **peloton), line("PEL-2", "B", **peloton)])
     write_workbook(source / workbook_name("RHONE"), [line("RHO-1", "A")])
     write_workbook(source / workbook_name("TELFAR"), [line("TEL-1", "A")])
     (source / workbook_name("TITLE 9")).write_bytes(b"")  # cannot be read: its checks never run
@@ -105,3 +118,47 @@ def test_each_customers_check_status_is_shown_after_one_many_and_a_backfill(ui: 
     assert shown["staged_order_list:key_columns_present"]["AJE"] == "FAILED"
     assert shown["staged_order_list:key_columns_present"]["TELFAR"] == "SUCCEEDED"
     assert shown["monday_board_items:no_failed_records"]["TELFAR"] == "SUCCEEDED"
+
+
+def test_in_a_browser_one_customer_materialised_and_its_check_statuses_read(ui: LiveUI):
+    """Chromium through the UI as the team uses it: the Refresh job's Materialize all, one customer, Launch;
+    then the check's Partitions tab shows that customer passed."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"no browser: {CHROMIUM} is not installed (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (uv sync)")
+    with sync_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(60_000)
+            page.goto(f"{ui.url}/locations/order_platform/jobs/Refresh", wait_until="networkidle")
+            page.get_by_role("button", name=re.compile("Materialize all")).first.click()
+            page.get_by_text("Select a partition or create one").click()
+            page.get_by_text("PELOTON", exact=True).first.click()
+            page.get_by_text(re.compile("Launch runs to materialize")).first.click()  # closes the partition menu
+            launch = page.get_by_role("button", name="Launch 1 run")
+            clicked = time.time()
+            launch.click()
+            tag = [{"key": "dagster/partition", "value": "PELOTON"}]
+            deadline = time.monotonic() + 60
+            while not ui.runs(tags=tag):
+                assert time.monotonic() < deadline, "no run was launched"
+                time.sleep(0.1)
+            [run] = ui.wait_for_runs(run_ids=[ui.runs(tags=tag)[0]["runId"]])
+            assert run["status"] == "SUCCESS" and run["jobName"] == "Refresh"
+            marks = {k: v + run["creationTime"] - clicked for k, v in ui.start_times(run["runId"]).items()}
+            print(f"browser click to: {', '.join(f'{k} {v:.2f} s' for k, v in marks.items())}")
+
+            page.goto(f"{ui.url}/assets/staged_order_list?view=checks&checkDetail=rows_accounted_for")
+            page.get_by_text("rows_accounted_for").first.wait_for()
+            page.get_by_text("Partitions", exact=True).last.click()  # the check's tab (the asset's is first)
+            page.get_by_placeholder(re.compile("Filter by partition")).fill("PELOTON")
+            page.get_by_text("PELOTON", exact=True).first.click()
+            page.get_by_text(re.compile("Passed|Succeeded")).first.wait_for()
+            text = page.inner_text("body")
+            # the filtered customer's status, counted as the tab counts it: passed, nothing failed
+            assert "PELOTON" in text and re.search(r"Passed\s*\(1\)", text), text[:2000]
+            assert re.search(r"Failed\s*\(0\)", text) and re.search(r"Missing\s*\(0\)", text), text[:2000]
+            page.screenshot(path=str(ui.home / "check_partitions.png"))
+        finally:
+            browser.close()

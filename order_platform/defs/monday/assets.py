@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from order_platform.defs.formatting import count
 from order_platform.defs.monday.metadata import first_failures, problem_line, sync_metadata
 from order_platform.defs.monday.resources import MondayResource
 from order_platform.defs.partitions import customer_partitions
@@ -166,8 +167,8 @@ def _check(result: SyncResult, clean: bool) -> dg.AssetCheckEvaluation:
         severity=dg.AssetCheckSeverity.ERROR,
         description=None if clean else problem_line(result),
         metadata={
-            "failed_records": result.failed,
-            "skipped_records": result.skipped,
+            "failed_records": count(result.failed),
+            "skipped_records": count(result.skipped),
             "status": result.status,
             "first_failures": dg.MetadataValue.json(first_failures(result, 10)),
         },

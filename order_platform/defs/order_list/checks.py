@@ -12,7 +12,9 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from order_platform.defs.formatting import by_column, by_reason, count, listing
 from order_platform.defs.order_list.assets import ORDER_LIST_SLICE, STAGED_ORDER_LIST
+from order_platform.defs.order_list.metadata import markdown_table
 from order_platform.defs.partitions import customer_partitions
 from order_platform.load.pipeline import PUBLISHED_MATCHES_STAGED
 from order_platform.load.report import CustomerReport
@@ -100,17 +102,27 @@ def evaluation(
         severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
         blocking=blocking,
         description=outcome.summary,
-        metadata={"summary": outcome.summary, **_details(outcome.details)},
+        metadata=_details(outcome.details),  # the summary is the evaluation's description
     )
 
 
 def _details(details: dict) -> dict[str, dg.MetadataValue]:
+    """A check's figures as a person reads them: counts with separators, lists and reasons as text,
+    sample rows as a table (JSON only for what has no plainer form)."""
     values: dict[str, dg.MetadataValue] = {}
     for key, value in details.items():
         if isinstance(value, bool):
             values[key] = dg.MetadataValue.bool(value)
         elif isinstance(value, int):
-            values[key] = dg.MetadataValue.int(value)
+            values[key] = count(value)
+        elif isinstance(value, list) and all(isinstance(v, (str, int)) for v in value):
+            values[key] = dg.MetadataValue.text(listing([str(v) for v in value]))
+        elif isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            values[key] = markdown_table(value, limit=None)
+        elif isinstance(value, dict) and all(isinstance(v, int) for v in value.values()):
+            values[key] = dg.MetadataValue.text(by_reason(value))
+        elif isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()):
+            values[key] = dg.MetadataValue.text(by_column(value))
         else:
             values[key] = dg.MetadataValue.json(value if isinstance(value, (list, dict)) else str(value))
     return values

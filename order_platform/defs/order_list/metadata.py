@@ -25,7 +25,7 @@ def _shortened(text: str, limit: int) -> str:
     return cut.rstrip() + "…"
 
 
-def _markdown_table(
+def markdown_table(
     rows: list[dict[str, Any]], columns: list[str] | None = None, limit: int | None = 40
 ) -> dg.MarkdownMetadataValue:
     if not rows:
@@ -89,7 +89,7 @@ def raw_metadata(report: CustomerReport) -> dict[str, Any]:
         "headers": d["headers"],  # every column of the raw table is text
         "other_sheets": d["other_sheets"],
         "notes": d["notes"],
-        "preview": _markdown_table(d["preview"]),
+        "preview": markdown_table(d["preview"]),
         **({"table_name_note": report.table_note} if report.table_note else {}),
         **({"worker_peak_memory": count(round(report.peak_memory_mb), "MB")} if report.peak_memory_mb else {}),
     }
@@ -111,13 +111,13 @@ def staging_metadata(report: CustomerReport) -> dict[str, Any]:
         "unknown_customer_names": d["unknown_customer_names"],
         "notes": d["notes"],
         "columns": d["columns"],  # their types: the asset's column schema
-        "preview": _markdown_table(d["preview"]),
-        "quarantine_sample": _markdown_table(d["quarantine_sample"], QUARANTINE_COLUMNS, limit=None),
+        "preview": markdown_table(d["preview"]),
+        "quarantine_sample": markdown_table(d["quarantine_sample"], QUARANTINE_COLUMNS, limit=None),
         "cell_issues": count(d.get("cell_issues", 0)),
         "cell_issue_lines": count(d.get("cell_issue_lines", 0)),
         "cell_issues_by_reason": by_reason(d.get("cell_issues_by_reason") or {}),
         "cell_issues_by_column": by_column(d.get("cell_issues_by_column") or {}),
-        "cell_issue_sample": _markdown_table(d.get("cell_issue_sample") or [], limit=None),
+        "cell_issue_sample": markdown_table(d.get("cell_issue_sample") or [], limit=None),
         "date_order": d.get("date_order") or {},
     }
 

@@ -125,6 +125,17 @@ def test_one_bad_workbook_is_red_alone_and_the_board_follows_the_others_in_the_s
     shown = statuses(instance, customers)
     assert shown["order_list"] == {"GREYSON": "MATERIALIZED", "RHONE": "MATERIALIZED", "TITLE NINE": "FAILED"}
     assert shown["monday_board_items"]["GREYSON"] == "MATERIALIZED"
+    # not read again, the unchanged customers keep their checks' last results (not "execution failed"
+    # because TITLE NINE failed the run), carried onto their new materialisation
+    assert check_statuses(instance, STAGED_ORDER_LIST, "rows_accounted_for") == {
+        "GREYSON": "SUCCEEDED",
+        "RHONE": "SUCCEEDED",
+        "TITLE NINE": "PLANNED",
+    }
+    infos = instance.event_log_storage.get_asset_check_partition_info(
+        [dg.AssetCheckKey(STAGED_ORDER_LIST, "rows_accounted_for")], partition_keys=["GREYSON"]
+    )
+    assert [info.is_current for info in infos] == [True]  # it targets the latest materialisation
 
     fixed = platform.source / workbook_name("TITLE 9")
     write_workbook(fixed, [line("TIT-1", "A", **{"CUSTOMER NAME": "TITLE 9"})])
