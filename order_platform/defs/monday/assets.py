@@ -102,13 +102,14 @@ def sync_board(
                 )
             except Exception as exc:  # a bug or a broken board: this customer fails, the others go on
                 outcome.problems[customer] = f"{type(exc).__name__}: {exc}"
-                context.log.exception(f"{customer}: monday.com sync failed")
+                # warnings as they happen: the run's error line (the step's failure) names every customer
+                context.log.warning(f"{customer}: monday.com sync failed", exc_info=True)
                 if check_selected:
                     yield _not_synced(customer, outcome.problems[customer])
                 continue
             if result is None:
                 outcome.problems[customer] = "no published ORDER_LIST slice; materialise order_list first"
-                context.log.error(f"{customer}: {outcome.problems[customer]}")
+                context.log.warning(f"{customer}: {outcome.problems[customer]}")
                 if check_selected:
                     yield _not_synced(customer, outcome.problems[customer])
                 continue
@@ -127,7 +128,7 @@ def sync_board(
                 context.log.info(_log_line(result))
             else:
                 outcome.problems[customer] = problem_line(result)
-                context.log.error(_log_line(result))
+                context.log.warning(_log_line(result))
 
 
 def in_step_check(customer: str, note: str) -> dg.AssetCheckEvaluation:
