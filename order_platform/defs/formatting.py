@@ -64,3 +64,16 @@ def by_column(counts: Mapping[str, Mapping[str, int]]) -> str:
     if not counts:
         return "none"
     return "\n".join(f"{column}: {by_reason(reasons)}" for column, reasons in sorted(counts.items()))
+
+
+def by_name(counts: Mapping[str, int]) -> str:
+    """`{'CUSTOMER PRICE': 88, 'ORDER DATE': 195}` -> `ORDER DATE 195, CUSTOMER PRICE 88` (names as written)."""
+    if not counts:
+        return "none"
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{k} {number(v)}" for k, v in ordered)
+
+
+def lines(values: list[str] | tuple[str, ...]) -> str:
+    """Notes one a line; `none` when there are none."""
+    return "\n".join(str(v) for v in values) or "none"

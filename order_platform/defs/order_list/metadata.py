@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 
-from order_platform.defs.formatting import by_column, by_reason, count, listing, rate, seconds, size
+from order_platform.defs.formatting import by_column, by_name, by_reason, count, lines, listing, rate, seconds, size
 from order_platform.load.report import CustomerReport, LayerReport
 from order_platform.staging.checks import CheckOutcome
 from order_platform.warehouse.tables import mssql_dialect
@@ -87,8 +87,8 @@ def raw_metadata(report: CustomerReport) -> dict[str, Any]:
         "header_row": d["header_row"] or 0,
         "columns": count(len(d["headers"])),
         "headers": d["headers"],  # every column of the raw table is text
-        "other_sheets": d["other_sheets"],
-        "notes": d["notes"],
+        "other_sheets": listing(d["other_sheets"]),
+        "notes": lines(d["notes"]),
         "preview": markdown_table(d["preview"]),
         **({"table_name_note": report.table_note} if report.table_note else {}),
         **({"worker_peak_memory": count(round(report.peak_memory_mb), "MB")} if report.peak_memory_mb else {}),
@@ -105,11 +105,11 @@ def staging_metadata(report: CustomerReport) -> dict[str, Any]:
         "raw_rows": count(d["raw_rows"]),
         "quarantined_rows": count(d["quarantined_rows"]),
         "quarantine_by_reason": by_reason(d["quarantine_by_reason"]),
-        "unknown_headers": d["unknown_headers"],
-        "placeholder_values": d["placeholders"],
-        "total_qty_mismatches": d["total_qty_mismatches"],
-        "unknown_customer_names": d["unknown_customer_names"],
-        "notes": d["notes"],
+        "unknown_headers": listing(d["unknown_headers"]),
+        "placeholder_values": by_name(d["placeholders"]),
+        "total_qty_mismatches": count(d["total_qty_mismatches"]),
+        "unknown_customer_names": listing(d["unknown_customer_names"]),
+        "notes": lines(d["notes"]),
         "columns": d["columns"],  # their types: the asset's column schema
         "preview": markdown_table(d["preview"]),
         "quarantine_sample": markdown_table(d["quarantine_sample"], QUARANTINE_COLUMNS, limit=None),
@@ -125,14 +125,14 @@ def staging_metadata(report: CustomerReport) -> dict[str, Any]:
 def staging_glance(d: dict[str, Any]) -> str:
     """The customer's load in three lines: rows, what was set aside and why, what was not loaded as written."""
     issues = d.get("cell_issues", 0)
-    lines = [
+    parts = [
         f"**{d['raw_rows']:,}** workbook rows: **{d['raw_rows'] - d['quarantined_rows']:,}** staged, "
         f"**{d['quarantined_rows']:,}** quarantined ({by_reason(d['quarantine_by_reason'])})",
         f"**{issues:,}** cell issue(s) on {d.get('cell_issue_lines', 0):,} line(s): "
         f"{by_reason(d.get('cell_issues_by_reason') or {})}" if issues else "no cell issues",
         f"unknown headers: {listing(d['unknown_headers'])}",
     ]
-    return "\n\n".join(lines)
+    return "\n\n".join(parts)
 
 
 def order_list_metadata(report: CustomerReport) -> dict[str, Any]:
