@@ -1,11 +1,19 @@
 """Run requests over customer partitions, and recovery from runs whose process died.
 
 A run of many customers is one run per contiguous stretch of the partition list (Dagster's partition
-ranges), so "all customers" is one run. A run whose process was killed (kill -9, out of memory, a
-machine restart) stays STARTED in Dagster's storage and keeps its pool slot: every later step of the
-pool would wait for it forever. `reap_dead_runs` finds such runs on this host and marks them failed,
-which frees their slots; the CLI, the workbook sensor (every 30 s under the daemon) and every run's
-first step call it.
+ranges), so "all customers" is one run.
+
+Dead runs. Dagster's own facilities do most of it: run monitoring (dagster.yaml) fails runs that never
+started, and, with the daemon running, frees the pool slots of every ended run after
+`free_slots_after_run_end_seconds`. What they do not cover, and `reap_dead_runs` does:
+- a run whose local process died (kill -9, out of memory, a machine restart): the default run
+  launcher cannot check a run worker's health, and `order-platform refresh` runs in its own process
+  with no launcher at all, so Dagster leaves such a run STARTED for ever, holding its pool slots. The
+  CLI, the workbook sensor (every 30 s under the daemon) and every run's first step look for runs of
+  this host whose process is gone and mark them failed (then the daemon frees their slots);
+- where no daemon may be running (the CLI: `free_slots=True`), the slots too: of the runs it marks
+  failed, and of ended runs still holding one (what the daemon would free after its delay).
+The monday.com board lease a dead run held is released with it (`on_reaped`); a lease also expires.
 """
 
 from __future__ import annotations
@@ -104,15 +112,24 @@ def _engine_event_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
     return None
 
 
-def reap_dead_runs(instance: dg.DagsterInstance, on_reaped: Callable[[str], None] | None = None) -> list[str]:
-    """Mark runs of this host whose process is gone as failed, and free the pool slots of every ended run
-    that still holds one; their ids. `on_reaped` frees what else a run held (the monday.com board lease)."""
+def reap_dead_runs(
+    instance: dg.DagsterInstance,
+    on_reaped: Callable[[str], None] | None = None,
+    *,
+    free_slots: bool = False,
+) -> list[str]:
+    """Mark runs of this host whose process is gone as failed; their ids. `on_reaped` frees what else a
+    run held (the monday.com board lease).
+
+    Pool slots are the daemon's (`free_slots_after_run_end_seconds` in dagster.yaml). `free_slots=True`
+    is for callers that may run with no daemon (the CLI): it also frees the slots of the runs it marks
+    failed and of every ended run that still holds one, at once."""
     host = socket.gethostname()
     reaped: list[str] = []
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=LIVE_STATUSES)):
         tags = run.tags
         if tags.get(HOST_TAG, host) != host:
-            continue  # another machine's run: its own daemon (run monitoring) looks after it
+            continue  # another machine's run: its launcher's health check (run monitoring) looks after it
         pid = int(tags[PID_TAG]) if tags.get(PID_TAG) else _engine_event_pid(instance, run.run_id)
         if pid is None or _alive(pid, tags.get(PROCESS_START_TAG, "")):
             continue
@@ -122,18 +139,19 @@ def reap_dead_runs(instance: dg.DagsterInstance, on_reaped: Callable[[str], None
             "order_platform so that its pool slots are freed; customers it had not finished keep their "
             "previous slice.",
         )
-        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         if on_reaped:
             on_reaped(run.run_id)
         reaped.append(run.run_id)
-    return reaped + _free_slots_of_ended_runs(instance, on_reaped)
+    if not free_slots:
+        return reaped
+    return reaped + _free_slots_of_ended_runs(instance, on_reaped, already_reaped=set(reaped))
 
 
 def _free_slots_of_ended_runs(
-    instance: dg.DagsterInstance, on_reaped: Callable[[str], None] | None = None
+    instance: dg.DagsterInstance, on_reaped: Callable[[str], None] | None, already_reaped: set[str]
 ) -> list[str]:
-    """Runs Dagster already marked ended (the launcher saw its process die) but whose step never gave its
-    pool slot back: the slot would queue every later run for ever."""
+    """Ended runs whose pool slots were not given back (a killed step never releases its slot): what the
+    daemon's run monitoring frees after `free_slots_after_run_end_seconds`, for when no daemon runs."""
     storage = instance.event_log_storage
     if not storage.supports_global_concurrency_limits:
         return []
@@ -147,6 +165,8 @@ def _free_slots_of_ended_runs(
         run = instance.get_run_by_id(run_id)
         if run is None or run.is_finished:
             storage.free_concurrency_slots_for_run(run_id)
+            if run_id in already_reaped:
+                continue
             if on_reaped:
                 on_reaped(run_id)
             freed.append(run_id)
