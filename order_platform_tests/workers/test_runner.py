@@ -305,3 +305,26 @@ def test_one_customer_with_limits_runs_in_a_worker_process(platform):
     (report,) = run_customers(platform.spec, ["RHONE"], workers=1, on_log=logs, log_level=logging.DEBUG)
     assert report.ok and report.published_rows == 5
     assert logs.pids["RHONE"] != os.getpid()
+
+
+def test_workers_never_run_the_main_script(platform, tmp_path):
+    """The main script (the `dagster` or `order-platform` command: a second of imports) runs once, in
+    the main process: neither the fork server nor a worker imports it again."""
+    good_customers(platform.source)
+    marks = tmp_path / "imports"
+    script = tmp_path / "main_script.py"
+    script.write_text(
+        "import os\n"
+        f"with open({str(marks)!r}, 'a') as f:\n"
+        "    f.write(f'{os.getpid()}\\n')\n"
+        "from order_platform.load.factory import PipelineSpec\n"
+        "from order_platform.workers.runner import run_customers\n"
+        "if __name__ == '__main__':\n"
+        f"    spec = PipelineSpec({platform.spec.database_url!r}, {platform.spec.source_dir!r}, "
+        f"{platform.spec.blob_dir!r})\n"
+        "    reports = list(run_customers(spec, ['TITLE NINE', 'RHONE'], workers=2))\n"
+        "    print('LOADED', sorted(r.customer for r in reports if r.ok))\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert "LOADED ['RHONE', 'TITLE NINE']" in done.stdout, done.stderr[-3000:]
+    assert len(marks.read_text().split()) == 1
