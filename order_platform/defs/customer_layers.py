@@ -110,7 +110,7 @@ def run_layers(
         start_worker_server()  # its imports (~1 s) overlap with what follows
     context.instance.add_run_tags(context.run.run_id, process_tags())
     for run_id in reap_dead_runs(context.instance, order_platform.release_run_holdings):
-        context.log.warning(f"run {run_id} had died without ending; marked failed (run monitoring frees its slots)")
+        context.log.warning(f"run {run_id} had died without ending; marked failed and its pool slots freed")
     failed: dict[str, str] = {}
     board: list[str] = list(customers)
     if layers:

@@ -115,8 +115,8 @@ def refresh(
     start_worker_server()  # its imports overlap with Dagster loading and planning the run
     defs = load_definitions()
     instance = dg.DagsterInstance.get()
-    # No daemon may be running here: the slots of dead and ended runs are freed now, not by run monitoring.
-    reaped = reap_dead_runs(instance, resource.release_run_holdings, free_slots=True)
+    # No daemon may be running here (run monitoring frees ended runs' slots): the CLI frees them itself.
+    reaped = reap_dead_runs(instance, resource.release_run_holdings, free_ended_runs=True)
     outcome = RefreshOutcome(
         datetime.now(), sorted(wanted), reaped_runs=reaped, source_removed=removed, skipped_in_source=skipped_in_source
     )

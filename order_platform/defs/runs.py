@@ -3,17 +3,15 @@
 A run of many customers is one run per contiguous stretch of the partition list (Dagster's partition
 ranges), so "all customers" is one run.
 
-Dead runs. Dagster's own facilities do most of it: run monitoring (dagster.yaml) fails runs that never
-started, and, with the daemon running, frees the pool slots of every ended run after
-`free_slots_after_run_end_seconds`. What they do not cover, and `reap_dead_runs` does:
+Dead runs. Dagster's own facilities do what they can: run monitoring (dagster.yaml, under the daemon)
+fails runs that never started, and frees the pool slots of ended runs whose step never gave them back
+(`free_slots_after_run_end_seconds`). What they do not cover, `reap_dead_runs` does:
 - a run whose local process died (kill -9, out of memory, a machine restart): the default run
   launcher cannot check a run worker's health, and `order-platform refresh` runs in its own process
   with no launcher at all, so Dagster leaves such a run STARTED for ever, holding its pool slots. The
   CLI, the workbook sensor (every 30 s under the daemon) and every run's first step look for runs of
-  this host whose process is gone and mark them failed (then the daemon frees their slots);
-- where no daemon may be running (the CLI: `free_slots=True`), the slots too: of the runs it marks
-  failed, and of ended runs still holding one (what the daemon would free after its delay).
-The monday.com board lease a dead run held is released with it (`on_reaped`); a lease also expires.
+  this host whose process is gone, mark them failed and free their slots and board lease at once;
+- ended runs still holding a slot where no daemon may be running (the CLI: `free_ended_runs=True`).
 """
 
 from __future__ import annotations
@@ -116,14 +114,14 @@ def reap_dead_runs(
     instance: dg.DagsterInstance,
     on_reaped: Callable[[str], None] | None = None,
     *,
-    free_slots: bool = False,
+    free_ended_runs: bool = False,
 ) -> list[str]:
-    """Mark runs of this host whose process is gone as failed; their ids. `on_reaped` frees what else a
-    run held (the monday.com board lease).
+    """Mark runs of this host whose process is gone as failed and free their pool slots; their ids.
+    `on_reaped` frees what else a run held (the monday.com board lease).
 
-    Pool slots are the daemon's (`free_slots_after_run_end_seconds` in dagster.yaml). `free_slots=True`
-    is for callers that may run with no daemon (the CLI): it also frees the slots of the runs it marks
-    failed and of every ended run that still holds one, at once."""
+    The slots of runs that Dagster itself ended are run monitoring's (`free_slots_after_run_end_seconds`,
+    under the daemon); `free_ended_runs=True` frees them too, at once, for callers that may run with no
+    daemon (the CLI)."""
     host = socket.gethostname()
     reaped: list[str] = []
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=LIVE_STATUSES)):
@@ -139,10 +137,11 @@ def reap_dead_runs(
             "order_platform so that its pool slots are freed; customers it had not finished keep their "
             "previous slice.",
         )
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         if on_reaped:
             on_reaped(run.run_id)
         reaped.append(run.run_id)
-    if not free_slots:
+    if not free_ended_runs:
         return reaped
     return reaped + _free_slots_of_ended_runs(instance, on_reaped, already_reaped=set(reaped))
 
@@ -150,8 +149,9 @@ def reap_dead_runs(
 def _free_slots_of_ended_runs(
     instance: dg.DagsterInstance, on_reaped: Callable[[str], None] | None, already_reaped: set[str]
 ) -> list[str]:
-    """Ended runs whose pool slots were not given back (a killed step never releases its slot): what the
-    daemon's run monitoring frees after `free_slots_after_run_end_seconds`, for when no daemon runs."""
+    """Ended runs whose pool slots were not given back (the launcher saw the process die, but a killed step
+    never releases its slot): what the daemon's run monitoring frees after
+    `free_slots_after_run_end_seconds`, at once, for when no daemon runs."""
     storage = instance.event_log_storage
     if not storage.supports_global_concurrency_limits:
         return []
@@ -161,12 +161,10 @@ def _free_slots_of_ended_runs(
         for slot in storage.get_concurrency_info(key).claimed_slots
     }
     freed: list[str] = []
-    for run_id in sorted(holders):
+    for run_id in sorted(holders - already_reaped):
         run = instance.get_run_by_id(run_id)
         if run is None or run.is_finished:
             storage.free_concurrency_slots_for_run(run_id)
-            if run_id in already_reaped:
-                continue
             if on_reaped:
                 on_reaped(run_id)
             freed.append(run_id)

@@ -21,11 +21,11 @@ BATCH_THRESHOLD = 4
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Lists the workbook source; new customers become partitions, changed workbooks get a run "
-    "(workbook to board). Also marks runs whose process died as failed (run monitoring frees their pool slots).",
+    "(workbook to board). Also marks runs whose process died as failed, freeing their pool slots.",
 )
 def workbook_sensor(context: dg.SensorEvaluationContext, order_platform: OrderPlatformResource):
     for run_id in reap_dead_runs(context.instance, order_platform.release_run_holdings):
-        context.log.warning(f"run {run_id} had died without ending; marked failed (run monitoring frees its slots)")
+        context.log.warning(f"run {run_id} had died without ending; marked failed and its pool slots freed")
     pipeline = order_platform.pipeline()
     listing = pipeline.workbooks()
     for note in pipeline.listing_notes:
