@@ -115,6 +115,8 @@ OLDEST_SERVED_VERSION = SERVED_VERSIONS[0]
 _VERSION = re.compile(r"^(\d{4})-(01|04|07|10)$")
 MAX_PAGE = 500
 DEFAULT_PAGE = 25
+SUBITEMS_PER_ITEM = 10  # read cost: subitems counted per item, whatever an item holds (like a list's limit)
+COLUMNS_PER_BOARD_ESTIMATE = 50  # read cost of column_values without ids
 MAX_ITEMS_IDS = 100
 BOARD_ITEM_LIMIT = 10_000
 DROPDOWN_MAX_LABELS = 500
@@ -454,6 +456,11 @@ class FakeMonday:
             del self._idempotent[key]
 
     def _cost(self, operation: OperationDefinitionNode, variables: dict[str, Any]) -> int:
+        """Mutations: `mutation_cost` each. A read: `query_base_cost` per root field, plus
+        `per_item_cost` per object it may return, nested lists multiplying like monday's complexity:
+        a page of items costs its `limit` x (1 + what each item asks for: its column values, one per
+        column asked (every column when no ids are given), and its subitems, counted as
+        SUBITEMS_PER_ITEM each with their own selection)."""
         cost = 0
         for selection in operation.selection_set.selections:
             if not isinstance(selection, FieldNode) or selection.name.value == "complexity":
@@ -461,10 +468,33 @@ class FakeMonday:
             if operation.operation.value == "mutation":
                 cost += self.mutation_cost
                 continue
-            args = {a.name.value: value_from_ast_untyped(a.value, variables) for a in selection.arguments}
-            units = args.get("limit") or len(args.get("ids") or []) or 25
-            cost += self.query_base_cost + self.per_item_cost * int(units)
+            cost += self.query_base_cost + self.per_item_cost * self._field_units(selection, variables)
         return cost
+
+    def _field_units(self, node: FieldNode, variables: dict[str, Any]) -> int:
+        """Objects a list field may return, times the objects each of them asks for."""
+        args = {a.name.value: value_from_ast_untyped(a.value, variables) for a in node.arguments}
+        name = node.name.value
+        if name == "column_values":
+            return len(args.get("ids") or []) or COLUMNS_PER_BOARD_ESTIMATE
+        if name == "subitems":
+            return SUBITEMS_PER_ITEM * (1 + self._children_units(node, variables))
+        paged = name in ("items_page", "next_items_page", "items_page_by_column_values")
+        if paged or (name in ("items", "boards") and args):  # a page's `items` is a wrapper
+            count = int(args.get("limit") or len(args.get("ids") or []) or DEFAULT_PAGE)
+            if name == "items" and args.get("ids"):
+                count = min(count, len(args["ids"]))
+            return count * (1 + self._children_units(node, variables))
+        return self._children_units(node, variables)  # a wrapper (`items` of a page, `group`...)
+
+    def _children_units(self, node: FieldNode, variables: dict[str, Any]) -> int:
+        if node.selection_set is None:
+            return 0
+        total = 0
+        for child in node.selection_set.selections:
+            if isinstance(child, FieldNode) and child.selection_set is not None:
+                total += self._field_units(child, variables)
+        return total
 
     # ---- resolvers -----------------------------------------------------------------------------
 
