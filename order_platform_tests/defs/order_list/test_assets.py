@@ -267,6 +267,8 @@ def test_reconcile_requests_only_changed_customers_and_full_refresh_all(platform
         "RHONE",
     )
     assert full.run_config["ops"]["customer_layers"]["config"]["force"] is True
+    assert full.run_config["ops"]["customer_layers"]["config"]["reconcile_board"] is True  # the weekly read-back
+    assert "reconcile_board" not in reconcile.run_config["ops"]["customer_layers"]["config"]
 
 
 def test_a_plain_refresh_finishes_a_board_sync_that_was_interrupted(platform, dagster_home):
