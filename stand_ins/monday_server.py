@@ -198,6 +198,7 @@ class FakeStats:
     drops: int = 0
     replays: int = 0
     complexity_spent: int = 0
+    largest_request: int = 0  # the costliest request's complexity (monday.com refuses over 5,000,000)
     mutation_requests_without_key: int = 0
     windows: list[dict[str, float]] = field(default_factory=list)  # {"start", "spent"} per budget window
     api_versions: set[str] = field(default_factory=set)  # as asked
@@ -384,6 +385,7 @@ class FakeMonday:
                 retry_in = self._window_start + self.window_seconds - now
                 return self._rate_limited("COMPLEXITY_BUDGET_EXHAUSTED", "Complexity budget exhausted", retry_in)
             before = self.budget - self._spent
+            self.stats.largest_request = max(self.stats.largest_request, cost)
             self._spent += cost
             self.stats.complexity_spent += cost
             self.stats.windows[-1]["spent"] += cost

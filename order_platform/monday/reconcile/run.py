@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +28,7 @@ from order_platform.monday.api.client import MondayClient
 from order_platform.monday.api.settings import MondaySettings
 from order_platform.monday.apply.board import discover_board
 from order_platform.monday.mapping import BoardConfig, load_board_config
-from order_platform.monday.plan.lines import needed_columns, store_source
+from order_platform.monday.plan.lines import LineSource, needed_columns, store_source
 from order_platform.monday.plan.payloads import LinePayload, build_payloads
 from order_platform.monday.reconcile.by_id import apply_by_id
 from order_platform.monday.reconcile.compare import Comparer, Comparison
@@ -35,7 +36,7 @@ from order_platform.monday.reconcile.drift import Finding, create_drift_table, k
 from order_platform.monday.reconcile.read import BoardRead, item_states, read_board
 from order_platform.monday.reconcile.result import CustomerReconcile, ReconcileResult
 from order_platform.monday.state import sync_state as st
-from order_platform.monday.sync import sync_published
+from order_platform.monday.sync import sync_customer
 
 log = logging.getLogger(__name__)
 
@@ -55,16 +56,41 @@ def reconcile_boards(
     dry_run: bool = False,
 ) -> ReconcileResult:
     """Reconcile `customers` (None: every published one) on every board of the mapping."""
+    names = _customers(store, customers)
+    return reconcile_sources(
+        store.engine,
+        lambda customer: store_source(store, customer),
+        names,
+        client,
+        settings,
+        config=config,
+        run=run,
+        dry_run=dry_run,
+        every=customers is None,
+    )
+
+
+def reconcile_sources(
+    engine: sa.Engine,
+    sources: Callable[[str], LineSource | None],
+    names: list[str],
+    client: MondayClient,
+    settings: MondaySettings | None = None,
+    *,
+    config: BoardConfig | None = None,
+    run: str,
+    dry_run: bool = False,
+    every: bool = False,
+) -> ReconcileResult:
+    """reconcile_boards on any line sources (`sources(customer)`: its ORDER_LIST lines; the bench passes
+    frames). `every`: the customers are all there are, so items no customer owns are archived too."""
     started = time.monotonic()
     settings = settings or MondaySettings()
     config = config or load_board_config()
     if settings.board_id:
         config = config.with_boards(config.board.model_copy(update={"id": settings.board_id}), *config.extra_boards)
-    engine: sa.Engine = store.engine
     st.create_tables(engine)
     create_drift_table(engine)
-    every = customers is None
-    names = _customers(store, customers)
     before = (client.stats.requests, client.stats.mutations, client.stats.complexity_spent)
     result = ReconcileResult(run, dry_run)
     ext = config.external_id.monday_column_id
@@ -93,7 +119,7 @@ def reconcile_boards(
         result.customers[customer] = outcome
         comparisons: list[tuple[str, Comparison]] = []
         for index, read, groups in reads:
-            payloads = _payloads(store, customer, config, index)
+            payloads = _payloads(sources(customer), customer, config, index)
             claimed[read.board_id].update(payloads)
             comparison = _compare(engine, client, config, read, groups, customer, payloads)
             comparisons.append((read.board_id, comparison))
@@ -101,7 +127,7 @@ def reconcile_boards(
             outcome.pending += comparison.pending
             outcome.checked_items += comparison.checked_items
         if not dry_run:
-            _repair(store, client, settings, config, outcome, comparisons)
+            _repair(engine, sources(customer), client, settings, config, outcome, comparisons)
         _settle(outcome, dry_run)
     if every:  # items of lines no customer owns any more (state lost, line gone): archived too
         for _, read, _ in reads:
@@ -148,8 +174,7 @@ def _batch(config: BoardConfig) -> int:
     return config.sync.batching.mutations_per_request
 
 
-def _payloads(store: Any, customer: str, config: BoardConfig, index: int) -> dict[str, LinePayload]:
-    source = store_source(store, customer)
+def _payloads(source: LineSource | None, customer: str, config: BoardConfig, index: int) -> dict[str, LinePayload]:
     payloads: dict[str, LinePayload] = {}
     if source is None:
         return payloads
@@ -207,14 +232,14 @@ def _guard(config: BoardConfig, out: Comparison, stale: int, total: int) -> None
 
 
 def _repair(
-    store: Any,
+    engine: sa.Engine,
+    source: LineSource | None,
     client: MondayClient,
     settings: MondaySettings,
     config: BoardConfig,
     outcome: CustomerReconcile,
     comparisons: list[tuple[str, Comparison]],
 ) -> None:
-    engine: sa.Engine = store.engine
     failed: dict[str, str] = {}
     for board_id, comparison in comparisons:
         with engine.begin() as conn:
@@ -224,7 +249,7 @@ def _repair(
             st.save_subitems(conn, board_id, subitems)
         failed.update(apply_by_id(client, "archive_item", [i for i, _ in comparison.archive], _batch(config)))
         failed.update(apply_by_id(client, "delete_item", [i for i, _ in comparison.delete_subitems], _batch(config)))
-    sync = sync_published(store, outcome.customer, client, settings, config=config)
+    sync = sync_customer(engine, outcome.customer, source, client, settings, config=config) if source else None
     outcome.sync = sync
     uuids = sorted({f.record_uuid for f in outcome.findings if f.record_uuid})
     with engine.connect() as conn:

@@ -57,6 +57,7 @@ def test_code_location_loads_as_a_dg_project(dagster_home):
     }
     checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys)
     assert checks == [
+        "monday_board_items:board_matches_order_list",
         "monday_board_items:no_failed_records",
         "order_list:published_matches_staged",
         "staged_order_list:key_columns_present",
