@@ -8,7 +8,9 @@ at least as strict as the real API:
 - `group_id` must be an existing group id (a title is rejected); item names are 1-255 characters;
 - the Authorization token and an API-Version header are required;
 - complexity: every request is costed before it runs (mutations `mutation_cost` points each, reads
-  `query_base_cost` + `per_item_cost` x limit); a fixed window starts at the first request after the
+  `query_base_cost` + `per_item_cost` per object they may return, nested lists multiplying: a page
+  of items costs its limit x (1 + column values asked + SUBITEMS_PER_ITEM x what a subitem asks));
+  a request over `max_query_complexity` (5,000,000) is refused; a fixed window starts at the first request after the
   previous one expired (monday: "reset 60 seconds after the first call"); a request that does not fit
   gets HTTP 429 COMPLEXITY_BUDGET_EXHAUSTED with retry_in_seconds and Retry-After;
 - `Idempotency-Key`: a repeated key within 30 minutes replays the first answer without applying
@@ -24,6 +26,10 @@ at least as strict as the real API:
 - API versions: `SERVED_VERSIONS` (2026-10 current, 2026-07 maintenance) are served; an older
   (deprecated) version is answered by the maintenance version; anything else is HTTP 400. Each
   answer carries the `API-Version` that answered.
+
+People: `stand_ins/monday_person.BoardPerson` edits the board server-side, as someone in the UI would
+(cells, names, the team's own columns, archive, delete, move, items and subitems by hand), without
+requests or counters.
 
 Knobs for faults: `rate_limit_every` (HTTP 429 RATE_LIMIT_EXCEEDED every Nth request),
 `server_error_every` (HTTP 503, not applied), `drop_after_apply_every` (every Nth mutation request is
