@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from order_platform.monday.api.client import MondayClient
+from order_platform.monday.api.client import MondayClient, MondayRequestError
 from order_platform.monday.apply.board import MAX_ITEMS_IDS
 from order_platform.monday.mapping import BoardConfig
 
 KIND = "reconcile"
+MIN_PAGE = 25
 
 _ITEM_FIELDS = """id name state group { id title }
   column_values(ids: $c) { id text }
@@ -72,23 +73,32 @@ class BoardRead:
 
 
 def read_board(client: MondayClient, config: BoardConfig, board_id: str, *, page_limit: int = 500) -> BoardRead:
-    """Every active item of the board with the mapped columns and its subitems (see the module doc)."""
+    """Every active item of the board with the mapped columns and its subitems (see the module doc). A page
+    refused for its complexity (over the 5,000,000 per query) is asked again with half the limit."""
     columns = [c.monday_column_id for c in config.item_columns] + [config.external_id.monday_column_id]
     sub_columns = [c.monday_column_id for c in config.subitem_columns]
-    variables: dict[str, Any] = {"b": [board_id], "l": page_limit, "c": columns, "sc": sub_columns}
     read = BoardRead(board_id)
-    answer = client.query(_FIRST, variables, units=page_limit, kind=KIND)
-    boards = answer.data.get("boards") or []
-    page = (boards[0] or {}).get("items_page") if boards else None
-    page = page or {"items": [], "cursor": None}
+    limit = page_limit
+    cursor: str | None = None
     while True:
+        try:
+            if cursor is None:
+                variables = {"b": [board_id], "l": limit, "c": columns, "sc": sub_columns}
+                boards = client.query(_FIRST, variables, units=limit, kind=KIND).data.get("boards") or []
+                page = ((boards[0] or {}).get("items_page") if boards else None) or {"items": [], "cursor": None}
+            else:
+                variables = {"cursor": cursor, "l": limit, "c": columns, "sc": sub_columns}
+                page = client.query(_NEXT, variables, units=limit, kind=KIND).data["next_items_page"]
+        except MondayRequestError as exc:
+            if limit <= MIN_PAGE or "complexity" not in f"{exc.code} {exc.message}".lower():
+                raise
+            limit = max(MIN_PAGE, limit // 2)  # one request over the per-query cap: smaller pages
+            continue
         read.pages += 1
         read.items.extend(_item(raw) for raw in page.get("items") or [])
         cursor = page.get("cursor")
         if not cursor:
             return read
-        next_vars = {"cursor": cursor, "l": page_limit, "c": columns, "sc": sub_columns}
-        page = client.query(_NEXT, next_vars, units=page_limit, kind=KIND).data["next_items_page"]
 
 
 def item_states(client: MondayClient, item_ids: list[str]) -> dict[str, str]:

@@ -19,6 +19,7 @@ from order_platform.monday.plan.lines import needed_columns, store_source
 from order_platform.monday.plan.payloads import LinePayload, build_payloads
 from order_platform.monday.reconcile import reconcile_boards
 from order_platform.monday.reconcile.drift import drift_table
+from order_platform.monday.reconcile.read import read_board
 from order_platform.monday.reconcile.values import same, shown_text
 from order_platform.monday.state import sync_state as st
 from order_platform.workers.runner import run_customers
@@ -231,3 +232,17 @@ def test_items_of_lines_out_of_scope_are_archived(store, server, make_client, wi
     assert result.ok, result.lines()
     assert result.customers["GREYSON"].counts()["archived"] == gone
     assert len(server.fake.active_items(BOARD)) == seasons[f"GREYSON {kept}"]
+
+
+def test_the_read_pages_with_explicit_limits_and_cursors_and_halves_a_page_over_the_query_cap(
+    store, make_server, make_client, wide
+):
+    server = make_server(max_query_complexity=250_000)  # a 500-item page of this query costs ~385,000
+    client = make_client(server, wide)
+    sync_published(store, "GREYSON", client, settings_for(server), config=wide)
+    lines = len(server.fake.active_items(BOARD))
+    read = read_board(client, wide, BOARD, page_limit=500)
+    assert len(read.items) == lines and read.pages == 1
+    paged = read_board(client, wide, BOARD, page_limit=15)
+    assert [i.id for i in paged.items] == [i.id for i in read.items] and paged.pages == -(-lines // 15)
+    assert all(i.texts.get(EXT) for i in paged.items) and all(i.subitems for i in paged.items)
