@@ -150,10 +150,15 @@ def reconcile_sources(
 
 
 def _customers(store: Any, customers: list[str] | None) -> list[str]:
-    loads = store.latest_loads()
-    published = sorted(c for c, row in loads.items() if row.get("status") == "published")
     if customers is None:
-        return published
+        # every customer with a published slice (a failed latest load keeps its slice), except those whose
+        # workbook is gone or who were retired: their items stay as they are until someone decides
+        loads = store.latest_loads()
+        return sorted(
+            c
+            for c, row in loads.items()
+            if row.get("status") not in ("retired", "source_removed") and store.last_load(c, "published") is not None
+        )
     missing = [c for c in customers if store.last_load(c, "published") is None]
     if missing:
         raise ReconcileError(f"no published ORDER_LIST slice for {', '.join(missing)}; run `order-platform refresh`")

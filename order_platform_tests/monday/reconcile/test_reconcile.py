@@ -246,3 +246,30 @@ def test_the_read_pages_with_explicit_limits_and_cursors_and_halves_a_page_over_
     paged = read_board(client, wide, BOARD, page_limit=15)
     assert [i.id for i in paged.items] == [i.id for i in read.items] and paged.pages == -(-lines // 15)
     assert all(i.texts.get(EXT) for i in paged.items) and all(i.subitems for i in paged.items)
+
+
+def test_a_reconcile_under_429s_5xx_and_dropped_answers_repairs_without_duplicates(
+    store, make_server, make_client, wide
+):
+    server = make_server(rate_limit_every=7, server_error_every=11, drop_after_apply_every=3, retry_after_seconds=0.01)
+    client = make_client(server, wide)
+    settings = settings_for(server)
+    for _ in range(3):  # the sync under faults: settled within a few runs (its own tests cover that)
+        sync_published(store, "GREYSON", client, settings, config=wide)
+    payloads = expected_payloads(store, wide)
+    fake = server.fake
+    items = {i.values[EXT]: i for i in fake.active_items(BOARD)}
+    uuids = sorted(items)
+    person = BoardPerson(fake, BOARD)
+    for uuid in uuids[:5]:
+        person.set_value(items[uuid].id, PRICE, "99")
+    for uuid in uuids[5:8]:
+        person.delete(items[uuid].id)
+    for uuid in uuids[8:10]:
+        person.move(items[uuid].id, "ELSEWHERE")
+    person.add_item(payloads[uuids[10]].item_name, values={EXT: uuids[10]})
+    results = [reconcile_boards(store, ["GREYSON"], client, settings, config=wide, run=f"f-{n}") for n in range(2)]
+    assert results[0].ok and results[-1].ok, [r.lines() for r in results]
+    assert results[1].customers["GREYSON"].findings == [] and results[1].mutations == 0
+    assert fake.stats.drops and fake.stats.responses_5xx and fake.stats.responses_429
+    assert_board_matches(fake, wide, payloads)
