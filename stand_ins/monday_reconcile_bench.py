@@ -1,13 +1,15 @@
 """Bench of `reconcile-board` on a full board (10,000 items) against the local stand-in over HTTP.
 
-    python -m stand_ins.monday_reconcile_bench 10000
+    python -m stand_ins.monday_reconcile_bench 10000 [stand-in|sync]
 
-The board is filled by a normal sync first (under a budget large enough to be quick), then the
-stand-in gets monday.com's budget (10,000,000 points per window, the window compressed to 6 s like
-the sync bench) and its counters are reset. Two reconciles are measured: the board as synced
-(unchanged: reads only), then after a person changed 1% of the items (cells, deleted, moved items,
-subitems). Figures: requests, mutations, complexity (per read page and in all, the largest request vs.
-monday.com's 5,000,000 per query), 429s, seconds.
+The board is filled server-side with exactly the items and subitems a sync would make, and a first
+reconcile adopts them (the sync state lost: reads only, 0 mutations); `sync` fills it with a real
+sync instead (~40,000 mutations through the stand-in: slow). Then the stand-in gets monday.com's
+budget (10,000,000 points per window, the window compressed to 6 s like the sync bench) and three
+reconciles are measured: the board unchanged (reads only), after a person changed 1% of the items
+(cells, deleted and moved items, subitem quantities), and right after that one. Figures: requests,
+mutations, complexity (in all, and the largest request vs. monday.com's 5,000,000 per query), 429s,
+budget windows, seconds (the stand-in's own work included: it executes every read in Python).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from typing import Any
 from order_platform.monday.api.client import MondayClient
 from order_platform.monday.api.settings import MondaySettings
 from order_platform.monday.mapping import Complexity, load_board_config
-from order_platform.monday.plan.lines import FrameSource
+from order_platform.monday.plan.lines import FrameSource, needed_columns
+from order_platform.monday.plan.payloads import build_payloads, subitem_name
 from order_platform.monday.reconcile.result import ReconcileResult
 from order_platform.monday.reconcile.run import reconcile_sources
 from order_platform.monday.sync import sync_customer
@@ -37,7 +40,12 @@ TOKEN = "bench-token"
 PRICE = "numeric_mkr5cact"
 
 
-def run_reconcile_bench(items: int = 10_000, *, window_seconds: float = 6.0, sizes_per_line: int = 3) -> dict[str, Any]:
+def run_reconcile_bench(
+    items: int = 10_000, *, window_seconds: float = 6.0, sizes_per_line: int = 3, fill: str = "stand-in"
+) -> dict[str, Any]:
+    """`fill`: "stand-in" puts the items the platform would make on the board server-side and lets a first
+    reconcile adopt them (the sync state lost: measured too, 0 mutations); "sync" fills it with a real
+    sync (slow: ~40,000 mutations through the stand-in)."""
     config = load_board_config().with_scope()
     config = config.with_knobs(
         complexity=Complexity(
@@ -56,9 +64,13 @@ def run_reconcile_bench(items: int = 10_000, *, window_seconds: float = 6.0, siz
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
         settings = MondaySettings(api_token=TOKEN, api_url=server.url, board_id=None, api_version=None)
         started = time.monotonic()
-        with _client(settings, config) as client:
-            filled = sync_customer(engine, "GREYSON", source, client, settings, config=config)
-        fill_seconds = time.monotonic() - started
+        if fill == "sync":
+            with _client(settings, config) as client:
+                filled = sync_customer(engine, "GREYSON", source, client, settings, config=config)
+            filling: dict[str, Any] = {"by": "sync", "status": filled.status, "created": filled.created}
+        else:
+            filling = {"by": "stand-in", "items": seed_board(fake, config, source)}
+        filling["seconds"] = round(time.monotonic() - started, 1)
         fake.budget, fake.window_seconds = BUDGET, window_seconds  # monday.com's budget from here on
 
         def measure(run: str) -> dict[str, Any]:
@@ -70,6 +82,7 @@ def run_reconcile_bench(items: int = 10_000, *, window_seconds: float = 6.0, siz
                 )
             return _figures(result, fake.stats, fake.stats.windows)
 
+        adopted = measure("bench-adopt") if fill != "sync" else None
         unchanged = measure("bench-unchanged")
         board = fake.boards[config.board.id]
         person = BoardPerson(fake, board.id)
@@ -93,7 +106,8 @@ def run_reconcile_bench(items: int = 10_000, *, window_seconds: float = 6.0, siz
         "sizes_per_line": sizes_per_line,
         "window_seconds": window_seconds,
         "budget_per_window": BUDGET,
-        "fill_sync": {"status": filled.status, "created": filled.created, "seconds": round(fill_seconds, 1)},
+        "filled": filling,
+        "state_lost_board_adopted": adopted,
         "unchanged_board": unchanged,
         "after_people_changed_1_percent": repaired,
         "second_reconcile_right_after": again,
@@ -104,6 +118,20 @@ def run_reconcile_bench(items: int = 10_000, *, window_seconds: float = 6.0, siz
             "second reconcile: nothing found, 0 mutations": again["findings"] == 0 and again["mutations"] == 0,
         },
     }
+
+
+def seed_board(fake: Any, config: Any, source: FrameSource) -> int:
+    """The items and subitems a sync would make, written server-side (values validated like the API)."""
+    person = BoardPerson(fake, config.board.id)
+    size, qty = config.size_column.monday_column_id, config.qty_column.monday_column_id
+    count = 0
+    for chunk in source.chunks(config, 0, "GREYSON", None, needed_columns(config)):
+        for payload in build_payloads(chunk, "GREYSON", config).lines.values():
+            item = person.add_item(payload.item_name, group_title=payload.group_title, values=payload.create_values())
+            for name, quantity in payload.sizes.items():
+                person.add_subitem(item, subitem_name(config, name), {size: {"labels": [name]}, qty: str(quantity)})
+            count += 1
+    return count
 
 
 def _client(settings: MondaySettings, config: Any) -> MondayClient:
@@ -133,7 +161,8 @@ def _figures(result: ReconcileResult, stats: FakeStats, windows: list[dict[str, 
 def main(argv: list[str] | None = None) -> None:
     args = argv if argv is not None else sys.argv[1:]
     items = int(args[0]) if args else 10_000
-    print(json.dumps(run_reconcile_bench(items), indent=2))
+    fill = args[1] if len(args) > 1 else "stand-in"
+    print(json.dumps(run_reconcile_bench(items, fill=fill), indent=2))
 
 
 if __name__ == "__main__":

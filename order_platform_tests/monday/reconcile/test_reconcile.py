@@ -273,3 +273,18 @@ def test_a_reconcile_under_429s_5xx_and_dropped_answers_repairs_without_duplicat
     assert results[1].customers["GREYSON"].findings == [] and results[1].mutations == 0
     assert fake.stats.drops and fake.stats.responses_5xx and fake.stats.responses_429
     assert_board_matches(fake, wide, payloads)
+
+
+def test_a_lost_sync_state_is_rebuilt_from_the_board_without_a_mutation(store, server, make_client, wide):
+    client = make_client(server, wide)
+    settings = settings_for(server)
+    sync_published(store, "GREYSON", client, settings, config=wide)
+    with store.engine.begin() as conn:  # e.g. a restored database: the board is right, the state is gone
+        conn.execute(sa.delete(st.subitem_table))
+        conn.execute(sa.delete(st.line_table))
+    mutations = server.fake.stats.mutation_requests
+    result = reconcile_boards(store, ["GREYSON"], client, settings, config=wide, run="adopt")
+    assert result.ok and result.customers["GREYSON"].findings == [] and result.mutations == 0
+    assert server.fake.stats.mutation_requests == mutations
+    after = sync_published(store, "GREYSON", client, settings, config=wide)
+    assert after is not None and (after.created, after.updated, after.mutations) == (0, 0, 0)
