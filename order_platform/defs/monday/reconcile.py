@@ -107,7 +107,7 @@ def _reconcile(
 ) -> ReconcileResult:
     settings = monday.settings()
     with (
-        monday.client(settings, config) as client,
+        monday.client(settings, config, store.engine) as client,
         boards_lease(
             store.engine,
             boards,

@@ -55,7 +55,7 @@ def reconcile_database(
     store = _store(database_url)
     boards = [settings.board_id or config.board.id, *(b.id for b in config.extra_boards)]
     try:
-        client = MondayClient.from_settings(settings, config, throttle=monday_throttle(settings.api_url))
+        client = MondayClient.from_settings(settings, config, throttle=monday_throttle(settings.api_url, store.engine))
         assert client is not None  # a token is set
         with client:
             lease = nullcontext() if dry_run else boards_lease(store.engine, boards, run)
