@@ -71,6 +71,7 @@ def test_reconcile_board_repairs_the_platforms_part_records_it_and_a_second_run_
     assert "GREYSON: repaired; restored 2, recreated 1, moved 1, archived 0, reported 0" in live.output
     assert "TITLE NINE: repaired; restored 0, recreated 1" in live.output
     assert "1 item(s) without the platform's line id" in live.output
+    assert "never read or written: color_team" in live.output
     assert "the board matches ORDER_LIST" in live.output
     assert fake.stats.mutation_requests > mutations
     assert fake.items[items[greyson[0]].id].values[PRICE] != "99"

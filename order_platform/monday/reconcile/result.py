@@ -81,7 +81,12 @@ class ReconcileResult:
         return {action: total.get(action, 0) for action in ACTIONS}
 
     def lines(self) -> list[str]:
-        out = [c.line() for c in self.customers.values()]
+        out = [
+            f"board {b['board_id']}: {b['items_read']} items read in {b['pages']} page(s); columns not in the "
+            f"mapping, never read or written: {', '.join(b['unmapped_columns']) or 'none'}"
+            for b in self.boards
+        ]
+        out += [c.line() for c in self.customers.values()]
         if self.people:
             out.append(
                 f"{NO_CUSTOMER}: {len(self.people)} item(s) without the platform's line id, reported, left alone"
