@@ -57,6 +57,7 @@ def test_reconcile_board_repairs_the_platforms_part_records_it_and_a_second_run_
     sub = fake.subitems_of(items[greyson[3]].id)[0]
     person.set_value(sub.id, QTY, "1")
     person.add_item("ask about the trims")
+    typed = person.add_item("someone typed an id", values={EXT: "not-a-line-of-ours"})
     title_item = next(iter(titles.values()))
     person.delete(title_item.id)
 
@@ -70,7 +71,7 @@ def test_reconcile_board_repairs_the_platforms_part_records_it_and_a_second_run_
     assert live.exit_code == 0, live.output
     assert "GREYSON: repaired; restored 2, recreated 1, moved 1, archived 0, reported 0" in live.output
     assert "TITLE NINE: repaired; restored 0, recreated 1" in live.output
-    assert "1 item(s) without the platform's line id" in live.output
+    assert "2 item(s) without the platform's line id" in live.output  # no id, or one no line has
     assert "never read or written: color_team" in live.output
     assert "the board matches ORDER_LIST" in live.output
     assert fake.stats.mutation_requests > mutations
@@ -88,14 +89,15 @@ def test_reconcile_board_repairs_the_platforms_part_records_it_and_a_second_run_
         ("GREYSON", "recreated"): 1,
         ("GREYSON", "moved"): 1,
         ("TITLE NINE", "recreated"): 1,
-        (None, "reported"): 1,
+        (None, "reported"): 2,
     }
+    assert fake.items[typed].state == "active" and fake.items[typed].values == {EXT: "not-a-line-of-ours"}
 
     mutations, requests = fake.stats.mutation_requests, fake.stats.requests
     again = CliRunner().invoke(main, ["reconcile-board"])
     assert again.exit_code == 0, again.output
-    assert "total (repaired): restored 0, recreated 0, moved 0, archived 0, reported 1" in again.output
+    assert "total (repaired): restored 0, recreated 0, moved 0, archived 0, reported 2" in again.output
     assert fake.stats.mutation_requests == mutations and fake.stats.requests - requests <= 4
     with engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(drift_table)).scalar() == 6  # no new row
+        assert conn.execute(sa.select(sa.func.count()).select_from(drift_table)).scalar() == 7  # no new row
     engine.dispose()

@@ -61,7 +61,8 @@ class ReconcileResult:
     dry_run: bool
     customers: dict[str, CustomerReconcile] = field(default_factory=dict)
     boards: list[dict[str, Any]] = field(default_factory=list)  # board_id, items read, pages, people's items
-    people: list[Finding] = field(default_factory=list)  # items without the platform's id: reported only
+    # items without the platform's line id, or with one no line has and the state never knew: reported only
+    people: list[Finding] = field(default_factory=list)
     requests: int = 0
     mutations: int = 0
     complexity_spent: int = 0

@@ -129,17 +129,9 @@ def reconcile_sources(
         if not dry_run:
             _repair(engine, sources(customer), client, settings, config, outcome, comparisons)
         _settle(outcome, dry_run)
-    if every:  # items of lines no customer owns any more (state lost, line gone): archived too
+    if every:  # a line id no customer's slice has and the state never knew: not provably ours, reported only
         for _, read, _ in reads:
-            orphans = _orphans(engine, read, ext, claimed[read.board_id])
-            if orphans:
-                outcome = result.customers.setdefault("(no customer)", CustomerReconcile("(no customer)"))
-                outcome.findings += orphans
-                if not dry_run:
-                    failed = apply_by_id(client, "archive_item", [f.item_id or "" for f in orphans], _batch(config))
-                    for finding in orphans:
-                        finding.repaired = finding.item_id not in failed
-                _settle(outcome, dry_run)
+            result.people += _orphans(engine, read, ext, claimed[read.board_id])
     if not dry_run:
         _record(engine, result)
     result.requests = client.stats.requests - before[0]
@@ -298,7 +290,8 @@ def _settle(outcome: CustomerReconcile, dry_run: bool) -> None:
 
 
 def _orphans(engine: sa.Engine, read: BoardRead, ext: str, claimed: set[str]) -> list[Finding]:
-    """Items carrying an external id no reconciled customer's line has and the state knows no owner of."""
+    """Items carrying a line id no customer's slice has and the sync state never knew (typed by a person, or
+    the state lost with the line gone): the platform cannot tell they are its own, so they are reported."""
     by_ext = read.by_external_id(ext)
     unknown = [u for u in by_ext if u not in claimed]
     if not unknown:
@@ -306,17 +299,7 @@ def _orphans(engine: sa.Engine, read: BoardRead, ext: str, claimed: set[str]) ->
     with engine.connect() as conn:
         owned = set(st.load_state(conn, read.board_id, unknown))
     return [
-        Finding(
-            read.board_id,
-            item.id,
-            uuid,
-            None,
-            None,
-            "active",
-            "archived (no line in ORDER_LIST)",
-            "archived",
-            target_id=item.id,
-        )
+        Finding(read.board_id, item.id, uuid, None, None, item.name, "no line of ORDER_LIST has this id", "reported")
         for uuid in unknown
         if uuid not in owned
         for item in by_ext[uuid]
