@@ -9,7 +9,12 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from order_platform.monday.api.client import MondayClient, MondayError
+from order_platform.monday.api.client import (
+    MondayClient,
+    MondayError,
+    MondayFatalError,
+    MondayTransientError,
+)
 from order_platform.monday.apply.board import BoardInfo, discover_board, ensure_groups, read_items_count
 from order_platform.monday.apply.executor import MutationExecutor
 from order_platform.monday.apply.pending import audit_board, resolve_pending
@@ -29,6 +34,9 @@ from order_platform.monday.state import records
 from order_platform.monday.state import sync_state as st
 
 log = logging.getLogger(__name__)
+
+# Real limits (the daily call limit, the complexity budget still exhausted after every wait): the run stops.
+LIMIT_CODES = frozenset({"DAILY_LIMIT_EXCEEDED", "RATE_LIMITED"})
 
 _ACTION_COUNTER = {"create": "created", "update": "updated", "archive": "archived"}
 
@@ -74,6 +82,10 @@ class BoardRun:
         except MondayError as exc:
             log.error("monday sync of %s failed: %s (%s)", self.customer, exc.message, exc.code)
             result.status, result.message = "failed", f"{exc.code}: {exc.message}"
+            if isinstance(exc, MondayFatalError) and exc.code in LIMIT_CODES:
+                result.message += ": stopped at monday.com's limit; the next run resumes where this one stopped"
+            elif isinstance(exc, MondayTransientError):
+                result.message += ": monday.com is not answering; the next run resumes where this one stopped"
         except BaseException as exc:  # a bug or an interrupt: record the run as failed, then re-raise
             self._finish(before, started, "failed", f"{type(exc).__name__}: {exc}")
             raise
@@ -248,6 +260,12 @@ class BoardRun:
         if report.aborted:
             self.result.message = _join(self.result.message, f"aborted: {report.aborted}")
             self.result.status = "failed"
+        if executor.board_full and "item limit" not in self.result.message:
+            self.result.message = _join(
+                self.result.message,
+                f"board {self.board.id} reached its item limit (monday.com ItemsLimitationException): the "
+                "remaining creates were not sent; the next run resumes once there is room",
+            )
         self._tally(plan, report)
 
     # ---- bookkeeping -------------------------------------------------------------------------------

@@ -96,7 +96,8 @@ class ExternalIdColumn(_Model):
 
 class Batching(_Model):
     mutations_per_request: int = 100
-    min_mutations_per_request: int = 5
+    # An ambiguous batch (dropped answer, 5xx, timeout) that repeats is split in halves down to this.
+    min_mutations_per_request: int = 1
     max_complexity_per_request: int = 2_500_000
     lookup_values_per_request: int = 100
     lookup_page_limit: int = 500
@@ -118,6 +119,9 @@ class Retry(_Model):
     jitter_fraction: float = 0.5
     timeout_seconds: float = 60.0
     max_rate_limit_waits: int = 30
+    # The sync stops (the next run resumes) after this many ambiguous batches in a row with no operation
+    # completed in between, at the smallest batch: monday.com is not answering. While operations
+    # complete, ambiguity never stops it.
     abort_after_consecutive_failures: int = 3
 
 
