@@ -19,8 +19,9 @@ from order_platform.monday.apply.board import BoardInfo, discover_board, ensure_
 from order_platform.monday.apply.executor import MutationExecutor
 from order_platform.monday.apply.pending import audit_board, resolve_pending
 from order_platform.monday.apply.recovery import ExecutionReport
+from order_platform.monday.capacity import line_counts
 from order_platform.monday.mapping import BoardConfig, BoardIds
-from order_platform.monday.plan.lines import LineSource, RawLines, Target, as_source, needed_columns
+from order_platform.monday.plan.lines import LineSource, Target, as_source, needed_columns
 from order_platform.monday.plan.payloads import LineFailure, LinePayload, build_payloads, gc_paused
 from order_platform.monday.plan.plan_rows import plan_json, plan_row
 from order_platform.monday.plan.planner import LinePlan, Op, Plan, plan_lines
@@ -133,14 +134,7 @@ class BoardRun:
 
     def _count_creates(self) -> int:
         """Lines in scope that are not on the board yet (read before anything is sent)."""
-        ids: set[str] = set()
-        id_column = self.config.sync.external_id_column.source
-        for chunk in self.source.chunks(self.config, self.index, self.customer, self.target, [id_column]):
-            values = chunk.values[id_column] if isinstance(chunk, RawLines) else chunk[id_column].tolist()
-            ids.update(str(v).strip() for v in values if v is not None and v == v and str(v).strip())
-        with self.engine.connect() as conn:
-            known = st.load_state(conn, self.board.id, ids)
-        return sum(1 for i in ids if i not in known or known[i].status != "active" or not known[i].item_id)
+        return line_counts(self.engine, self.source, self.config, self.index, self.customer, self.target)[1]
 
     def _refused(self, creates: int, info: BoardInfo | None) -> bool:
         """Refuse (nothing is sent) when the board would hold more items than its limit."""

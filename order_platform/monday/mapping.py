@@ -63,6 +63,9 @@ class BoardIds(_Model):
     subitems_board_id: str | None = None
     # Items the board may hold (monday.com: 10,000); the sync refuses a plan that would exceed it.
     item_limit: int = BOARD_ITEM_LIMIT
+    # monday.com counts archived items against the limit (they stay on the board, in its archive): an
+    # archive frees no room. False when the board's items are deleted instead (or the plan allows it).
+    archived_items_count: bool = True
     scope: BoardScope = Field(default_factory=BoardScope)
 
 

@@ -31,6 +31,13 @@ from order_platform.monday.state import sync_state as st
 __all__ = ["MondaySyncFailed", "SyncResult", "Target", "sync_customer", "sync_published"]
 
 
+def effective_config(config: BoardConfig, settings: MondaySettings) -> BoardConfig:
+    """The mapping with MONDAY_BOARD_ID (when set) as the first board's id."""
+    if settings.board_id:
+        return config.with_boards(config.board.model_copy(update={"id": settings.board_id}), *config.extra_boards)
+    return config
+
+
 def sync_published(
     store: Any,
     customer: str,
@@ -63,10 +70,7 @@ def sync_customer(
 ) -> SyncResult:
     """Sync `lines` (one customer's ORDER_LIST rows with record_uuid: a frame, or a chunk source, see
     lines.py) to the board(s); client None = dry run. `target` narrows to a PO / season."""
-    config = config or load_board_config()
-    settings = settings or MondaySettings()
-    if settings.board_id:
-        config = config.with_boards(config.board.model_copy(update={"id": settings.board_id}), *config.extra_boards)
+    config = effective_config(config or load_board_config(), settings or MondaySettings())
     st.create_tables(engine)
     results: list[SyncResult] = []
     counts = {"total": 0, "taken": 0}  # lines of the slice, lines some board takes
