@@ -19,7 +19,7 @@ from order_platform.monday.apply.board import BoardInfo, discover_board, ensure_
 from order_platform.monday.apply.executor import MutationExecutor
 from order_platform.monday.apply.pending import audit_board, resolve_pending
 from order_platform.monday.apply.recovery import ExecutionReport
-from order_platform.monday.capacity import line_counts
+from order_platform.monday.capacity import line_counts, to_archive
 from order_platform.monday.mapping import BoardConfig, BoardIds
 from order_platform.monday.plan.lines import LineSource, Target, as_source, needed_columns
 from order_platform.monday.plan.payloads import LineFailure, LinePayload, build_payloads, gc_paused
@@ -201,18 +201,19 @@ class BoardRun:
     def _archive_gone(self) -> None:
         with self.engine.connect() as conn:
             active = st.line_ids(conn, self.board.id, self.customer, ("active",))
-            gone = active - self.seen
-            state = st.load_state(conn, self.board.id, gone) if gone else {}
-        if not gone:
-            return
-        if len(gone) / len(active) > self.config.sync.archive_guard_fraction:
+        gone, missing = to_archive(active - self.seen, active, self.source, self.config, self.customer)
+        if not gone and missing:
             self.result.message = _join(
                 self.result.message,
-                f"archive guard tripped: {len(gone)} of {len(active)} lines gone from the board's scope, "
+                f"archive guard tripped: {missing} of {len(active)} lines gone from the ORDER_LIST slice, "
                 "nothing archived",
             )
             self.result.status = "partial" if not self.dry_run else self.result.status
             return
+        if not gone:
+            return
+        with self.engine.connect() as conn:
+            state = st.load_state(conn, self.board.id, gone)
         plan = Plan([LinePlan(u, "archive", [Op("archive_item", u)], "gone from scope") for u in sorted(gone)])
         self.result.planned_operations += len(gone)
         if self.dry_run:

@@ -15,12 +15,13 @@ the board's `item_limit`, nothing is sent to that board: every customer of the r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
 from order_platform.monday.api.client import MondayClient
 from order_platform.monday.apply.board import read_items_count
-from order_platform.monday.mapping import BoardConfig, BoardIds
+from order_platform.monday.mapping import BoardConfig, BoardIds, BoardScope
 from order_platform.monday.plan.lines import LineSource, RawLines, Target
 from order_platform.monday.result import SyncResult
 from order_platform.monday.state import records
@@ -69,6 +70,38 @@ class BoardLoad:
         )
 
 
+def _ids(chunks: Any, id_column: str) -> set[str]:
+    ids: set[str] = set()
+    for chunk in chunks:
+        values = chunk.values[id_column] if isinstance(chunk, RawLines) else chunk[id_column].tolist()
+        ids.update(str(v).strip() for v in values if v is not None and v == v and str(v).strip())
+    return ids
+
+
+def slice_ids(source: LineSource, config: BoardConfig, customer: str) -> set[str]:
+    """The line ids of the customer's whole slice, in any board's scope or none."""
+    everything = config.with_boards(BoardIds(id=config.board.id, scope=BoardScope()))
+    id_column = config.sync.external_id_column.source
+    return _ids(source.chunks(everything, 0, customer, None, [id_column]), id_column)
+
+
+def to_archive(
+    gone: set[str], active: set[str], source: LineSource, config: BoardConfig, customer: str
+) -> tuple[set[str], int]:
+    """The active lines gone from a board's scope that its sync archives, and how many of them are gone
+    from the slice itself. The archive guard (`archive_guard_fraction`) counts only lines gone from
+    the slice (an empty or broken slice): lines still in it that left the scope (the season calendar
+    moved, an ORDER TYPE changed) are archived however many they are."""
+    if not gone:
+        return gone, 0
+    missing = len(gone)
+    if missing / len(active) > config.sync.archive_guard_fraction:
+        missing = len(gone - slice_ids(source, config, customer))
+        if missing / len(active) > config.sync.archive_guard_fraction:
+            return set(), missing
+    return gone, missing
+
+
 def line_counts(
     engine: sa.Engine,
     source: LineSource,
@@ -81,18 +114,13 @@ def line_counts(
     its sync would create there; the items it would archive there)."""
     board = config.boards[index]
     id_column = config.sync.external_id_column.source
-    ids: set[str] = set()
-    for chunk in source.chunks(config, index, customer, target, [id_column]):
-        values = chunk.values[id_column] if isinstance(chunk, RawLines) else chunk[id_column].tolist()
-        ids.update(str(v).strip() for v in values if v is not None and v == v and str(v).strip())
+    ids = _ids(source.chunks(config, index, customer, target, [id_column]), id_column)
     with engine.connect() as conn:
         known = st.load_state(conn, board.id, ids)
         active = st.line_ids(conn, board.id, customer, ("active",)) if target is None else set()
     creates = sum(1 for i in ids if i not in known or known[i].status != "active" or not known[i].item_id)
-    gone = len(active - ids)
-    if active and gone / len(active) > config.sync.archive_guard_fraction:
-        gone = 0  # the archive guard trips: nothing is archived
-    return len(ids | active), creates, gone
+    archived, _ = to_archive(active - ids, active, source, config, customer)
+    return len(ids | active), creates, len(archived)
 
 
 def plan_capacity(

@@ -6,13 +6,16 @@ feeds which board column, how items, groups and subitems are named, and every sy
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from order_platform.monday.seasons import SeasonCalendar
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 BOARD_CONFIG_PATH = CONFIG_DIR / "monday_board.json"
@@ -31,15 +34,38 @@ BOARD_ITEM_LIMIT = 10_000  # monday.com: a board holds at most 10,000 items
 
 class BoardScope(_Model):
     """Which order lines go to a board: a line is in scope when it matches every filter that is set
-    (values compared trimmed and upper-cased; an unset filter matches everything)."""
+    (values compared trimmed and upper-cased; an unset filter matches everything).
+
+    `open_seasons: N` follows the calendar: the AAG seasons are the one shipping today and the N-1
+    after it (`season_calendar` of the mapping), resolved for the day of the run (`BoardConfig.on`);
+    `aag_seasons` pins them instead. Not both."""
 
     customers: list[str] | None = None  # canonical customer names (partition keys)
     order_types: list[str] | None = None  # ORDER TYPE
-    aag_seasons: list[str] | None = None  # AAG SEASON
+    aag_seasons: list[str] | None = None  # AAG SEASON (pinned, or resolved from open_seasons)
     customer_seasons: list[str] | None = None  # CUSTOMER SEASON
+    open_seasons: int | None = Field(default=None, ge=1)  # the current AAG season and the ones after it
+    seasons_on: dt.date | None = None  # the day open_seasons was resolved for (set by BoardConfig.on)
+
+    @model_validator(mode="after")
+    def _pinned_or_calendar(self) -> BoardScope:
+        if self.open_seasons is not None and self.aag_seasons is not None and self.seasons_on is None:
+            raise ValueError(
+                "board scope: pin the seasons with `aag_seasons` or follow the calendar with `open_seasons`, not both"
+            )
+        return self
+
+    def on(self, day: dt.date, calendar: SeasonCalendar) -> BoardScope:
+        """This scope on `day`: its open seasons resolved to AAG SEASON values (pinned scopes as they are)."""
+        if self.open_seasons is None:
+            return self
+        seasons = calendar.open_seasons(day, self.open_seasons)
+        return self.model_copy(update={"aag_seasons": seasons, "seasons_on": day})
 
     def columns(self) -> dict[str, frozenset[str]]:
         """ORDER_LIST column -> accepted values, for the filters that are set (customers excluded)."""
+        if self.open_seasons is not None and self.seasons_on is None:  # not resolved: for today
+            return self.on(dt.date.today(), SeasonCalendar()).columns()
         pairs = {
             "ORDER TYPE": self.order_types,
             "AAG SEASON": self.aag_seasons,
@@ -54,7 +80,10 @@ class BoardScope(_Model):
         parts = [f"{k} in {sorted(v)}" for k, v in self.columns().items()]
         if self.customers is not None:
             parts.insert(0, f"customer in {sorted(self.customers)}")
-        return " and ".join(parts) or "every line"
+        text = " and ".join(parts) or "every line"
+        if self.open_seasons is not None:
+            text += f" (the {self.open_seasons} open AAG season(s) on {self.seasons_on or dt.date.today()})"
+        return text
 
 
 class BoardIds(_Model):
@@ -156,11 +185,18 @@ class BoardConfig(_Model):
     item_columns: list[ItemColumn]
     subitem_columns: list[SubitemColumn]
     sync: SyncKnobs
+    # The AAG seasons' delivery windows: which seasons a scope with `open_seasons` takes on a day.
+    season_calendar: SeasonCalendar = Field(default_factory=SeasonCalendar)
 
     @property
     def boards(self) -> list[BoardIds]:
         """Every board, in order: a line goes to the first whose scope takes it."""
         return [self.board, *self.extra_boards]
+
+    def on(self, day: dt.date) -> BoardConfig:
+        """This mapping on `day`: every scope that follows the calendar resolved to that day's seasons."""
+        boards = [b.model_copy(update={"scope": b.scope.on(day, self.season_calendar)}) for b in self.boards]
+        return self.with_boards(*boards)
 
     def with_boards(self, *boards: BoardIds) -> BoardConfig:
         """A copy whose boards are `boards` (the first is `board`)."""
@@ -191,11 +227,12 @@ class BoardConfig(_Model):
 BOARD_CONFIG_ENV = "MONDAY_BOARD_CONFIG"
 
 
-def load_board_config(path: Path | str | None = None) -> BoardConfig:
+def load_board_config(path: Path | str | None = None, *, today: dt.date | None = None) -> BoardConfig:
     """Parse the board mapping file: `path`, else $MONDAY_BOARD_CONFIG, else the packaged
-    order_platform/config/monday_board.json."""
+    order_platform/config/monday_board.json; scopes that follow the calendar are resolved for `today`
+    (default: the date now; `config.on(day)` resolves them again for another day)."""
     raw = json.loads(Path(path or os.environ.get(BOARD_CONFIG_ENV) or BOARD_CONFIG_PATH).read_text(encoding="utf-8"))
-    return BoardConfig.model_validate(raw)
+    return BoardConfig.model_validate(raw).on(today or dt.date.today())
 
 
 @lru_cache(maxsize=4)

@@ -15,6 +15,7 @@ ambiguous batch (or with `audit=True`) reads the whole board and deletes duplica
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pandas as pd
@@ -47,6 +48,7 @@ def sync_published(
     config: BoardConfig | None = None,
     target: Target | None = None,
     audit: bool = False,
+    today: dt.date | None = None,
 ) -> SyncResult | None:
     """Sync the customer's published ORDER_LIST slice (read in chunks from the warehouse Store);
     None when the customer was never published."""
@@ -54,7 +56,9 @@ def sync_published(
     source = store_source(store, customer)
     if source is None:
         return None
-    return sync_customer(store.engine, customer, source, client, settings, config=config, target=target, audit=audit)
+    return sync_customer(
+        store.engine, customer, source, client, settings, config=config, target=target, audit=audit, today=today
+    )
 
 
 def sync_customer(
@@ -67,10 +71,14 @@ def sync_customer(
     config: BoardConfig | None = None,
     target: Target | None = None,
     audit: bool = False,
+    today: dt.date | None = None,
 ) -> SyncResult:
     """Sync `lines` (one customer's ORDER_LIST rows with record_uuid: a frame, or a chunk source, see
-    lines.py) to the board(s); client None = dry run. `target` narrows to a PO / season."""
+    lines.py) to the board(s); client None = dry run. `target` narrows to a PO / season. `today`: the
+    day whose open seasons a calendar scope takes (default: the day the mapping was loaded)."""
     config = effective_config(config or load_board_config(), settings or MondaySettings())
+    if today is not None:
+        config = config.on(today)
     st.create_tables(engine)
     results: list[SyncResult] = []
     counts = {"total": 0, "taken": 0}  # lines of the slice, lines some board takes
