@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from order_platform.config.loading import StrictModel
 
 
-class SeasonWindow(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class SeasonWindow(StrictModel):
     name: str  # SPRING, SUMMER, FALL, HOLIDAY
     first_month: int = Field(ge=1, le=12)  # delivery window: months of the season's year
     last_month: int = Field(ge=1, le=12)
@@ -31,12 +31,9 @@ DEFAULT_WINDOWS = (
 )
 
 
-class SeasonCalendar(BaseModel):
+class SeasonCalendar(StrictModel):
     """The seasons of a year in order, each with its delivery window; together they cover the year."""
 
-    model_config = ConfigDict(frozen=True)
-
-    note: str = ""
     seasons: list[SeasonWindow] = Field(default_factory=lambda: list(DEFAULT_WINDOWS))
 
     @model_validator(mode="after")
