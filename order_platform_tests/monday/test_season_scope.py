@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from order_platform.monday import sync_customer
-from order_platform.monday.mapping import BoardScope, load_board_config
+from order_platform.monday.mapping import BoardIds, BoardScope, load_board_config
 from order_platform.monday.seasons import SeasonCalendar
 from order_platform_tests.monday.test_sync import BOARD, assert_board_matches
 from order_platform_tests.monday_fixtures import settings_for
@@ -70,3 +70,22 @@ def test_the_dry_run_plans_the_move_too(engine, config):
     before = sync_customer(engine, "GREYSON", lines, None, config=config, today=dt.date(2026, 12, 5))
     after = sync_customer(engine, "GREYSON", lines, None, config=config, today=dt.date(2027, 1, 1))
     assert (before.created, before.out_of_scope) == (3, 3) and (after.created, after.out_of_scope) == (3, 3)
+
+
+def test_two_boards_the_season_shipping_and_the_next(engine, make_server, make_client, config):
+    """The README's recipe when two open seasons do not fit one board."""
+    shipping = config.board.model_copy(update={"scope": BoardScope(order_types=["RECEIVED"], open_seasons=1)})
+    following = BoardIds(id="5550001", name="Next season", scope=BoardScope(order_types=["RECEIVED"], open_seasons=2))
+    two = config.with_boards(shipping, following)
+    server = make_server()
+    server.fake.boards.clear()
+    server.fake.seed_from_config(two)
+    lines = make_lines(8)
+    lines["AAG SEASON"] = ["2026 HOLIDAY"] * 5 + ["2027 SPRING"] * 3
+    day = dt.date(2026, 12, 5)
+    result = sync_customer(
+        engine, "GREYSON", lines, make_client(server, two), settings_for(server), config=two, today=day
+    )
+    assert result.status == "success" and result.created == 8
+    on = {b: {i.values["text_line_id"] for i in server.fake.active_items(b)} for b in (BOARD, "5550001")}
+    assert on[BOARD] == set(lines["record_uuid"][:5]) and on["5550001"] == set(lines["record_uuid"][5:])
