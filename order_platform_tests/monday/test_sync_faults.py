@@ -184,3 +184,29 @@ def test_an_outage_stops_the_sync_with_the_reason_and_the_next_run_resumes(engin
     server.fake.server_error_rate = 0.0
     assert run(engine, server, client, lines, config).status == "success"
     assert_board_matches(server.fake, lines)
+
+
+def test_a_real_limit_stops_the_sync_says_so_and_the_next_run_resumes(engine, make_server, make_client, config):
+    server = make_server(retry_after_seconds=0.01)
+    knobs = config.with_knobs(
+        batching=config.sync.batching.model_copy(update={"mutations_per_request": 10}),
+        retry=config.sync.retry.model_copy(update={"max_rate_limit_waits": 3}),
+    )
+    client = make_client(server, knobs)
+    real_mutate, calls = client.mutate, {"n": 0}
+
+    def budget_gone_after_two(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            server.fake.rate_limit_rate = 1.0  # every request is rate limited from now on
+        return real_mutate(*args, **kwargs)
+
+    client.mutate = budget_gone_after_two  # type: ignore[method-assign]
+    lines = make_lines(10)
+    first = run(engine, server, client, lines, knobs)
+    assert first.status == "failed" and "stopped at monday.com's limit; the next run resumes" in first.message
+    server.fake.rate_limit_rate = 0.0
+    second = run(engine, server, make_client(server, knobs), lines, knobs)
+    assert second.status == "success", (second.message, second.failures[:3])
+    assert_board_matches(server.fake, lines)
+    assert_no_duplicates(server.fake)
