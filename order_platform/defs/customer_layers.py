@@ -11,6 +11,7 @@ sync follows in this process, through one paced client.
 """
 
 
+import logging
 from collections.abc import Iterator
 from contextlib import closing
 
@@ -139,7 +140,10 @@ def run_layers(
             workers=order_platform.worker_count(),
             listing=listing,
             limits=order_platform.worker_limits(),
-            on_log=lambda customer, level, message: context.log.log(level, f"{customer}: {message}"),
+            # a worker's error records are warnings here: the run's error line is the summary of every failure
+            on_log=lambda customer, level, message: context.log.log(
+                min(level, logging.WARNING), f"{customer}: {message}"
+            ),
         )
         with closing(loads):  # a terminated run stops its workers at once
             for report in loads:

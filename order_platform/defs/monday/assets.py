@@ -106,7 +106,7 @@ def sync_board(
             if customer in refused:
                 refusal = record_refusal(store.engine, customer, boards[0], client is None, refused[customer])
                 outcome.problems[customer] = problem_line(refusal)
-                context.log.error(f"{customer}: monday.com {refused[customer]}")
+                context.log.warning(f"{customer}: monday.com {refused[customer]}")  # the summary is the error
                 yield dg.AssetObservation(
                     asset_key=MONDAY_BOARD_ITEMS, partition=customer, metadata=sync_metadata(refusal, config)
                 )

@@ -40,7 +40,7 @@ def test_customers_that_each_fit_but_not_together_are_refused_before_anything_is
         assert f"{sizes[customer]} of them {customer}'s" in message and "nothing was sent" in message
     assert check_results(live) == {c: False for c in CUSTOMERS}
     text = failure_text(live)
-    assert text.startswith("2 of 2 customer(s) failed") and f"refused: board {BOARD} would hold 36 items" in text
+    assert text.startswith("2 of 2 customers failed") and f"refused: board {BOARD} would hold 36 items" in text
 
     dry = sync(live_monday(server, token=""))  # dry run: the same check against the state
     assert not dry.success and {m["status"] for m in observed(dry).values()} == {"refused"}
@@ -71,4 +71,4 @@ def test_a_refresh_over_the_board_limit_says_why_on_the_command_line(platform, d
         assert "monday dry run refused: refused: board" in rows[customer]
         assert "would hold 4 items" in rows[customer] and "over its limit of 3" in rows[customer]
     errors = [row for row in result.output.splitlines() if row.startswith("error: ")]
-    assert errors and "2 of 2 customer(s) failed" in errors[0] and "would hold 4 items" in errors[0]
+    assert errors and "2 of 2 customers failed" in errors[0] and "would hold 4 items" in errors[0]
