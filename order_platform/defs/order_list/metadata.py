@@ -120,12 +120,29 @@ def staging_metadata(report: CustomerReport) -> dict[str, Any]:
     }
 
 
+CHANGE_COLUMNS = ["change_kind", "po_number", "customer_style", "column_name", "old_value", "new_value", "cell_issue"]
+
+
 def order_list_metadata(report: CustomerReport) -> dict[str, Any]:
     layer = report.layers["order_list"]
+    counts = layer.details.get("changes") or {}
+    if counts.get("baseline"):
+        changes: dict[str, Any] = {"changes": "baseline: the customer's first published load, no changes recorded"}
+    else:
+        first = layer.details.get("first_changes") or []
+        changes = {
+            "lines_added": counts.get("added", 0),
+            "lines_removed": counts.get("removed", 0),
+            "lines_changed": counts.get("changed_lines", 0),
+            "cells_changed": counts.get("changed_cells", 0),
+            "changes": _markdown_table(first, CHANGE_COLUMNS) if first else "no changes since the last published load",
+            "changes_seconds": round(layer.details.get("changes_seconds") or 0.0, 3),
+        }
     return {
         **_speed(layer),
         "dagster/row_count": layer.rows,
         "load_id": layer.details["load_id"],
+        **changes,
         "customer_seconds_total": round(report.seconds, 3),
     }
 
