@@ -112,6 +112,7 @@ def run_layers(
     for run_id in reap_dead_runs(context.instance, order_platform.release_run_holdings):
         context.log.warning(f"run {run_id} had died without ending; marked failed and its pool slots freed")
     failed: dict[str, str] = {}
+    workbooks: dict[str, str] = {}  # the failed customers' workbooks, for the failure message (defs/notify)
     board: list[str] = list(customers)
     if layers:
         context.log.info(f"{len(customers)} customer(s), layers {sorted(layers)}, force={config.force}")
@@ -132,6 +133,8 @@ def run_layers(
         with closing(loads):  # a terminated run stops its workers at once
             for report in loads:
                 reports.append(report)
+                if report.source_path:
+                    workbooks[report.customer] = report.source_path
                 yield from layer_events(report, selected)
                 yield from check_evaluations(report, checks)
                 # a published customer's figures are on its materialisations (one event each, not a log
@@ -170,7 +173,10 @@ def run_layers(
         raise dg.Failure(
             description=f"{len(failed)} of {len(customers)} customer(s) failed: "
             + "; ".join(f"{c}: {e}" for c, e in sorted(failed.items())),
-            metadata={"failed_customers": dg.MetadataValue.json(dict(sorted(failed.items())))},
+            metadata={
+                "failed_customers": dg.MetadataValue.json(dict(sorted(failed.items()))),
+                "failed_workbooks": dg.MetadataValue.json({c: workbooks[c] for c in sorted(failed) if c in workbooks}),
+            },
         )
 
 
