@@ -3,32 +3,14 @@ new values, most significant first) and a line's history (`--line`)."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 from order_platform.warehouse.changes import reads
 from order_platform.warehouse.changes.report import by_customer, change_text, line_label
-from order_platform.warehouse.changes.significance import LABELS
 from order_platform.warehouse.store import OrderStore
 
 PRINTED_PER_CUSTOMER = 200
-CSV_COLUMNS = [
-    "customer",
-    "changed_at",
-    "load_id",
-    "change_kind",
-    "significance",
-    "po_number",
-    "customer_style",
-    "aag_order_number",
-    "record_uuid",
-    "column_name",
-    "old_value",
-    "new_value",
-    "cell_issue",
-]
 
 
 def report_rows(store: OrderStore, since: dt.date | None, customers: list[str]) -> tuple[list[dict[str, Any]], str]:
@@ -56,16 +38,6 @@ def format_report(rows: list[dict[str, Any]], title: str, limit: int = PRINTED_P
         if len(group.changes) > limit:
             lines.append(f"  ... {len(group.changes) - limit} more (--csv FILE writes them all)")
     return "\n".join(lines)
-
-
-def write_csv(rows: list[dict[str, Any]], path: Path) -> int:
-    ordered = [r for group in by_customer(rows) for r in group.changes]
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, CSV_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for row in ordered:
-            writer.writerow({**row, "significance": LABELS.get(row["significance"], row["significance"])})
-    return len(ordered)
 
 
 def format_line(store: OrderStore, key: str, as_of: dt.date | None) -> str:

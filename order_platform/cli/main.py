@@ -120,9 +120,10 @@ def changes(
 ) -> None:
     """What changed in ORDER_LIST per customer: counts, then each changed line with old -> new values, most
     significant first (quantities, ex-factory and delivery dates, prices, order type); or one line's history."""
-    from order_platform.cli.changes import format_line, format_report, report_rows, write_csv
+    from order_platform.cli.changes import format_line, format_report, report_rows
     from order_platform.defs.resources import OrderPlatformResource
     from order_platform.staging.customers import customer_directory
+    from order_platform.warehouse.changes.report import write_csv
 
     store = OrderPlatformResource().pipeline().store
     if line_key:

@@ -132,7 +132,9 @@ def test_no_secret_reaches_dagster_storage_or_logs(platform, dagster_home, monke
     password = "Db-Pa55word-never-stored"
     token = "monday-token-never-stored"
     database = platform.home / "secret.db"
-    monkeypatch.setenv("ORDER_PLATFORM_DATABASE_URL", f"sqlite:///file:{database}?mode=rwc&password={password}&uri=true")
+    monkeypatch.setenv(
+        "ORDER_PLATFORM_DATABASE_URL", f"sqlite:///file:{database}?mode=rwc&password={password}&uri=true"
+    )
     write_workbook(platform.source / workbook_name("GREYSON"), [line("GRE-1", "A"), line("GRE-2", "B")])
     with FakeMondayServer(token=token, budget=1_000_000_000) as server:
         from order_platform.monday import load_board_config

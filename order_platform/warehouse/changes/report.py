@@ -3,11 +3,30 @@
 
 from __future__ import annotations
 
+import csv
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from order_platform.warehouse.changes.diff import ADDED, CHANGED, REMOVED
+from order_platform.warehouse.changes.significance import LABELS
+
+CSV_COLUMNS = [
+    "customer",
+    "changed_at",
+    "load_id",
+    "change_kind",
+    "significance",
+    "po_number",
+    "customer_style",
+    "aag_order_number",
+    "record_uuid",
+    "column_name",
+    "old_value",
+    "new_value",
+    "cell_issue",
+]
 
 
 @dataclass
@@ -86,3 +105,15 @@ def change_text(row: dict[str, Any]) -> str:
     if row.get("cell_issue"):
         new = f"(blank: cell issue {row['cell_issue']})"
     return f"{row['column_name']}: {old} -> {new}"
+
+
+def write_csv(rows: list[dict[str, Any]], path: Path) -> int:
+    """The changes per customer, most significant first, as CSV; the number written."""
+    ordered = [r for group in by_customer(rows) for r in group.changes]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in ordered:
+            writer.writerow({**row, "significance": LABELS.get(row["significance"], row["significance"])})
+    return len(ordered)
