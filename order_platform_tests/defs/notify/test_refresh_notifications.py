@@ -74,6 +74,7 @@ def test_edits_are_recorded_shown_and_announced_once_and_a_corrupt_workbook_is_o
     code, output = refresh()
     assert code == 1  # TITLE NINE failed; GREYSON published
     assert "GREYSON" in output and "TITLE NINE" in output
+    assert "change summary: sent to Teams (2 attempts)" in output and "failure message: sent to Teams" in output
 
     found = changes(platform)
     assert set(found["customer"]) == {"GREYSON"}
