@@ -39,6 +39,7 @@ class RunFacts:
     run_failed: bool = False
     run_error: str | None = None  # the run's own error when no customer is named (a broken database...)
     where: str = ""  # e.g. " (weekday_reconcile)"
+    will_retry: bool = False  # Dagster retries the run (production: a pod died): its retry reports the failure
 
 
 @dataclass
@@ -93,7 +94,7 @@ def messages_for(engine: sa.Engine, changes: sa.Table, facts: RunFacts, settings
     board = [b for b in board_reports(engine, facts.sync_run_ids) if b.worth_telling]
     if groups or board:
         out.append(change_summary(groups, board, run_url, facts.where))
-    if facts.failures or facts.run_failed:
+    if (facts.failures or facts.run_failed) and not facts.will_retry:  # one failure message per run, not per retry
         out.append(failure_message(facts.failures, facts.run_error, run_url, facts.where))
     return out
 

@@ -14,6 +14,7 @@ from order_platform.notify.cards import FailedCustomer
 from order_platform.notify.notices import RunFacts
 
 TRIGGER_TAG = "order_platform/trigger"
+WILL_RETRY_TAG = "dagster/will_retry"  # set by Dagster on a failed run it is about to retry
 _EVENTS = {
     dg.DagsterEventType.ASSET_MATERIALIZATION,
     dg.DagsterEventType.ASSET_OBSERVATION,
@@ -26,6 +27,7 @@ def run_facts(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunFacts:
     facts = RunFacts(run.run_id, run_failed=run.status == dg.DagsterRunStatus.FAILURE)
     trigger = run.tags.get(TRIGGER_TAG)
     facts.where = f" ({trigger})" if trigger else ""
+    facts.will_retry = run.tags.get(WILL_RETRY_TAG) == "true"
     failed: dict[str, str] = {}
     workbooks: dict[str, str] = {}
     errors: list[str] = []
