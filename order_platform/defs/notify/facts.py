@@ -26,7 +26,7 @@ _EVENTS = {
 def run_facts(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunFacts:
     facts = RunFacts(run.run_id, run_failed=run.status == dg.DagsterRunStatus.FAILURE)
     trigger = run.tags.get(TRIGGER_TAG)
-    facts.where = f" ({trigger})" if trigger else ""
+    facts.where = f" ({trigger or run.job_name})"
     facts.will_retry = run.tags.get(WILL_RETRY_TAG) == "true"
     failed: dict[str, str] = {}
     workbooks: dict[str, str] = {}
