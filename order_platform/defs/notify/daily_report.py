@@ -65,7 +65,7 @@ def build_daily_report(timezone: str) -> tuple[dg.AssetsDefinition, Any, Any]:
             }
         )
 
-    job = dg.define_asset_job("daily_change_report", selection=[DAILY_CHANGE_REPORT])
+    job = dg.define_asset_job("daily_change_report_job", selection=[DAILY_CHANGE_REPORT])
     schedule = dg.build_schedule_from_partitioned_job(
         job,
         name="daily_change_report_0600",
