@@ -508,6 +508,7 @@ CREATE TABLE [ORDER_LIST_LOADS] (
 	cell_issues INTEGER NULL, 
 	date_order VARCHAR(3) NULL, 
 	notes NVARCHAR(max) NULL, 
+	staged_columns NVARCHAR(max) NULL, 
 	PRIMARY KEY (load_id)
 );
 GO

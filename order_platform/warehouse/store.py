@@ -234,6 +234,9 @@ class OrderStore(StoreReads):
                 "cell_issues": problems,
                 "date_order": date_order.order if date_order is not None else None,
                 "notes": json.dumps(notes or [], ensure_ascii=False),
+                "staged_columns": json.dumps(
+                    [c for c in staged_columns if c != KEY_COLUMN and not c.startswith("_")], ensure_ascii=False
+                ),
             }
             counts = counts | {"published_rows": published}
             self._log_load(conn, record, "published", counts, unknown_headers, extra=extra)

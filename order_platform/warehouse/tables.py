@@ -182,6 +182,9 @@ def platform_metadata(schema: OrderListSchema) -> sa.MetaData:
         sa.Column("cell_issues", sa.Integer),  # cell issues (placeholders not counted)
         sa.Column("date_order", sa.String(3)),  # the order the load read text dates in
         sa.Column("notes", sa.UnicodeText),  # JSON list: e.g. a change of date order
+        # JSON list: the ORDER_LIST columns the load filled (the next load's change history compares only these
+        # and its own; every other column is NULL in both slices)
+        sa.Column("staged_columns", sa.UnicodeText),
     )
     return metadata
 

@@ -209,7 +209,7 @@ def test_publish_swaps_the_slice_in_one_transaction(
     # the server's count after the swap: the 2 staged rows (a different count rolls the publish back)
     # ... and a published load before this one, so the slice is compared (not a baseline)
     recorder.respond = lambda sql: (
-        [(2,)] if "count(*)" in sql.lower() else [("published",)] if "status IN" in sql else None
+        [(2,)] if "count(*)" in sql.lower() else [("published", None)] if "status IN" in sql else None
     )
     quarantine = pd.DataFrame(
         {

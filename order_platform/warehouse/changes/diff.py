@@ -83,16 +83,30 @@ def business_columns(order_list: sa.Table) -> list[str]:
     return [c.name for c in order_list.columns if c.name != KEY_COLUMN and not c.name.startswith("_")]
 
 
-def is_baseline(conn: sa.Connection, loads: sa.Table, customer: str) -> bool:
-    """No published load before this one (or the customer was retired since its last)."""
+def previous_load(conn: sa.Connection, loads: sa.Table, customer: str) -> dict[str, Any] | None:
+    """The customer's last published load, or None when this one is its baseline (no published load
+    before, or the customer was retired since its last)."""
     query = (
-        sa.select(loads.c.status)
+        sa.select(loads.c.status, loads.c.staged_columns)
         .where(loads.c.customer == customer, loads.c.status.in_(("published", "retired")))
         .order_by(loads.c.started_at.desc())
         .limit(1)
     )
-    last = conn.execute(query).scalar()
-    return last != "published"
+    last = conn.execute(query).mappings().first()
+    return dict(last) if last is not None and last["status"] == "published" else None
+
+
+def compared_columns(columns: list[str], staged: list[str], previous: str | None) -> list[str]:
+    """The ORDER_LIST columns that can differ: those the new load fills and those the previous one filled
+    (every other column is NULL in both slices). All of them when the previous load did not record its
+    columns (published before they were recorded)."""
+    if not previous:
+        return columns
+    try:
+        filled = set(json.loads(previous)) | set(staged)
+    except (ValueError, TypeError):
+        return columns
+    return [c for c in columns if c in filled]
 
 
 def record_changes(
@@ -109,9 +123,10 @@ def record_changes(
     started = time.perf_counter()
     changes = tables["changes"]
     conn.execute(sa.delete(changes).where(changes.c.load_id == change.load_id))
-    if is_baseline(conn, tables["loads"], change.customer):
+    previous = previous_load(conn, tables["loads"], change.customer)
+    if previous is None:
         return ChangeSummary(baseline=True, seconds=time.perf_counter() - started)
-    comparer = _Comparer(conn, schema, tables["order_list"], change)
+    comparer = _Comparer(conn, schema, tables["order_list"], change, previous["staged_columns"])
     rows = comparer.added() + comparer.removed() + comparer.changed()
     summary = ChangeSummary(
         added=comparer.counts[ADDED],
@@ -146,13 +161,21 @@ REPORT_FIELDS = (
 
 
 class _Comparer:
-    def __init__(self, conn: sa.Connection, schema: OrderListSchema, order_list: sa.Table, change: SliceChange) -> None:
+    def __init__(
+        self,
+        conn: sa.Connection,
+        schema: OrderListSchema,
+        order_list: sa.Table,
+        change: SliceChange,
+        previous_columns: str | None,
+    ) -> None:
         self.conn = conn
         self.schema = schema
         self.change = change
         quote = conn.dialect.identifier_preparer.quote
         self.quote = quote
-        self.columns = business_columns(order_list)
+        staged_list = [c for c in business_columns(order_list) if c in set(change.staging_columns)]
+        self.columns = compared_columns(business_columns(order_list), staged_list, previous_columns)
         staged = set(change.staging_columns)
         self.staged = [c for c in self.columns if c in staged]
         self.has_issues = CELL_ISSUES_COLUMN in staged

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from order_platform.warehouse.tables import CHANGES
 from order_platform.workers.runner import run_customers
-from order_platform_tests.workbooks import line, workbook_name, write_workbook
+from order_platform_tests.workbooks import BASIC_HEADERS, line, workbook_name, write_workbook
 
 
 def rows(**edits: object) -> list[dict]:
@@ -116,3 +116,24 @@ def test_a_cell_that_became_a_cell_issue_is_old_to_null_with_the_issue_named(pla
     (change,) = changes(platform).itertuples()
     assert (change.column_name, change.old_value, change.new_value) == ("EX FACTORY DATE", "2025-03-01", None)
     assert change.cell_issue.startswith("NOT_A_DATE: 2025-13-45")
+
+
+def test_a_column_gone_from_the_workbook_or_new_in_it_is_a_change_of_every_line_that_had_a_value(platform):
+    headers = [*BASIC_HEADERS, "NOTES"]
+    write_workbook(
+        platform.source / workbook_name("GREYSON"), [line("GRE-1", "A", NOTES="rush"), line("GRE-2", "B")], headers
+    )
+    assert load(platform)["GREYSON"].ok
+    write_workbook(platform.source / workbook_name("GREYSON"), [line("GRE-1", "A"), line("GRE-2", "B")])  # no NOTES
+    assert load(platform)["GREYSON"].ok
+    headers = [*BASIC_HEADERS, "DESTINATION"]
+    write_workbook(
+        platform.source / workbook_name("GREYSON"), [line("GRE-1", "A"), line("GRE-2", "B", DESTINATION="AU")], headers
+    )
+    assert load(platform)["GREYSON"].ok
+    found = changes(platform)
+    cells = found[["customer_style", "column_name", "old_value", "new_value"]].itertuples(index=False)
+    assert [tuple(None if pd.isna(v) else v for v in row) for row in cells] == [
+        ("A", "NOTES", "rush", None),
+        ("B", "DESTINATION", None, "AU"),
+    ]
