@@ -85,7 +85,3 @@ class PlatformSettings(BaseSettings):
     @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
-
-
-def load_settings() -> PlatformSettings:
-    return PlatformSettings()
