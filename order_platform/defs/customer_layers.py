@@ -24,6 +24,7 @@ from order_platform.defs.monday.assets import (
     monday_spec,
     sync_board,
 )
+from order_platform.defs.monday.reconcile import reconcile_board_step, reconcile_check_spec
 from order_platform.defs.monday.resources import MondayResource
 from order_platform.defs.order_list.assets import (
     LAYER_OF,
@@ -53,6 +54,9 @@ class RefreshConfig(dg.Config):
     """Reload even when the workbook is unchanged since the customer's last published load."""
     audit_board: bool = False
     """After the board sync, scan the whole board for duplicate items and subitems and remove them."""
+    reconcile_board: bool = False
+    """Read the board back, repair what people changed on the platform's columns and items, record the drift
+    (MONDAY_DRIFT) and evaluate board_matches_order_list (instead of the plain sync; needs MONDAY_API_TOKEN)."""
     po_number: str | None = None
     """Board only: sync just this PO of the selected customer(s) (a targeted sync, as the old tool's)."""
     aag_season: str | None = None
@@ -71,7 +75,11 @@ class RefreshConfig(dg.Config):
 def build_customer_layers(backfill_policy: dg.BackfillPolicy | None = None) -> dg.AssetsDefinition:
     @dg.multi_asset(
         specs=[*order_list_specs(), monday_spec(ORDER_LIST_SLICE)],
-        check_specs=[*order_list_check_specs(), *monday_check_specs()],
+        check_specs=[
+            *order_list_check_specs(),
+            *monday_check_specs(),
+            reconcile_check_spec(customer_partitions),
+        ],
         partitions_def=customer_partitions,
         backfill_policy=backfill_policy or dg.BackfillPolicy.single_run(),
         can_subset=True,
@@ -114,6 +122,7 @@ def run_layers(
     failed: dict[str, str] = {}
     workbooks: dict[str, str] = {}  # the failed customers' workbooks, for the failure message (defs/notify)
     board: list[str] = list(customers)
+    loaded: list[str] = list(customers)  # the customers whose board a reconcile reads
     if layers:
         context.log.info(f"{len(customers)} customer(s), layers {sorted(layers)}, force={config.force}")
         pipeline = order_platform.pipeline()
@@ -146,6 +155,7 @@ def run_layers(
                     failed[report.customer] = report.error or "failed"
                     detail = f"\n{report.traceback}" if report.traceback else ""
                     context.log.error(f"{report.customer}: {report.error}{detail}")
+        loaded = [r.customer for r in reports if r.ok and not r.source_removed]
         if "order_list" in layers:
             board = _needing_sync(order_platform, reports)
         else:
@@ -153,16 +163,27 @@ def run_layers(
     if MONDAY_BOARD_ITEMS in selected:
         store = order_platform.pipeline().store
         outcome = BoardOutcome()
-        yield from sync_board(
-            context,
-            board,
-            store,
-            monday,
-            outcome,
-            dg.AssetCheckKey(MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS) in checks,
-            target=config.target(),
-            audit=config.audit_board,
-        )
+        if config.reconcile_board and config.target() is None:
+            yield from reconcile_board_step(
+                context,
+                loaded,
+                store,
+                monday,
+                outcome,
+                {key.name for key in checks if key.asset_key == MONDAY_BOARD_ITEMS},
+            )
+            board = loaded
+        else:
+            yield from sync_board(
+                context,
+                board,
+                store,
+                monday,
+                outcome,
+                dg.AssetCheckKey(MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS) in checks,
+                target=config.target(),
+                audit=config.audit_board,
+            )
         for customer in set(customers) - set(board) - set(failed):
             yield dg.AssetMaterialization(
                 asset_key=MONDAY_BOARD_ITEMS,

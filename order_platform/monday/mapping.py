@@ -72,6 +72,9 @@ class ItemColumn(StrictModel):
     order_list_column: str
     monday_column_id: str
     monday_type: MondayType
+    # A column the team may override on the board: set on create and when ORDER_LIST changes it, but a
+    # person's edit is only recorded by `reconcile-board` (MONDAY_DRIFT, action `reported`), never restored.
+    report_only: bool = False
 
 
 class SubitemColumn(StrictModel):

@@ -32,12 +32,13 @@ class BoardReport:
     status: str = ""
     failed_lines: int = 0
     refused: bool = False
-    drift_repaired: int = 0  # board cells people changed, set back (MONDAY_DRIFT; see notices.board_drift_hook)
+    drift_repaired: int = 0  # board changes made by hand that the reconcile set back (MONDAY_DRIFT)
+    drift_reported: int = 0  # differences only recorded (people's items and columns, failed repairs)
     message: str | None = None
 
     @property
     def worth_telling(self) -> bool:
-        return bool(self.failed_lines or self.refused or self.drift_repaired)
+        return bool(self.failed_lines or self.refused or self.drift_repaired or self.drift_reported)
 
     def text(self) -> str:
         parts = []
@@ -47,6 +48,8 @@ class BoardReport:
             parts.append(f"{self.failed_lines} line(s) refused by the board (retried next run)")
         if self.drift_repaired:
             parts.append(f"{self.drift_repaired} board change(s) by hand repaired")
+        if self.drift_reported:
+            parts.append(f"{self.drift_reported} difference(s) reported, not repaired (MONDAY_DRIFT)")
         return f"{self.customer}: " + "; ".join(parts)
 
 

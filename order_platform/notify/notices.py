@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from order_platform.monday.reconcile.drift import drift_table
 from order_platform.monday.state.sync_state import run_table
 from order_platform.notify import records
 from order_platform.notify.cards import BoardReport, FailedCustomer, Message, change_summary, failure_message
@@ -51,35 +52,52 @@ class Notice:
     text: str = ""
 
 
-def board_drift_hook(engine: sa.Engine, sync_run_ids: dict[str, int]) -> dict[str, int]:
-    """Board drift repaired per customer in these sync runs: cells people changed on the board that the sync
-    set back. HOOK: the MONDAY_DRIFT table (branch board-reconcile) is not on main yet; when it lands, count
-    its rows of these sync runs here. Until then no customer has repaired drift."""
-    return {}
-
-
-def board_reports(engine: sa.Engine, sync_run_ids: dict[str, int]) -> list[BoardReport]:
-    """What each customer's board sync of the run reports today: lines that failed (refused by monday.com),
-    a refused plan (item limit...), plus the drift repaired (board_drift_hook)."""
-    if not sync_run_ids:
-        return []
+def board_drift(engine: sa.Engine, run_id: str) -> dict[str, tuple[int, int]]:
+    """Per customer, the board drift the run's reconcile found (MONDAY_DRIFT rows of this Dagster run):
+    (repaired: restored, recreated, moved or archived; reported only: left for people, or a failed repair)."""
     with engine.connect() as conn:
-        if not sa.inspect(conn).has_table(run_table.name):
-            return []
-        rows = conn.execute(sa.select(run_table).where(run_table.c.run_id.in_(list(sync_run_ids.values()))))
-        found = {row.customer: row for row in rows}
-    drift = board_drift_hook(engine, sync_run_ids)
+        if not sa.inspect(conn).has_table(drift_table.name):
+            return {}
+        rows = conn.execute(
+            sa.select(drift_table.c.customer, drift_table.c.action, sa.func.count())
+            .where(drift_table.c.run == run_id[:64])
+            .group_by(drift_table.c.customer, drift_table.c.action)
+        ).all()
+    out: dict[str, tuple[int, int]] = {}
+    for customer, action, count in rows:
+        name = customer or "(items no customer owns)"
+        repaired, reported = out.get(name, (0, 0))
+        if action == "reported":
+            reported += int(count)
+        else:
+            repaired += int(count)
+        out[name] = (repaired, reported)
+    return out
+
+
+def board_reports(engine: sa.Engine, run_id: str, sync_run_ids: dict[str, int]) -> list[BoardReport]:
+    """What each customer's board sync and reconcile of the run report: lines that failed (refused by
+    monday.com), a refused plan (item limit...), board drift repaired and drift only reported."""
+    found = {}
+    if sync_run_ids:
+        with engine.connect() as conn:
+            if sa.inspect(conn).has_table(run_table.name):
+                rows = conn.execute(sa.select(run_table).where(run_table.c.run_id.in_(list(sync_run_ids.values()))))
+                found = {row.customer: row for row in rows}
+    drift = board_drift(engine, run_id)
     out = []
-    for customer in sorted(found):
-        row = found[customer]
+    for customer in sorted(set(found) | set(drift)):
+        row = found.get(customer)
+        repaired, reported = drift.get(customer, (0, 0))
         out.append(
             BoardReport(
                 customer,
-                status=row.status,
-                failed_lines=int(row.failed or 0) + int(row.skipped or 0),
-                refused=row.status == "refused",
-                drift_repaired=drift.get(customer, 0),
-                message=row.message,
+                status=row.status if row is not None else "",
+                failed_lines=int(row.failed or 0) + int(row.skipped or 0) if row is not None else 0,
+                refused=row is not None and row.status == "refused",
+                drift_repaired=repaired,
+                drift_reported=reported,
+                message=row.message if row is not None else None,
             )
         )
     return out
@@ -91,7 +109,7 @@ def messages_for(engine: sa.Engine, changes: sa.Table, facts: RunFacts, settings
     run_url = settings.run_url(facts.run_id)
     out = []
     groups = by_customer(changes_of(engine, changes, load_ids=list(facts.load_ids.values())))
-    board = [b for b in board_reports(engine, facts.sync_run_ids) if b.worth_telling]
+    board = [b for b in board_reports(engine, facts.run_id, facts.sync_run_ids) if b.worth_telling]
     if groups or board:
         out.append(change_summary(groups, board, run_url, facts.where))
     if (facts.failures or facts.run_failed) and not facts.will_retry:  # one failure message per run, not per retry

@@ -44,3 +44,29 @@ def test_a_broken_database_is_logged_not_raised(tmp_path):
         lambda level, text: logged.append(text),
     )
     assert [n.status for n in notices] == ["failed"] and "notification not prepared" in logged[0]
+
+
+def test_board_drift_the_runs_reconcile_repaired_or_reported_is_in_the_summary(tmp_path):
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from order_platform.monday.reconcile.drift import create_drift_table, drift_table
+
+    store = build_store(f"sqlite:///{tmp_path / 'op.db'}")
+    create_drift_table(store.engine)
+    row = {"board_id": "1", "item_id": "9", "column_name": "Ex Factory", "found_at": dt.datetime.now()}
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.insert(drift_table),
+            [
+                {**row, "customer": "GREYSON", "action": "restored", "run": "run-9"},
+                {**row, "customer": "GREYSON", "action": "moved", "run": "run-9"},
+                {**row, "customer": "GREYSON", "action": "reported", "run": "run-9"},
+                {**row, "customer": "RHONE", "action": "restored", "run": "another-run"},
+            ],
+        )
+    (summary,) = messages_for(store.engine, store.changes, RunFacts("run-9"), NotifySettings())
+    assert summary.kind == "changes" and "board issues for 1" in summary.title
+    assert "GREYSON: 2 board change(s) by hand repaired; 1 difference(s) reported" in summary.text
+    assert "RHONE" not in summary.text
