@@ -56,3 +56,12 @@ def monday_bench(lines: int, reconcile_items: int) -> None:
     from stand_ins.monday_bench import main as bench_main
 
     bench_main([str(lines), "6.0", str(reconcile_items)])
+
+
+@dev_commands.command("monday-fault-bench")
+@click.option("--lines", default=3000, show_default=True)
+def monday_fault_bench(lines: int) -> None:
+    """The sync under 429s, 5xx, dropped answers and slow answers: the stand-in's board after each of two runs."""
+    from stand_ins.monday_fault_bench import main as bench_main
+
+    bench_main(lines)

@@ -33,9 +33,13 @@ requests or counters.
 
 Knobs for faults: `rate_limit_every` (HTTP 429 RATE_LIMIT_EXCEEDED every Nth request),
 `server_error_every` (HTTP 503, not applied), `drop_after_apply_every` (every Nth mutation request is
-applied, then the connection is closed without an answer). `window_seconds` scales the budget window
-(e.g. 10,000,000 per 6 s = the real per-minute budget, 10x faster) to keep benches short; retry
-times may then be fractional seconds.
+applied, then the connection is closed without an answer); the same at random, seeded by `fault_seed`:
+`rate_limit_rate`, `server_error_rate` (e.g. 0.05: 5% of requests answer 503), `drop_after_apply_rate`
+(a fraction of mutation requests applied, then dropped), `mutation_error_rate` (503 on mutations
+only, not applied: reads still work); `delay_seconds` (every request is applied, then answered this
+much later: slow responses, e.g. 0.3; past the client's timeout the answer is lost).
+`window_seconds` scales the budget window (e.g. 10,000,000 per 6 s = the real per-minute budget,
+10x faster) to keep benches short; retry times may then be fractional seconds.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ import datetime as dt
 import itertools
 import json
 import math
+import random
 import re
 import socket
 import threading
@@ -227,6 +232,12 @@ class FakeMonday:
         rate_limit_every: int = 0,
         server_error_every: int = 0,
         drop_after_apply_every: int = 0,
+        rate_limit_rate: float = 0.0,
+        server_error_rate: float = 0.0,
+        mutation_error_rate: float = 0.0,
+        drop_after_apply_rate: float = 0.0,
+        delay_seconds: float = 0.0,
+        fault_seed: int = 0,
         retry_after_seconds: float = 1.0,
         clock: Any = time.monotonic,
     ) -> None:
@@ -240,6 +251,12 @@ class FakeMonday:
         self.rate_limit_every = rate_limit_every
         self.server_error_every = server_error_every
         self.drop_after_apply_every = drop_after_apply_every
+        self.rate_limit_rate = rate_limit_rate
+        self.server_error_rate = server_error_rate
+        self.mutation_error_rate = mutation_error_rate
+        self.drop_after_apply_rate = drop_after_apply_rate
+        self.delay_seconds = delay_seconds
+        self._faults = random.Random(fault_seed)
         self.retry_after_seconds = retry_after_seconds
         self.clock = clock
         self.boards: dict[str, FakeBoard] = {}
@@ -349,9 +366,9 @@ class FakeMonday:
                 _, status, out_headers, out_body = self._idempotent[key]
                 return status, out_headers, out_body, False
             self._answering = answering
-            if self.rate_limit_every and n % self.rate_limit_every == 0:
+            if (self.rate_limit_every and n % self.rate_limit_every == 0) or self._fault(self.rate_limit_rate):
                 return self._rate_limited("RATE_LIMIT_EXCEEDED", "Rate limit exceeded", self.retry_after_seconds)
-            if self.server_error_every and n % self.server_error_every == 0:
+            if (self.server_error_every and n % self.server_error_every == 0) or self._fault(self.server_error_rate):
                 self.stats.responses_5xx += 1
                 return 503, {"Content-Type": "text/plain"}, b"Service Unavailable", False
             try:
@@ -365,6 +382,9 @@ class FakeMonday:
                 return self._json(200, {"errors": [e.formatted for e in errors]})
             operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
             is_mutation = operation.operation.value == "mutation"
+            if is_mutation and self._fault(self.mutation_error_rate):
+                self.stats.responses_5xx += 1
+                return 503, {"Content-Type": "text/plain"}, b"Service Unavailable", False
             if is_mutation:
                 self.stats.mutation_requests += 1
                 if not key:
@@ -420,14 +440,16 @@ class FakeMonday:
             status, out_headers, out_body, _ = self._json(200, out)
             if key and is_mutation:
                 self._idempotent[key] = (now, status, out_headers, out_body)
-            drop = bool(
-                is_mutation
-                and self.drop_after_apply_every
-                and self.stats.mutation_requests % self.drop_after_apply_every == 0
+            drop = is_mutation and (
+                bool(self.drop_after_apply_every and self.stats.mutation_requests % self.drop_after_apply_every == 0)
+                or self._fault(self.drop_after_apply_rate)
             )
             if drop:
                 self.stats.drops += 1
             return status, out_headers, out_body, drop
+
+    def _fault(self, rate: float) -> bool:
+        return rate > 0 and self._faults.random() < rate
 
     def _json(
         self,
@@ -911,6 +933,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, out_headers, out_body, drop = self.fake.handle(headers, body)
+        if self.fake.delay_seconds:  # applied, answered late (outside the lock: requests overlap)
+            time.sleep(self.fake.delay_seconds)
         if drop:
             self.close_connection = True
             with contextlib.suppress(OSError):

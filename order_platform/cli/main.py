@@ -23,7 +23,7 @@ log = logging.getLogger("order_platform.cli")
 
 # Commands of the development tools (stand_ins/, outside the production wheel): listed and loaded only
 # where they are installed (`uv sync`, the default dev group); elsewhere they say how to get them.
-DEV_COMMANDS = {"sample-data", "bench", "monday-bench"}
+DEV_COMMANDS = {"sample-data", "bench", "monday-bench", "monday-fault-bench"}
 
 
 def _dev_commands() -> click.Group | None:

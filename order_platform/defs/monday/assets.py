@@ -15,10 +15,12 @@ import dagster as dg
 from order_platform.defs.monday.metadata import first_failures, problem_line, sync_metadata
 from order_platform.defs.monday.resources import MondayResource
 from order_platform.defs.partitions import customer_partitions
-from order_platform.monday import SyncResult
-from order_platform.monday.plan.lines import Target
+from order_platform.monday import BoardConfig, MondayClient, MondaySettings, SyncResult
+from order_platform.monday.api.answers import MondayError
+from order_platform.monday.capacity import plan_capacity, record_refusal, refusals
+from order_platform.monday.plan.lines import Target, store_source
 from order_platform.monday.state.board_lease import boards_lease
-from order_platform.monday.sync import sync_published
+from order_platform.monday.sync import effective_config, sync_published
 from order_platform.warehouse.store import OrderStore
 
 MONDAY_BOARD_ITEMS = dg.AssetKey("monday_board_items")
@@ -94,7 +96,22 @@ def sync_board(
         mode = "dry run (nothing is sent)" if client is None else f"live, board(s) {', '.join(boards)}"
         scope = f", only {target}" if target else ""
         context.log.info(f"monday.com sync of {len(customers)} customer(s): {mode}{scope}")
+        try:
+            refused = whole_plan_refusals(store, customers, client, settings, config, target)
+        except MondayError as exc:  # the board cannot be read: each customer's sync meets it and says so
+            context.log.warning(f"the run's plan could not be checked against the board's limit: {exc.message}")
+            refused = {}
         for customer in customers:
+            if customer in refused:
+                refusal = record_refusal(store.engine, customer, boards[0], client is None, refused[customer])
+                outcome.problems[customer] = problem_line(refusal)
+                context.log.error(f"{customer}: monday.com {refused[customer]}")
+                yield dg.AssetObservation(
+                    asset_key=MONDAY_BOARD_ITEMS, partition=customer, metadata=sync_metadata(refusal, config)
+                )
+                if check_selected:
+                    yield _check(refusal, False)
+                continue
             try:
                 result = sync_published(
                     store, customer, client, settings, config=config, target=target, audit=audit
@@ -127,6 +144,23 @@ def sync_board(
             else:
                 outcome.problems[customer] = problem_line(result)
                 context.log.error(_log_line(result))
+
+
+def whole_plan_refusals(
+    store: OrderStore,
+    customers: list[str],
+    client: MondayClient | None,
+    settings: MondaySettings,
+    config: BoardConfig,
+    target: Target | None,
+) -> dict[str, str]:
+    """Before anything is sent: the customers refused because the run as a whole would overflow a
+    board (monday/capacity.py)."""
+    sources = {c: s for c in customers if (s := store_source(store, c)) is not None}
+    if not sources:
+        return {}
+    loads = plan_capacity(store.engine, dict(sources), client, effective_config(config, settings), target)
+    return refusals(loads, dry_run=client is None)
 
 
 def _not_synced(customer: str, problem: str) -> dg.AssetCheckEvaluation:
