@@ -123,6 +123,7 @@ def run_layers(
     for run_id in reap_dead_runs(context.instance, order_platform.release_run_holdings):
         context.log.warning(f"run {run_id} had died without ending; marked failed and its pool slots freed")
     failed: dict[str, str] = {}
+    workbooks: dict[str, str] = {}  # the failed customers' workbooks, for the failure message (defs/notify)
     board: list[str] = list(customers)
     loaded: list[str] = list(customers)  # the customers whose board a reconcile reads
     if layers:
@@ -148,6 +149,8 @@ def run_layers(
         with closing(loads):  # a terminated run stops its workers at once
             for report in loads:
                 reports.append(report)
+                if report.source_path:
+                    workbooks[report.customer] = report.source_path
                 yield from layer_events(report, selected)
                 yield from check_evaluations(report, checks)
                 # a published customer's figures are on its materialisations (one event each, not a log
@@ -204,7 +207,10 @@ def run_layers(
         context.log.error(summary)  # the run's first error line: which customers, and why
         raise dg.Failure(
             description=summary,
-            metadata={"failed_customers": dg.MetadataValue.json(dict(sorted(failed.items())))},
+            metadata={
+                "failed_customers": dg.MetadataValue.json(dict(sorted(failed.items()))),
+                "failed_workbooks": dg.MetadataValue.json({c: workbooks[c] for c in sorted(failed) if c in workbooks}),
+            },
         )
 
 

@@ -11,6 +11,7 @@ import dagster as dg
 from order_platform.defs.instance import ensure_dagster_home
 from order_platform.defs.jobs import REFRESH_JOB
 from order_platform.defs.monday.assets import MONDAY_BOARD_ITEMS
+from order_platform.defs.notify.sensors import notify_after_run
 from order_platform.defs.order_list.assets import LAYER_OF, ORDER_LIST_SLICE
 from order_platform.defs.partitions import CUSTOMER
 from order_platform.defs.resources import OrderPlatformResource
@@ -22,6 +23,7 @@ from order_platform.defs.runs import (
     reap_dead_runs,
     refresh_run_config,
 )
+from order_platform.notify.notices import Notice
 from order_platform.settings import PlatformSettings
 from order_platform.staging.customers import customer_directory
 from order_platform.workers.runner import start_worker_server
@@ -49,6 +51,7 @@ class RefreshOutcome:
     skipped_in_source: list[str] = field(default_factory=list)  # what the source listing passed over, and why
     reaped_runs: list[str] = field(default_factory=list)
     source_removed: list[str] = field(default_factory=list)  # workbook gone: reported, not run, not failed
+    notices: list[Notice] = field(default_factory=list)  # the runs' messages (Teams or the run log)
 
     @property
     def failed(self) -> list[dict]:
@@ -124,6 +127,9 @@ def refresh(
         outcome.run_ids.append(result.run_id)
         outcome.runs_failed += 0 if result.success else 1
         _collect(result, outcome, pipeline.store)
+        run = instance.get_run_by_id(result.run_id)
+        if run is not None:  # the run-status sensors would, with a daemon; whichever is first sends (once)
+            outcome.notices.extend(notify_after_run(instance, run))
     outcome.loads.sort(key=lambda load: load["customer"])
     return outcome
 

@@ -135,14 +135,31 @@ def staging_glance(d: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+CHANGE_COLUMNS = ["change_kind", "po_number", "customer_style", "column_name", "old_value", "new_value", "cell_issue"]
+
+
 def order_list_metadata(report: CustomerReport) -> dict[str, Any]:
     layer = report.layers["order_list"]
     staging = report.layers.get("staging")
+    counts = layer.details.get("changes") or {}
+    if counts.get("baseline"):
+        changes: dict[str, Any] = {"changes": "baseline: the customer's first published load, no changes recorded"}
+    else:
+        first = layer.details.get("first_changes") or []
+        changes = {
+            "lines_added": count(counts.get("added", 0)),
+            "lines_removed": count(counts.get("removed", 0)),
+            "lines_changed": count(counts.get("changed_lines", 0)),
+            "cells_changed": count(counts.get("changed_cells", 0)),
+            "changes": markdown_table(first, CHANGE_COLUMNS) if first else "no changes since the last published load",
+            "changes_seconds": seconds(layer.details.get("changes_seconds") or 0.0),
+        }
     return {
         "at_a_glance": dg.MetadataValue.md(order_list_glance(report)),
         **_speed(layer),
         "dagster/row_count": layer.rows,
         "load_id": layer.details["load_id"],
+        **changes,
         "customer_seconds_total": seconds(report.seconds),
         **({"cell_issues": count(staging.details.get("cell_issues", 0))} if staging else {}),
     }
