@@ -36,7 +36,9 @@ from order_platform.defs.order_list.checks import check_evaluations, order_list_
 from order_platform.defs.partitions import customer_partitions
 from order_platform.defs.resources import OrderPlatformResource
 from order_platform.defs.runs import process_tags, reap_dead_runs
+from order_platform.load.board_plan import BOARD_PLAN, PlannedBoard
 from order_platform.load.report import CustomerReport
+from order_platform.load.stages import timed
 from order_platform.monday.plan.lines import Target
 from order_platform.monday.state.freshness import boards_behind
 from order_platform.settings import PlatformSettings
@@ -113,6 +115,7 @@ def run_layers(
         context.log.warning(f"run {run_id} had died without ending; marked failed and its pool slots freed")
     failed: dict[str, str] = {}
     board: list[str] = list(customers)
+    planned: dict[str, PlannedBoard] = {}
     if layers:
         context.log.info(f"{len(customers)} customer(s), layers {sorted(layers)}, force={config.force}")
         pipeline = order_platform.pipeline()
@@ -120,10 +123,18 @@ def run_layers(
         for note in pipeline.listing_notes:
             context.log.warning(f"source listing: {note}")
         reports: list[CustomerReport] = []
+        # a dry run's board plan is made by each customer's worker right after its publish (board_plan.py)
+        plan_in_workers = (
+            MONDAY_BOARD_ITEMS in selected
+            and "order_list" in layers
+            and config.target() is None
+            and not config.audit_board
+            and monday.plans_as_workers_do()
+        )
         loads = run_customers(
             order_platform.spec(),
             customers,
-            layers=layers,
+            layers=layers | {BOARD_PLAN} if plan_in_workers else layers,
             force=config.force,
             workers=order_platform.worker_count(),
             listing=listing,
@@ -132,8 +143,11 @@ def run_layers(
         with closing(loads):  # a terminated run stops its workers at once
             for report in loads:
                 reports.append(report)
-                yield from layer_events(report, selected)
-                yield from check_evaluations(report, checks)
+                if report.board is not None:
+                    planned[report.customer] = report.board
+                with timed("dagster_events"):  # Dagster stores the events while this generator waits
+                    yield from layer_events(report, selected)
+                    yield from check_evaluations(report, checks)
                 # a published customer's figures are on its materialisations (one event each, not a log
                 # line too: on SQLite every event costs a connection, and the run writes ~800 of them)
                 if report.source_removed:
@@ -158,6 +172,7 @@ def run_layers(
             dg.AssetCheckKey(MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS) in checks,
             target=config.target(),
             audit=config.audit_board,
+            planned=planned,
         )
         for customer in set(customers) - set(board) - set(failed):
             yield dg.AssetMaterialization(

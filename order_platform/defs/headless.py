@@ -23,6 +23,9 @@ from order_platform.defs.runs import (
     reap_dead_runs,
     refresh_run_config,
 )
+from order_platform.ingest.source import WorkbookRef
+from order_platform.load import stages
+from order_platform.load.pipeline import OrderListPipeline
 from order_platform.settings import PlatformSettings
 from order_platform.staging.customers import customer_directory
 from order_platform.workers.runner import start_worker_server
@@ -60,6 +63,11 @@ class RefreshOutcome:
     skipped_in_source: list[str] = field(default_factory=list)  # what the source listing passed over, and why
     reaped_runs: list[str] = field(default_factory=list)
     source_removed: list[str] = field(default_factory=list)  # workbook gone: reported, not run, not failed
+    # (wall, CPU) seconds per stage (load/stages.py): the customers' loads summed over the workers, and
+    # this process's own (listing, the Dagster run, its events, the board sync)
+    load_stages: dict[str, tuple[float, float]] = field(default_factory=dict)
+    run_stages: dict[str, tuple[float, float]] = field(default_factory=dict)
+    worker_peak_mb: float = 0.0  # the largest worker's peak resident memory while it loaded a customer
 
     @property
     def failed(self) -> list[dict]:
@@ -95,11 +103,13 @@ def refresh(
     (default: every workbook in the source), in as few runs as the partition order allows (one for all)."""
     settings = settings or PlatformSettings()
     ensure_dagster_home(settings)
-    resource = OrderPlatformResource()
-    pipeline = resource.pipeline()
-    listing = pipeline.workbooks()
-    skipped_in_source = list(pipeline.listing_notes)
-    removed = pipeline.removed_customers(listing)  # logged 'source_removed'; not run
+    earlier = stages.take()
+    with stages.timed("listing"):
+        resource = OrderPlatformResource()
+        pipeline = resource.pipeline()
+        listing = pipeline.workbooks()
+        skipped_in_source = list(pipeline.listing_notes)
+        removed = pipeline.removed_customers(listing)  # logged 'source_removed'; not run
     if names:
         directory = customer_directory()
         wanted = {directory.partition_key(n) for n in names}
@@ -112,6 +122,24 @@ def refresh(
         wanted -= set(removed)
     else:
         wanted = set(listing)
+    with stages.timed("run"):
+        outcome = _run(wanted, listing, removed, skipped_in_source, resource, pipeline, force, monday)
+    outcome.run_stages = stages.take()
+    stages.give_back(earlier)
+    return outcome
+
+
+def _run(
+    wanted: set[str],
+    listing: dict[str, list[WorkbookRef]],
+    removed: list[str],
+    skipped_in_source: list[str],
+    resource: OrderPlatformResource,
+    pipeline: OrderListPipeline,
+    force: bool,
+    monday: bool,
+) -> RefreshOutcome:
+    """The Dagster part of `refresh`: the code location, the instance, the run(s)."""
     start_worker_server()  # its imports overlap with Dagster loading and planning the run
     defs = load_definitions()
     instance = dg.DagsterInstance.get()
@@ -146,7 +174,11 @@ def _collect(result: dg.ExecuteInProcessResult, outcome: RefreshOutcome, store: 
         materialization = event.step_materialization_data.materialization
         customer = materialization.partition
         metadata = materialization.metadata
+        if "worker_peak_memory_mb" in metadata:
+            outcome.worker_peak_mb = max(outcome.worker_peak_mb, float(str(metadata["worker_peak_memory_mb"].value)))
         if materialization.asset_key == ORDER_LIST_SLICE and customer:
+            if "stage_seconds" in metadata and isinstance(metadata["stage_seconds"].value, dict):
+                stages.add(outcome.load_stages, {k: (w, c) for k, (w, c) in metadata["stage_seconds"].value.items()})
             if "load_id" in metadata:
                 load_ids[customer] = str(metadata["load_id"].value)
             elif "unchanged" in metadata:

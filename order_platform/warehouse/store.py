@@ -1,8 +1,10 @@
 """Database reads and writes for the ORDER_LIST layers: raw, staging, publish (slice, quarantine, cell
 issues, remembered date order), load log.
 
-Bulk writes go through the driver's executemany (SQLite) or fast_executemany (SQL Server); the
-publish is one transaction that swaps a customer's slice, so readers see the old or the new one.
+Bulk writes: SQLite binds rows in a scratch database (sqlite_bulk.py); SQL Server loads the raw and
+staging tables through the driver's bulk copy (bulk/mssql_bulk.py; array-bound executemany where the
+driver has none). The publish is one transaction that swaps a customer's slice, so readers see the old
+or the new one.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from order_platform.schema import KEY_COLUMN, SOURCE_TABLE_COLUMN, OrderListSche
 from order_platform.staging.cell_issues import NOT_A_PROBLEM
 from order_platform.staging.date_order import DateOrder
 from order_platform.staging.transform import RAW_LINEAGE
+from order_platform.warehouse.bulk.mssql_bulk import bulk_cursor, replace_by_bulk_copy
 from order_platform.warehouse.date_orders import remember_date_order, remembered_date_order
 from order_platform.warehouse.raw_limits import check_raw_column_count, check_sql_server_raw_limits
 from order_platform.warehouse.rows import frame_rows, iter_frame_rows
@@ -112,6 +115,9 @@ class OrderStore(StoreReads):
         with self.engine.connect() as conn:
             if self.dialect == "sqlite":
                 self._replace_sqlite_table(conn, table, frame)
+            elif self.dialect == "mssql" and len(frame) and bulk_cursor(conn) is not None:
+                columns = [str(c) for c in frame.columns]
+                replace_by_bulk_copy(conn, table, columns, iter_frame_rows(frame, self.dialect), len(frame))
             else:
                 table.drop(conn, checkfirst=True)
                 table.create(conn)

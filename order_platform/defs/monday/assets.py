@@ -15,6 +15,8 @@ import dagster as dg
 from order_platform.defs.monday.metadata import first_failures, problem_line, sync_metadata
 from order_platform.defs.monday.resources import MondayResource
 from order_platform.defs.partitions import customer_partitions
+from order_platform.load.board_plan import PlannedBoard
+from order_platform.load.stages import timed
 from order_platform.monday import SyncResult
 from order_platform.monday.plan.lines import Target
 from order_platform.monday.state.board_lease import boards_lease
@@ -76,9 +78,12 @@ def sync_board(
     *,
     target: Target | None = None,
     audit: bool = False,
+    planned: dict[str, PlannedBoard] | None = None,
 ) -> Iterator[dg.AssetMaterialization | dg.AssetObservation | dg.AssetCheckEvaluation]:
     """Sync each customer's current slice (or the `target` lines of it) in turn through one paced client,
-    holding the boards' leases (one writer per board across runs and pods)."""
+    holding the boards' leases (one writer per board across runs and pods). `planned`: dry-run plans
+    the load workers already made (load/board_plan.py), reported here as if made here."""
+    planned = planned or {}
     settings = monday.settings()
     config = monday.board_config()
     boards = [settings.board_id or config.board.id, *(b.id for b in config.extra_boards)]
@@ -96,9 +101,13 @@ def sync_board(
         context.log.info(f"monday.com sync of {len(customers)} customer(s): {mode}{scope}")
         for customer in customers:
             try:
-                result = sync_published(
-                    store, customer, client, settings, config=config, target=target, audit=audit
-                )
+                if customer in planned and client is None:
+                    result = planned[customer].outcome()
+                else:
+                    with timed("board_plan"):
+                        result = sync_published(
+                            store, customer, client, settings, config=config, target=target, audit=audit
+                        )
             except Exception as exc:  # a bug or a broken board: this customer fails, the others go on
                 outcome.problems[customer] = f"{type(exc).__name__}: {exc}"
                 context.log.exception(f"{customer}: monday.com sync failed")

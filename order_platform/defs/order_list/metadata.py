@@ -127,6 +127,8 @@ def order_list_metadata(report: CustomerReport) -> dict[str, Any]:
         "dagster/row_count": layer.rows,
         "load_id": layer.details["load_id"],
         "customer_seconds_total": round(report.seconds, 3),
+        # (wall, CPU) seconds of each stage of the customer's load (load/stages.py; the bench's profile)
+        "stage_seconds": dg.MetadataValue.json({k: [round(w, 4), round(c, 4)] for k, (w, c) in report.stages.items()}),
     }
 
 

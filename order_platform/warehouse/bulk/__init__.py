@@ -1,0 +1,1 @@
+"""Bulk loading by driver: SQL Server's bulk copy (mssql_bulk.py)."""
