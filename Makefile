@@ -19,7 +19,7 @@ demo: install  ## sample workbooks (if the source folder is empty), full refresh
 	$(UV) run order-platform refresh
 
 ui: install  ## the Dagster UI (and daemon: sensor, schedules) on the demo's instance
-	@mkdir -p "$(DAGSTER_HOME)" && cp -n dagster.yaml "$(DAGSTER_HOME)/dagster.yaml" 2>/dev/null || true
+	@$(UV) run python -m order_platform.defs.instance >/dev/null  # DAGSTER_HOME and its dagster.yaml
 	$(UV) run dagster dev -w workspace.yaml
 
 lint: install  ## ruff, and mypy on the package (configured in pyproject.toml)

@@ -6,12 +6,15 @@ the transform (how each column is cast and matched) and the sample-data generato
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache, cached_property
-from importlib import resources
+from typing import Literal
+
+from pydantic import field_validator
+
+from order_platform.config.loading import PACKAGED, ConfigFileError, StrictModel, read_packaged_config
 
 
 class Kind(StrEnum):
@@ -57,26 +60,48 @@ class Column:
         return 10.0 ** (self.precision - self.scale)
 
 
-def _parse_column(raw: dict) -> Column:
-    sql_type = raw["sql_server_type"].replace(" ", "").upper()
-    match = _TYPE.match(sql_type)
-    if not match or match.group("base") not in _BASE_KIND:
-        raise ValueError(f"ORDER_LIST column {raw['name']!r}: unsupported type {raw['sql_server_type']!r}")
+class ColumnEntry(StrictModel):
+    """One column of config/order_list_schema.json."""
+
+    name: str
+    sql_server_type: str
+    group: Literal["key", "order", "size", "detail", "meta"]
+
+    @field_validator("sql_server_type")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        match = _TYPE.match(value.replace(" ", "").upper())
+        if not match or match.group("base") not in _BASE_KIND:
+            raise ValueError(f"unsupported type {value!r} (one of {', '.join(_BASE_KIND)})")
+        return value
+
+
+class SchemaFile(StrictModel):
+    """config/order_list_schema.json: ORDER_LIST's columns in production order."""
+
+    columns: list[ColumnEntry]
+
+
+class HeaderAliasesFile(StrictModel):
+    """config/header_aliases.json: source header -> canonical column, beyond case and spacing."""
+
+    aliases: dict[str, str]
+
+
+def _parse_column(raw: ColumnEntry) -> Column:
+    match = _TYPE.match(raw.sql_server_type.replace(" ", "").upper())
+    assert match is not None  # checked when the file was read
     kind = _BASE_KIND[match.group("base")]
     a, b = match.group("a"), match.group("b")
     return Column(
-        name=raw["name"],
-        sql_server_type=raw["sql_server_type"],
-        group=raw["group"],
+        name=raw.name,
+        sql_server_type=raw.sql_server_type,
+        group=raw.group,
         kind=kind,
         length=int(a) if kind is Kind.TEXT and a else None,
         precision=int(a) if kind is Kind.DECIMAL and a else None,
         scale=int(b) if kind is Kind.DECIMAL and b else None,
     )
-
-
-def _config_json(name: str) -> dict:
-    return json.loads(resources.files("order_platform.config").joinpath(name).read_text(encoding="utf-8"))
 
 
 KEY_COLUMN = "record_uuid"
@@ -89,7 +114,8 @@ ORDER_TYPE = "ORDER TYPE"
 PLANNED_DELIVERY_METHOD = "PLANNED DELIVERY METHOD"
 CUSTOMER_STYLE = "CUSTOMER STYLE"
 
-# The team's order-line key (DOMAIN.md), defined once: the line id is a UUID5 of these (staging/identity.py).
+# The team's order-line key (README, "How a workbook is read and cleaned"), defined once: the line id is a
+# UUID5 of these (staging/identity.py).
 # ORDER TYPE is left out on purpose: it is a status (RECEIVED -> CANCELLED) and a cancelled line stays the same line.
 ORDER_LINE_KEY: tuple[str, ...] = (
     AAG_ORDER_NUMBER,
@@ -145,12 +171,14 @@ def normalise_header(header: object) -> str:
 
 @cache
 def order_list_schema() -> OrderListSchema:
-    columns = tuple(_parse_column(raw) for raw in _config_json("order_list_schema.json")["columns"])
+    columns = tuple(_parse_column(raw) for raw in read_packaged_config(SchemaFile, "order_list_schema.json").columns)
     by_name = {c.name for c in columns}
     aliases: dict[str, str] = {}
-    for alias, canonical in _config_json("header_aliases.json")["aliases"].items():
+    for alias, canonical in read_packaged_config(HeaderAliasesFile, "header_aliases.json").aliases.items():
         if canonical not in by_name:
-            raise ValueError(f"header_aliases.json: {alias!r} points at unknown column {canonical!r}")
+            raise ConfigFileError(
+                f"{PACKAGED}/header_aliases.json: key 'aliases.{alias}' points at unknown column {canonical!r}"
+            )
         aliases[normalise_header(alias)] = canonical
     schema = OrderListSchema(columns=columns, aliases=aliases)
     _check_unambiguous(schema)
@@ -162,5 +190,8 @@ def _check_unambiguous(schema: OrderListSchema) -> None:
     for column in schema.business_columns:
         key = normalise_header(column.name)
         if key in seen:
-            raise ValueError(f"columns {seen[key]!r} and {column.name!r} differ only in case or spacing")
+            raise ConfigFileError(
+                f"{PACKAGED}/order_list_schema.json: columns {seen[key]!r} and {column.name!r} differ only in case "
+                "or spacing"
+            )
         seen[key] = column.name

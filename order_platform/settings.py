@@ -80,7 +80,3 @@ class PlatformSettings(BaseSettings):
     @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
-
-
-def load_settings() -> PlatformSettings:
-    return PlatformSettings()

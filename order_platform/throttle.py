@@ -163,11 +163,7 @@ def _throttle_engine(engine: sa.Engine) -> sa.Engine:
     return _engine(engine.url.set(database=f"{database}-throttle").render_as_string(hide_password=False))
 
 
-def shared_throttle(key: str, engine: sa.Engine | None = None) -> SharedThrottle:
-    """The instance-wide throttle for `key`, in the given engine's database or the configured platform
-    database (ORDER_PLATFORM_DATABASE_URL, the embedded SQLite file by default)."""
-    if engine is None:
-        from order_platform.settings import PlatformSettings
-
-        engine = _engine(str(PlatformSettings().database_url))
+def shared_throttle(key: str, engine: sa.Engine) -> SharedThrottle:
+    """The instance-wide throttle for `key`, kept with the platform database of `engine` (the caller's,
+    from the settings it was given: ORDER_PLATFORM_DATABASE_URL, the embedded SQLite file by default)."""
     return SharedThrottle(_throttle_engine(engine), key)

@@ -10,20 +10,19 @@ in `USA CUSTOMERS`). Generation is seeded, so the same call writes the same work
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
-from importlib import resources
 from pathlib import Path
 
 from openpyxl import Workbook
 
+from order_platform.config.loading import StrictModel, read_packaged_config
 from order_platform.ingest.source import WORKBOOK_SUFFIX
 from order_platform.schema import Kind, order_list_schema
-from order_platform.staging.customers import customer_directory
+from order_platform.staging.customers import CustomersFile, customer_directory
 
 TOTAL_LINES = 101_500
 REGION_FOLDERS = ("USA CUSTOMERS", "AUS Customers", "EU CUSTOMERS", "_PAST Customers")
@@ -41,9 +40,14 @@ class SampleWorkbook:
     lines: int
 
 
+class CustomerHeadersFile(StrictModel):
+    """config/customer_headers.json: each customer's real header row (keys are raw-table suffixes)."""
+
+    headers: dict[str, list[str]]
+
+
 def customer_headers() -> dict[str, list[str]]:
-    text = resources.files("order_platform.config").joinpath("customer_headers.json").read_text("utf-8")
-    return json.loads(text)["headers"]
+    return read_packaged_config(CustomerHeadersFile, "customer_headers.json").headers
 
 
 def _line_counts(names: list[str], total: int, rng: random.Random) -> dict[str, int]:
@@ -250,8 +254,7 @@ def _make_mess(row: list, position: dict[str, int], headers: list[str], mess: _M
 
 
 def _names_in_files(canonical: str) -> list[str]:
-    data = json.loads(resources.files("order_platform.config").joinpath("customers.json").read_text("utf-8"))
-    for entry in data["customers"]:
-        if entry["canonical"] == canonical:
-            return list(entry["names_in_order_list"])
+    for entry in read_packaged_config(CustomersFile, "customers.json").customers:
+        if entry.canonical == canonical:
+            return list(entry.names_in_order_list)
     return []

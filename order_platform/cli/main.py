@@ -194,7 +194,7 @@ def retire(name: str, yes: bool) -> None:
     from order_platform.staging.customers import customer_directory
 
     settings = PlatformSettings()
-    pipeline = PipelineSpec(str(settings.database_url), str(settings.source_dir), str(settings.blob_dir)).build()
+    pipeline = PipelineSpec.from_settings(settings).build()
     customer = customer_directory().partition_key(name)
     try:
         plan = plan_retirement(pipeline, customer)

@@ -138,6 +138,7 @@ def run_layers(
             force=config.force,
             workers=order_platform.worker_count(),
             listing=listing,
+            limits=order_platform.worker_limits(),
             on_log=lambda customer, level, message: context.log.log(level, f"{customer}: {message}"),
         )
         with closing(loads):  # a terminated run stops its workers at once

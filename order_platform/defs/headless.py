@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
+from order_platform.defs.instance import ensure_dagster_home
 from order_platform.defs.monday.assets import MONDAY_BOARD_ITEMS
 from order_platform.defs.order_list.assets import LAYER_OF, ORDER_LIST_SLICE
 from order_platform.defs.partitions import CUSTOMER
@@ -32,17 +30,6 @@ from order_platform.workers.runner import start_worker_server
 
 # The terminal gets one line per customer and problems; every event is still in the instance (UI).
 CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-REPO_INSTANCE_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
-
-
-def ensure_dagster_home(settings: PlatformSettings) -> Path:
-    """DAGSTER_HOME from the environment, else <ORDER_PLATFORM_HOME>/dagster with the repo's dagster.yaml."""
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home).absolute()
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(home)
-    if not (home / "dagster.yaml").exists() and REPO_INSTANCE_YAML.exists():
-        shutil.copyfile(REPO_INSTANCE_YAML, home / "dagster.yaml")
-    return home
 
 
 class UnknownCustomerError(ValueError):

@@ -16,6 +16,7 @@ from pydantic import Field
 from order_platform.load.factory import PipelineSpec
 from order_platform.load.pipeline import OrderListPipeline
 from order_platform.settings import PlatformSettings
+from order_platform.workers.process import WorkerLimits
 
 
 class OrderPlatformResource(dg.ConfigurableResource):
@@ -31,9 +32,11 @@ class OrderPlatformResource(dg.ConfigurableResource):
     def worker_count(self) -> int:
         return self.workers or self.settings().workers or max(1, min(2, os.cpu_count() or 1))
 
+    def worker_limits(self) -> WorkerLimits:
+        return WorkerLimits.from_settings(self.settings())
+
     def spec(self) -> PipelineSpec:
-        settings = self.settings()
-        return PipelineSpec(str(settings.database_url), str(settings.source_dir), str(settings.blob_dir))
+        return PipelineSpec.from_settings(self.settings())
 
     def pipeline(self) -> OrderListPipeline:
         return self.spec().build()
@@ -48,7 +51,14 @@ class OrderPlatformResource(dg.ConfigurableResource):
 @dg.definitions
 def resources() -> dg.Definitions:
     from order_platform.defs.monday.resources import MondayResource
+    from order_platform.monday import load_board_config
+    from order_platform.staging.customers import customer_directory
 
+    # The configuration files, read once as the code location loads (the schema already is, by the tables):
+    # a mistyped key or a mapped column ORDER_LIST does not have stops the load with one line naming the
+    # file and the key, rather than failing the first run that reads it.
+    load_board_config()
+    customer_directory()
     return dg.Definitions(
         resources={"order_platform": OrderPlatformResource(), "monday": MondayResource()},
         # One process per run: the ORDER_LIST step forks its own workers, and a run's customers share

@@ -18,7 +18,11 @@ import posixpath
 import re
 import zipfile
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree
+
+if TYPE_CHECKING:
+    from order_platform.settings import PlatformSettings
 
 HEAD_BYTES = 65_536  # where a sheet's <dimension> is: right after <sheetPr>, within the first kilobytes
 RATIO_FLOOR_BYTES = 10_000_000  # smaller parts cannot hurt, whatever their ratio
@@ -35,11 +39,8 @@ class WorkbookLimits:
     max_compression_ratio: int = 100
 
     @classmethod
-    def from_settings(cls) -> WorkbookLimits:
-        from order_platform.settings import PlatformSettings
-
-        s = PlatformSettings()
-        return cls(s.max_sheet_cells, s.max_uncompressed_mb, s.max_compression_ratio)
+    def from_settings(cls, settings: PlatformSettings) -> WorkbookLimits:
+        return cls(settings.max_sheet_cells, settings.max_uncompressed_mb, settings.max_compression_ratio)
 
 
 def stored_size_refusal(path: str, size: int, limits: WorkbookLimits) -> str | None:

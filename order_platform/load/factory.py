@@ -10,6 +10,7 @@ from order_platform.ingest.connectors import build_blob_store, build_source, loa
 from order_platform.ingest.workbook_guard import WorkbookLimits
 from order_platform.load.pipeline import OrderListPipeline
 from order_platform.schema import order_list_schema
+from order_platform.settings import PlatformSettings
 from order_platform.staging.customers import customer_directory
 from order_platform.warehouse.engine import make_engine
 from order_platform.warehouse.store import OrderStore
@@ -21,8 +22,11 @@ def build_store(database_url: str) -> OrderStore:
     return store
 
 
-def build_pipeline(database_url: str, source_dir: str, blob_dir: str) -> OrderListPipeline:
-    """The pipeline on the configured connectors (ORDER_PLATFORM_SOURCE / _BLOB), local folders by default."""
+def build_pipeline(
+    database_url: str, source_dir: str, blob_dir: str, limits: WorkbookLimits | None = None
+) -> OrderListPipeline:
+    """The pipeline on the configured connectors (ORDER_PLATFORM_SOURCE / _BLOB), local folders by default;
+    workbooks refused past `limits` (default: the ORDER_PLATFORM_MAX_* settings, read here)."""
     store = build_store(database_url)
     connectors = load_connector_settings()
     return OrderListPipeline(
@@ -31,17 +35,30 @@ def build_pipeline(database_url: str, source_dir: str, blob_dir: str) -> OrderLi
         store,
         order_list_schema(),
         customer_directory(),
-        WorkbookLimits.from_settings(),
+        limits or WorkbookLimits.from_settings(PlatformSettings()),
     )
 
 
 @dataclass(frozen=True)
 class PipelineSpec:
-    """Everything a process needs to build the pipeline: a picklable recipe, not live clients."""
+    """Everything a process needs to build the pipeline: a picklable recipe, not live clients.
+
+    Built from the settings once where a command, a resource or a test starts (`from_settings`); a worker
+    process builds the same pipeline from it. `limits` None: the process reads ORDER_PLATFORM_MAX_*."""
 
     database_url: str
     source_dir: str
     blob_dir: str
+    limits: WorkbookLimits | None = None
+
+    @classmethod
+    def from_settings(cls, settings: PlatformSettings) -> PipelineSpec:
+        return cls(
+            str(settings.database_url),
+            str(settings.source_dir),
+            str(settings.blob_dir),
+            WorkbookLimits.from_settings(settings),
+        )
 
     def build(self) -> OrderListPipeline:
         """The pipeline of this spec, built once per process."""
@@ -50,4 +67,4 @@ class PipelineSpec:
 
 @cache
 def _build(spec: PipelineSpec) -> OrderListPipeline:
-    return build_pipeline(spec.database_url, spec.source_dir, spec.blob_dir)
+    return build_pipeline(spec.database_url, spec.source_dir, spec.blob_dir, spec.limits)

@@ -30,8 +30,8 @@ from order_platform.staging.checks import CheckOutcome, blocking_failures, stagi
 from order_platform.staging.customers import CustomerDirectory, raw_table_name, shortened_table_note, staging_table_name
 from order_platform.staging.date_order import DateOrderContext
 from order_platform.staging.transform import StagingResult, stage
-from order_platform.warehouse.limits import customer_name_refusal
 from order_platform.warehouse.store import LoadRecord, OrderStore, PublishMismatch, raw_frame
+from order_platform.warehouse.writes.limits import customer_name_refusal
 
 PUBLISHED_MATCHES_STAGED = "published_matches_staged"
 

@@ -6,30 +6,32 @@ feeds which board column, how items, groups and subitems are named, and every sy
 
 from __future__ import annotations
 
-import json
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
-BOARD_CONFIG_PATH = CONFIG_DIR / "monday_board.json"
-ORDER_LIST_SCHEMA_PATH = CONFIG_DIR / "order_list_schema.json"
+from order_platform.config.loading import (
+    PACKAGED,
+    ConfigFileError,
+    StrictModel,
+    read_config_file,
+    read_packaged_config,
+)
+from order_platform.schema import order_list_schema
+
+BOARD_CONFIG_FILE = "monday_board.json"
 
 MondayType = Literal["text", "numbers", "date", "dropdown", "long_text", "status"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 DEFAULT_API_VERSION = "2026-10"  # monday.com's current version on 2026-11-30 (2026-07: maintenance)
 BOARD_ITEM_LIMIT = 10_000  # monday.com: a board holds at most 10,000 items
 
 
-class BoardScope(_Model):
+class BoardScope(StrictModel):
     """Which order lines go to a board: a line is in scope when it matches every filter that is set
     (values compared trimmed and upper-cased; an unset filter matches everything)."""
 
@@ -57,7 +59,7 @@ class BoardScope(_Model):
         return " and ".join(parts) or "every line"
 
 
-class BoardIds(_Model):
+class BoardIds(StrictModel):
     id: str
     name: str = ""
     subitems_board_id: str | None = None
@@ -66,19 +68,19 @@ class BoardIds(_Model):
     scope: BoardScope = Field(default_factory=BoardScope)
 
 
-class ItemColumn(_Model):
+class ItemColumn(StrictModel):
     order_list_column: str
     monday_column_id: str
     monday_type: MondayType
 
 
-class SubitemColumn(_Model):
+class SubitemColumn(StrictModel):
     field: Literal["size", "order_qty"]
     monday_column_id: str
     monday_type: MondayType
 
 
-class NameRule(_Model):
+class NameRule(StrictModel):
     """Name = the non-blank parts joined by `separator`; each part is the first non-blank column."""
 
     parts: list[list[str]]
@@ -86,7 +88,7 @@ class NameRule(_Model):
     max_chars: int = 255
 
 
-class ExternalIdColumn(_Model):
+class ExternalIdColumn(StrictModel):
     monday_column_id: str = "text_line_id"
     monday_type: Literal["text"] = "text"
     title: str = "ORDER LINE ID"
@@ -94,7 +96,7 @@ class ExternalIdColumn(_Model):
     create_if_missing: bool = True
 
 
-class Batching(_Model):
+class Batching(StrictModel):
     mutations_per_request: int = 100
     min_mutations_per_request: int = 5
     max_complexity_per_request: int = 2_500_000
@@ -103,7 +105,7 @@ class Batching(_Model):
     parents_per_subitem_lookup: int = 100
 
 
-class Complexity(_Model):
+class Complexity(StrictModel):
     budget_per_minute: int = 10_000_000
     window_seconds: float = 60.0
     estimated_mutation_cost: int = 10_000
@@ -111,7 +113,7 @@ class Complexity(_Model):
     safety_margin_points: int = 50_000
 
 
-class Retry(_Model):
+class Retry(StrictModel):
     max_attempts: int = 6
     backoff_base_seconds: float = 1.0
     backoff_max_seconds: float = 60.0
@@ -121,7 +123,7 @@ class Retry(_Model):
     abort_after_consecutive_failures: int = 3
 
 
-class SyncKnobs(_Model):
+class SyncKnobs(StrictModel):
     api_version: str = DEFAULT_API_VERSION
     external_id_column: ExternalIdColumn = Field(default_factory=ExternalIdColumn)
     item_name: NameRule
@@ -143,8 +145,9 @@ class SyncKnobs(_Model):
     payload_sample_size: int = 5
 
 
-class BoardConfig(_Model):
+class BoardConfig(StrictModel):
     board: BoardIds  # the first board; `extra_boards` when the order book does not fit one
+    extra_boards_note: str | None = None  # for people, like `note`
     extra_boards: list[BoardIds] = Field(default_factory=list)
     item_columns: list[ItemColumn]
     subitem_columns: list[SubitemColumn]
@@ -186,13 +189,45 @@ BOARD_CONFIG_ENV = "MONDAY_BOARD_CONFIG"
 
 def load_board_config(path: Path | str | None = None) -> BoardConfig:
     """Parse the board mapping file: `path`, else $MONDAY_BOARD_CONFIG, else the packaged
-    order_platform/config/monday_board.json."""
-    raw = json.loads(Path(path or os.environ.get(BOARD_CONFIG_ENV) or BOARD_CONFIG_PATH).read_text(encoding="utf-8"))
-    return BoardConfig.model_validate(raw)
+    order_platform/config/monday_board.json; refused (one line naming the file and the key) when a key is
+    unknown or a value mistyped, or when it maps an ORDER_LIST column the schema does not have."""
+    given = path or os.environ.get(BOARD_CONFIG_ENV)
+    if given:
+        config, file = read_config_file(BoardConfig, given), str(given)
+    else:
+        config, file = read_packaged_config(BoardConfig, BOARD_CONFIG_FILE), f"{PACKAGED}/{BOARD_CONFIG_FILE}"
+    check_against_schema(config, file)
+    return config
 
 
-@lru_cache(maxsize=4)
-def size_columns(schema_path: str | None = None) -> tuple[str, ...]:
+def mapped_columns(config: BoardConfig) -> list[tuple[str, str]]:
+    """(key in the file, ORDER_LIST column) for every column the mapping reads from ORDER_LIST."""
+    sync = config.sync
+    return [
+        *((f"item_columns[{i}].order_list_column", c.order_list_column) for i, c in enumerate(config.item_columns)),
+        *(
+            (f"sync.{rule}.parts[{i}][{j}]", column)
+            for rule, name in (("item_name", sync.item_name), ("group_name", sync.group_name))
+            for i, part in enumerate(name.parts)
+            for j, column in enumerate(part)
+        ),
+        ("sync.external_id_column.source", sync.external_id_column.source),
+    ]
+
+
+def check_against_schema(config: BoardConfig, file: str) -> None:
+    """Every ORDER_LIST column the mapping reads exists in the schema (config/order_list_schema.json)."""
+    known = order_list_schema().by_name
+    unknown = [f"column {column!r} (key {key!r})" for key, column in mapped_columns(config) if column not in known]
+    if unknown:
+        boards = ", ".join(f"{b.name!r} ({b.id})" if b.name else b.id for b in config.boards)
+        raise ConfigFileError(
+            f"{file}: board {boards}: not in the ORDER_LIST schema (config/order_list_schema.json): "
+            + "; ".join(unknown)
+        )
+
+
+@cache
+def size_columns() -> tuple[str, ...]:
     """ORDER_LIST size columns in production order (group "size" of order_list_schema.json)."""
-    raw = json.loads(Path(schema_path or ORDER_LIST_SCHEMA_PATH).read_text(encoding="utf-8"))
-    return tuple(c["name"] for c in raw["columns"] if c["group"] == "size")
+    return tuple(c.name for c in order_list_schema().size_columns)

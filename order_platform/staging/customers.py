@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
+from typing import Literal
+
+from pydantic import Field
+
+from order_platform.config.loading import StrictModel, read_packaged_config
 
 _NON_ALNUM = re.compile(r"[^0-9A-Z]+")
 
@@ -18,6 +21,24 @@ def _squash(name: str) -> str:
 
 
 DATE_ORDERS = ("DMY", "MDY")  # day first, month first
+DateOrderName = Literal["DMY", "MDY"]
+
+
+class CustomerEntry(StrictModel):
+    """One customer of config/customers.json."""
+
+    canonical: str
+    aliases: list[str] = Field(default_factory=list)
+    names_in_order_list: list[str] = Field(default_factory=list)
+    date_order: DateOrderName | None = None  # how its text dates are written, when a workbook does not show it
+
+
+class CustomersFile(StrictModel):
+    """config/customers.json: the canonical names, their spellings, how text dates are read."""
+
+    date_order_note: str | None = None  # for people, like `note`
+    date_order_by_region_folder: dict[str, DateOrderName] = Field(default_factory=dict)
+    customers: list[CustomerEntry]
 
 
 @dataclass(frozen=True)
@@ -59,23 +80,16 @@ class CustomerDirectory:
 
 @cache
 def customer_directory() -> CustomerDirectory:
-    data = json.loads(
-        resources.files("order_platform.config").joinpath("customers.json").read_text(encoding="utf-8")
-    )
+    data = read_packaged_config(CustomersFile, "customers.json")
     mapping: dict[str, str] = {}
-    for entry in data["customers"]:
-        canonical = entry["canonical"]
-        mapping[_squash(canonical)] = canonical
+    for entry in data.customers:
+        mapping[_squash(entry.canonical)] = entry.canonical
     # Aliases never override a canonical name (LAMBS is its own customer, not GET LAMBS).
-    for entry in data["customers"]:
-        for other in [*entry["aliases"], *entry["names_in_order_list"]]:
-            mapping.setdefault(_squash(other), entry["canonical"])
-    date_orders = {e["canonical"]: e["date_order"] for e in data["customers"] if e.get("date_order")}
-    regions = dict(data.get("date_order_by_region_folder", {}))
-    for where, order in [*date_orders.items(), *regions.items()]:
-        if order not in DATE_ORDERS:
-            raise ValueError(f"customers.json: date order {order!r} for {where!r} is not one of {DATE_ORDERS}")
-    return CustomerDirectory(mapping, date_orders, regions)
+    for entry in data.customers:
+        for other in [*entry.aliases, *entry.names_in_order_list]:
+            mapping.setdefault(_squash(other), entry.canonical)
+    date_orders: dict[str, str] = {e.canonical: e.date_order for e in data.customers if e.date_order}
+    return CustomerDirectory(mapping, date_orders, dict(data.date_order_by_region_folder))
 
 
 def raw_table_name(customer: str) -> str:

@@ -24,9 +24,6 @@ from order_platform.staging.date_order import DateOrder
 from order_platform.staging.transform import RAW_LINEAGE
 from order_platform.warehouse.bulk.mssql_bulk import bulk_cursor, replace_by_bulk_copy
 from order_platform.warehouse.date_orders import remember_date_order, remembered_date_order
-from order_platform.warehouse.raw_limits import check_raw_column_count, check_sql_server_raw_limits
-from order_platform.warehouse.rows import frame_rows, iter_frame_rows
-from order_platform.warehouse.sqlite_bulk import scratch_image
 from order_platform.warehouse.store_reads import StoreReads
 from order_platform.warehouse.tables import (
     CELL_ISSUES,
@@ -38,6 +35,9 @@ from order_platform.warehouse.tables import (
     raw_table,
     staging_table,
 )
+from order_platform.warehouse.writes.raw_limits import check_raw_column_count, check_sql_server_raw_limits
+from order_platform.warehouse.writes.rows import frame_rows, iter_frame_rows
+from order_platform.warehouse.writes.sqlite_bulk import scratch_image
 
 SQLITE_MAX_COLUMNS = 2000  # SQLITE_MAX_COLUMN as Python's sqlite3 is built
 

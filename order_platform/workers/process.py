@@ -33,6 +33,7 @@ from order_platform.ingest.source import WorkbookRef
 
 if TYPE_CHECKING:
     from order_platform.load.factory import PipelineSpec
+    from order_platform.settings import PlatformSettings
 
 # Messages on the worker -> main pipe: (kind, payload)
 LOG, LAYER, REPORT = "log", "layer", "report"
@@ -47,10 +48,10 @@ class WorkerLimits:
     time_seconds: float = 900.0
 
     @classmethod
-    def from_settings(cls) -> WorkerLimits:
+    def from_settings(cls, settings: PlatformSettings | None = None) -> WorkerLimits:
         from order_platform.settings import PlatformSettings
 
-        settings = PlatformSettings()
+        settings = settings or PlatformSettings()  # None: run_customers' default only; the edges pass theirs
         return cls(settings.worker_memory_mb, settings.customer_timeout_seconds)
 
     @property

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from order_platform.cli.main import main
-from order_platform.defs.headless import ensure_dagster_home
+from order_platform.defs.instance import ensure_dagster_home
 from order_platform.ingest.blob import last_good
 from order_platform.settings import PlatformSettings
 from order_platform.workers.runner import run_customers

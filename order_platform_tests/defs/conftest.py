@@ -1,20 +1,19 @@
 """Fixtures for the Dagster layer: a fresh Dagster instance home per test, every line in the board's scope."""
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from order_platform.defs.headless import REPO_INSTANCE_YAML
+from order_platform.defs.instance import kept_instance_yaml
 from order_platform.monday import load_board_config
 
 
 @pytest.fixture
 def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An instance home set up as `make ui` and the CLI set one up: the repository's dagster.yaml."""
+    """An instance home set up as `make ui` and the CLI set one up (the project's dagster.yaml, one event log)."""
     home = tmp_path / "dagster"
     home.mkdir()
-    shutil.copyfile(REPO_INSTANCE_YAML, home / "dagster.yaml")
+    (home / "dagster.yaml").write_text(kept_instance_yaml(), encoding="utf-8")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
 

@@ -78,10 +78,11 @@ def test_a_hold_only_extends_and_wait_sleeps_the_remainder(tmp_path):
     assert SharedThrottle(engine, "other", clock=lambda: now[0]).remaining() <= 0  # keys are apart
 
 
-def test_shared_throttle_defaults_to_the_platform_database(tmp_path, monkeypatch):
-    monkeypatch.setenv("ORDER_PLATFORM_DATABASE_URL", f"sqlite:///{tmp_path / 'platform.db'}")
-    shared_throttle("graph:x").hold(60)
-    assert 55 < shared_throttle("graph:x").remaining() <= 60
+def test_shared_throttle_is_kept_with_the_platform_database(tmp_path):
+    url = f"sqlite:///{tmp_path / 'platform.db'}"
+    shared_throttle("graph:x", make_engine(url)).hold(60)
+    assert 55 < shared_throttle("graph:x", make_engine(url)).remaining() <= 60  # another process's engine
+    assert (tmp_path / "platform.db-throttle").exists()  # beside the embedded database, locked apart
 
 
 def test_backoff_without_retry_after_on_503_is_shared_too(graph: FakeGraph, static_token):

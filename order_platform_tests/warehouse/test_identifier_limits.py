@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from order_platform.staging.customers import raw_table_name, shortened_table_note, staging_table_name
-from order_platform.warehouse.limits import customer_name_refusal
 from order_platform.warehouse.tables import MSSQL_MAX_IDENTIFIER
+from order_platform.warehouse.writes.limits import customer_name_refusal
 from order_platform.workers.runner import run_customers
 from order_platform_tests.workbooks import line, workbook_name, write_workbook
 

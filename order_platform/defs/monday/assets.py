@@ -88,7 +88,7 @@ def sync_board(
     config = monday.board_config()
     boards = [settings.board_id or config.board.id, *(b.id for b in config.extra_boards)]
     with (
-        monday.client(settings, config) as client,
+        monday.client(settings, config, store.engine) as client,
         boards_lease(
             store.engine,
             boards,

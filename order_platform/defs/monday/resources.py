@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
+import sqlalchemy as sa
 from pydantic import Field
 
 from order_platform.monday import BoardConfig, MondayClient, MondaySettings, load_board_config
@@ -57,12 +58,15 @@ class MondayResource(dg.ConfigurableResource):
         return not self.dry_run and self.settings().has_token
 
     @contextmanager
-    def client(self, settings: MondaySettings, config: BoardConfig) -> Iterator[MondayClient | None]:
-        """A connected client for the run, or None for a dry run."""
+    def client(
+        self, settings: MondaySettings, config: BoardConfig, engine: sa.Engine
+    ) -> Iterator[MondayClient | None]:
+        """A connected client for the run, or None for a dry run; its throttle kept in `engine`'s database
+        (the platform's), shared with every process and pod."""
         client = (
             None
             if self.dry_run or not settings.has_token
-            else MondayClient.from_settings(settings, config, throttle=monday_throttle(settings.api_url))
+            else MondayClient.from_settings(settings, config, throttle=monday_throttle(settings.api_url, engine))
         )
         if client is None:
             yield None

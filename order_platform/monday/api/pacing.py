@@ -12,11 +12,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import tenacity
 
 from order_platform.throttle import Throttle
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -130,11 +133,12 @@ def backoff_delay(
     return delay * (1.0 - jitter_fraction * rng())
 
 
-def monday_throttle(api_url: str) -> Throttle:
-    """The instance-wide throttle for this monday.com endpoint (a row in the platform database), so a
-    rate limit seen by one client holds every process and pod; pass it to MondayClient(throttle=...)."""
+def monday_throttle(api_url: str, engine: sa.Engine) -> Throttle:
+    """The instance-wide throttle for this monday.com endpoint (a row in the platform database of
+    `engine`), so a rate limit seen by one client holds every process and pod; pass it to
+    MondayClient(throttle=...)."""
     from urllib.parse import urlsplit
 
     from order_platform.throttle import shared_throttle
 
-    return shared_throttle(f"monday:{urlsplit(api_url).netloc.lower()}")
+    return shared_throttle(f"monday:{urlsplit(api_url).netloc.lower()}", engine)

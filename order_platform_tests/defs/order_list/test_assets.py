@@ -68,11 +68,18 @@ def test_code_location_loads_as_a_dg_project(dagster_home):
     assert all(graph.get_check_spec(k).partitions_def is not None for k in graph.asset_check_keys)
     assert {s.name for s in defs.schedules} == {"weekday_reconcile", "monday_full_refresh"}
     assert {s.name for s in defs.sensors} == {"workbook_sensor", "monday_automation"}
-    env = {**os.environ, "VIRTUAL_ENV": str(Path(sys.executable).parents[1])}
+
+
+def test_dg_check_defs_passes_in_a_fresh_clone_with_nothing_set():
+    """As a newcomer runs it: no DAGSTER_HOME, no ORDER_PLATFORM_* (Dagster then reads the project's
+    dagster.yaml with storage in a temporary folder); only PATH and the venv the tests run in."""
+    venv = Path(sys.executable).parents[1]
+    env = {"PATH": os.pathsep.join([str(venv / "bin"), os.defpath]), "VIRTUAL_ENV": str(venv)}
     checked = subprocess.run(
         [str(Path(sys.executable).parent / "dg"), "check", "defs"], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert checked.returncode == 0 and "All definitions loaded successfully" in checked.stdout, checked.stderr
+    assert not list(ROOT.glob(".tmp_dagster_home_*"))  # Dagster's temporary instance, removed after
 
 
 def test_backfills_can_be_split_into_parallel_runs(monkeypatch):

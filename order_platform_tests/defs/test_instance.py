@@ -1,0 +1,43 @@
+"""The embedded Dagster instance: the project's dagster.yaml as Dagster reads it with nothing set, and the
+kept instance <ORDER_PLATFORM_HOME>/dagster that `make ui`, `make demo` and `order-platform refresh` use."""
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+from dagster._core.storage.event_log import ConsolidatedSqliteEventLogStorage
+
+from order_platform.defs.instance import PROJECT_INSTANCE_YAML, ensure_dagster_home
+from order_platform.settings import PlatformSettings
+
+
+def _env_reads(value: object) -> list[object]:
+    if isinstance(value, dict):
+        found = [value["env"]] if "env" in value else []
+        return found + [e for v in value.values() for e in _env_reads(v)]
+    if isinstance(value, list):
+        return [e for v in value for e in _env_reads(v)]
+    return []
+
+
+def test_the_project_instance_reads_no_environment_variable():
+    assert _env_reads(yaml.safe_load(PROJECT_INSTANCE_YAML.read_text(encoding="utf-8"))) == []
+
+
+def test_the_kept_instance_is_under_order_platform_home_with_one_event_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("ORDER_PLATFORM_HOME", str(tmp_path / "platform"))
+    home = ensure_dagster_home(PlatformSettings())
+    assert home == tmp_path / "platform" / "dagster" and (home / "dagster.yaml").exists()
+    with dg.DagsterInstance.get() as instance:
+        assert instance.root_directory == str(home)
+        assert isinstance(instance.event_log_storage, ConsolidatedSqliteEventLogStorage)
+        assert instance.run_monitoring_enabled
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    ensure_dagster_home(PlatformSettings())  # an instance's own dagster.yaml is kept as it is
+    assert (home / "dagster.yaml").read_text(encoding="utf-8") == "telemetry:\n  enabled: false\n"
