@@ -1,8 +1,8 @@
 """Database reads and writes for the ORDER_LIST layers: raw, staging, publish (slice, quarantine, cell
 issues, remembered date order), load log.
 
-Bulk writes: SQLite binds rows in a scratch database (sqlite_bulk.py); SQL Server loads the raw and
-staging tables through the driver's bulk copy (bulk/mssql_bulk.py; array-bound executemany where the
+Bulk writes: SQLite binds rows in a scratch database (writes/sqlite_bulk.py); SQL Server loads the raw and
+staging tables through the driver's bulk copy (writes/mssql_bulk.py; array-bound executemany where the
 driver has none). The publish is one transaction that swaps a customer's slice, so readers see the old
 or the new one.
 """
@@ -22,7 +22,6 @@ from order_platform.schema import KEY_COLUMN, SOURCE_TABLE_COLUMN, OrderListSche
 from order_platform.staging.cell_issues import NOT_A_PROBLEM
 from order_platform.staging.date_order import DateOrder
 from order_platform.staging.transform import RAW_LINEAGE
-from order_platform.warehouse.bulk.mssql_bulk import bulk_cursor, replace_by_bulk_copy
 from order_platform.warehouse.date_orders import remember_date_order, remembered_date_order
 from order_platform.warehouse.store_reads import StoreReads
 from order_platform.warehouse.tables import (
@@ -35,6 +34,7 @@ from order_platform.warehouse.tables import (
     raw_table,
     staging_table,
 )
+from order_platform.warehouse.writes.mssql_bulk import bulk_cursor, replace_by_bulk_copy
 from order_platform.warehouse.writes.raw_limits import check_raw_column_count, check_sql_server_raw_limits
 from order_platform.warehouse.writes.rows import frame_rows, iter_frame_rows
 from order_platform.warehouse.writes.sqlite_bulk import scratch_image

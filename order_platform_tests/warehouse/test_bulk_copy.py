@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 from order_platform.schema import KEY_COLUMN, OrderListSchema
-from order_platform.warehouse.bulk.mssql_bulk import BATCH_ROWS, load_table_name
 from order_platform.warehouse.engine import make_engine
 from order_platform.warehouse.store import LoadRecord, OrderStore
+from order_platform.warehouse.writes.mssql_bulk import BATCH_ROWS, load_table_name
 from order_platform_tests.warehouse.conftest import URLS
 from order_platform_tests.warehouse.fake_pyodbc import BulkCopy, Call, Recorder, module
 from order_platform_tests.warehouse.test_statements import RAW, STAGING, sheet, staged_frame
