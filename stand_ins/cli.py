@@ -39,11 +39,14 @@ def sample_data(target: Path | None, lines: int, force: bool) -> None:
 )
 @click.option("--workers", type=int, default=None, help="Processes (default: ORDER_PLATFORM_WORKERS or 2).")
 @click.option("--profile", is_flag=True, help="The per-stage profile on one worker too (one more refresh).")
-def bench(source: Path | None, workers: int | None, profile: bool) -> None:
+@click.option(
+    "--refreshes", default=2, show_default=True, help="Whole `refresh` commands timed (0: only the in-process one)."
+)
+def bench(source: Path | None, workers: int | None, profile: bool, refreshes: int) -> None:
     """Full refresh vs. the calamine read floor, one changed workbook via the sensor, peak memory."""
     from stand_ins.bench import run_bench
 
-    run_bench(source, workers, profile)
+    run_bench(source, workers, profile, refreshes)
 
 
 @dev_commands.command("monday-bench")

@@ -16,6 +16,7 @@ from contextlib import closing
 
 import dagster as dg
 
+from order_platform.defs.instance import databases_held_open
 from order_platform.defs.monday.assets import (
     MONDAY_BOARD_ITEMS,
     NO_FAILED_RECORDS,
@@ -140,8 +141,11 @@ def run_layers(
             listing=listing,
             limits=order_platform.worker_limits(),
             on_log=lambda customer, level, message: context.log.log(level, f"{customer}: {message}"),
+            start_next_first=True,  # workers go on while Dagster stores a finished customer's events
         )
-        with closing(loads):  # a terminated run stops its workers at once
+        # closing: a terminated run stops its workers at once; the instance's databases held open: every
+        # event's connection closes without a checkpoint (defs/instance.py)
+        with closing(loads), databases_held_open(context.instance.root_directory):
             for report in loads:
                 reports.append(report)
                 if report.board is not None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from order_platform.defs.instance import ensure_dagster_home
+from order_platform.defs.instance import databases_held_open, ensure_dagster_home
 from order_platform.defs.monday.assets import MONDAY_BOARD_ITEMS
 from order_platform.defs.order_list.assets import LAYER_OF, ORDER_LIST_SLICE
 from order_platform.defs.partitions import CUSTOMER
@@ -139,13 +139,14 @@ def _run(
     job = defs.resolve_job_def("refresh")
     selection = [*LAYER_OF, MONDAY_BOARD_ITEMS] if monday else list(LAYER_OF)
     for first, last in contiguous_ranges(order, wanted):
-        result = job.execute_in_process(
+        with databases_held_open(instance.root_directory):
+            result = job.execute_in_process(
             instance=instance,
-            run_config={**refresh_run_config(force), **CONSOLE_INFO},
-            tags={RANGE_START: first, RANGE_END: last, "order_platform/trigger": "cli", **process_tags()},
-            asset_selection=selection,
-            raise_on_error=False,
-        )
+                run_config={**refresh_run_config(force), **CONSOLE_INFO},
+                tags={RANGE_START: first, RANGE_END: last, "order_platform/trigger": "cli", **process_tags()},
+                asset_selection=selection,
+                raise_on_error=False,
+            )
         outcome.run_ids.append(result.run_id)
         outcome.runs_failed += 0 if result.success else 1
         _collect(result, outcome, pipeline.store)
