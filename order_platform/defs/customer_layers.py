@@ -6,8 +6,9 @@ the same run is skipped unless the upstream step yields outputs (which would mar
 the run materialised, the failed ones included). So the op materialises, per customer, exactly the
 layers that customer completed (source -> blob -> raw -> staging -> ORDER_LIST -> monday.com items),
 evaluates every check per customer, and fails at the end naming the customers that failed: those,
-and only those, are red. Customers load side by side in worker processes (`runner.py`); the board
-sync follows in this process, through one paced client.
+and only those, are red. Customers load side by side in worker processes (`runner.py`); a live board
+sync follows in this process, through one paced client; in a dry run each worker plans its customer's
+board after the publish and the plan is reported with the customer's other events (`load/board_plan.py`).
 """
 
 
@@ -21,6 +22,7 @@ from order_platform.defs.monday.assets import (
     MONDAY_BOARD_ITEMS,
     NO_FAILED_RECORDS,
     BoardOutcome,
+    customer_board_events,
     monday_check_specs,
     monday_spec,
     sync_board,
@@ -37,7 +39,7 @@ from order_platform.defs.order_list.checks import check_evaluations, order_list_
 from order_platform.defs.partitions import customer_partitions
 from order_platform.defs.resources import OrderPlatformResource
 from order_platform.defs.runs import process_tags, reap_dead_runs
-from order_platform.load.board_plan import BOARD_PLAN, PlannedBoard
+from order_platform.load.board_plan import BOARD_PLAN
 from order_platform.load.report import CustomerReport
 from order_platform.load.stages import timed
 from order_platform.monday.plan.lines import Target
@@ -116,7 +118,9 @@ def run_layers(
         context.log.warning(f"run {run_id} had died without ending; marked failed and its pool slots freed")
     failed: dict[str, str] = {}
     board: list[str] = list(customers)
-    planned: dict[str, PlannedBoard] = {}
+    board_outcome = BoardOutcome()
+    board_check = dg.AssetCheckKey(MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS) in checks
+    board_reported: set[str] = set()  # dry-run plans made by the workers, reported as each customer ends
     if layers:
         context.log.info(f"{len(customers)} customer(s), layers {sorted(layers)}, force={config.force}")
         pipeline = order_platform.pipeline()
@@ -132,6 +136,7 @@ def run_layers(
             and not config.audit_board
             and monday.plans_as_workers_do()
         )
+        board_config = monday.board_config() if plan_in_workers else None
         loads = run_customers(
             order_platform.spec(),
             customers,
@@ -148,11 +153,14 @@ def run_layers(
         with closing(loads), databases_held_open(context.instance.root_directory):
             for report in loads:
                 reports.append(report)
-                if report.board is not None:
-                    planned[report.customer] = report.board
                 with timed("dagster_events"):  # Dagster stores the events while this generator waits
                     yield from layer_events(report, selected)
                     yield from check_evaluations(report, checks)
+                    if report.board is not None and board_config is not None:
+                        board_reported.add(report.customer)
+                        yield from customer_board_events(
+                            context, report.customer, report.board.outcome, board_outcome, board_check, board_config
+                        )
                 # a published customer's figures are on its materialisations (one event each, not a log
                 # line too: on SQLite every event costs a connection, and the run writes ~800 of them)
                 if report.source_removed:
@@ -166,26 +174,25 @@ def run_layers(
         else:
             board = [r.customer for r in reports if r.ok]
     if MONDAY_BOARD_ITEMS in selected:
-        store = order_platform.pipeline().store
-        outcome = BoardOutcome()
-        yield from sync_board(
-            context,
-            board,
-            store,
-            monday,
-            outcome,
-            dg.AssetCheckKey(MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS) in checks,
-            target=config.target(),
-            audit=config.audit_board,
-            planned=planned,
-        )
+        remaining = [c for c in board if c not in board_reported]
+        if remaining or not board_reported:
+            yield from sync_board(
+                context,
+                remaining,
+                order_platform.pipeline().store,
+                monday,
+                board_outcome,
+                board_check,
+                target=config.target(),
+                audit=config.audit_board,
+            )
         for customer in set(customers) - set(board) - set(failed):
             yield dg.AssetMaterialization(
                 asset_key=MONDAY_BOARD_ITEMS,
                 partition=customer,
                 metadata={"in_step": True, "note": "the board already shows the current slice; nothing to send"},
             )
-        failed.update({c: f"monday.com: {p}" for c, p in outcome.problems.items()})
+        failed.update({c: f"monday.com: {p}" for c, p in board_outcome.problems.items()})
     if failed:
         raise dg.Failure(
             description=f"{len(failed)} of {len(customers)} customer(s) failed: "

@@ -7,8 +7,9 @@ its own load only. The logic is plain Python in `monday/` (`sync_customer`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 import dagster as dg
 
@@ -17,7 +18,7 @@ from order_platform.defs.monday.resources import MondayResource
 from order_platform.defs.partitions import customer_partitions
 from order_platform.load.board_plan import PlannedBoard
 from order_platform.load.stages import timed
-from order_platform.monday import SyncResult
+from order_platform.monday import BoardConfig, MondayClient, MondaySettings, SyncResult
 from order_platform.monday.plan.lines import Target
 from order_platform.monday.state.board_lease import boards_lease
 from order_platform.monday.sync import sync_published
@@ -100,42 +101,67 @@ def sync_board(
         scope = f", only {target}" if target else ""
         context.log.info(f"monday.com sync of {len(customers)} customer(s): {mode}{scope}")
         for customer in customers:
-            try:
-                if customer in planned and client is None:
-                    result = planned[customer].outcome()
-                else:
-                    with timed("board_plan"):
-                        result = sync_published(
-                            store, customer, client, settings, config=config, target=target, audit=audit
-                        )
-            except Exception as exc:  # a bug or a broken board: this customer fails, the others go on
-                outcome.problems[customer] = f"{type(exc).__name__}: {exc}"
-                context.log.exception(f"{customer}: monday.com sync failed")
-                if check_selected:
-                    yield _not_synced(customer, outcome.problems[customer])
-                continue
-            if result is None:
-                outcome.problems[customer] = "no published ORDER_LIST slice; materialise order_list first"
-                context.log.error(f"{customer}: {outcome.problems[customer]}")
-                if check_selected:
-                    yield _not_synced(customer, outcome.problems[customer])
-                continue
-            if result.cell_issues:
-                context.log.warning(
-                    f"{customer}: {result.cell_issues} cell(s) could not be sent as written and were cleared or "
-                    "neutralised on the board (MONDAY_CELL_ISSUE; see the cell_issue_sample metadata)"
-                )
-            clean = is_clean(result)
-            # a targeted sync brings part of the slice: it is recorded, but does not stand for the partition
-            event = dg.AssetMaterialization if clean and target is None else dg.AssetObservation
-            yield event(asset_key=MONDAY_BOARD_ITEMS, partition=customer, metadata=sync_metadata(result, config))
-            if check_selected:
-                yield _check(result, clean)
-            if clean:
-                context.log.info(_log_line(result))
+            if customer in planned and client is None:
+                sync: Callable[[], SyncResult | None] = planned[customer].outcome
             else:
-                outcome.problems[customer] = problem_line(result)
-                context.log.error(_log_line(result))
+                sync = partial(_timed_sync, store, customer, client, settings, config, target, audit)
+            yield from customer_board_events(context, customer, sync, outcome, check_selected, config, target)
+
+
+def _timed_sync(
+    store: OrderStore,
+    customer: str,
+    client: MondayClient | None,
+    settings: MondaySettings,
+    config: BoardConfig,
+    target: Target | None,
+    audit: bool,
+) -> SyncResult | None:
+    with timed("board_plan"):
+        return sync_published(store, customer, client, settings, config=config, target=target, audit=audit)
+
+
+def customer_board_events(
+    context: dg.AssetExecutionContext,
+    customer: str,
+    sync: Callable[[], SyncResult | None],
+    outcome: BoardOutcome,
+    check_selected: bool,
+    config: BoardConfig,
+    target: Target | None = None,
+) -> Iterator[dg.AssetMaterialization | dg.AssetObservation | dg.AssetCheckEvaluation]:
+    """One customer's board events from its sync (or the plan its worker made: `sync` returns it): the
+    materialisation (an observation for a targeted or unclean sync), the check, the log line."""
+    try:
+        result = sync()
+    except Exception as exc:  # a bug or a broken board: this customer fails, the others go on
+        outcome.problems[customer] = f"{type(exc).__name__}: {exc}"
+        context.log.exception(f"{customer}: monday.com sync failed")
+        if check_selected:
+            yield _not_synced(customer, outcome.problems[customer])
+        return
+    if result is None:
+        outcome.problems[customer] = "no published ORDER_LIST slice; materialise order_list first"
+        context.log.error(f"{customer}: {outcome.problems[customer]}")
+        if check_selected:
+            yield _not_synced(customer, outcome.problems[customer])
+        return
+    if result.cell_issues:
+        context.log.warning(
+            f"{customer}: {result.cell_issues} cell(s) could not be sent as written and were cleared or "
+            "neutralised on the board (MONDAY_CELL_ISSUE; see the cell_issue_sample metadata)"
+        )
+    clean = is_clean(result)
+    # a targeted sync brings part of the slice: it is recorded, but does not stand for the partition
+    event = dg.AssetMaterialization if clean and target is None else dg.AssetObservation
+    yield event(asset_key=MONDAY_BOARD_ITEMS, partition=customer, metadata=sync_metadata(result, config))
+    if check_selected:
+        yield _check(result, clean)
+    if clean:
+        context.log.info(_log_line(result))
+    else:
+        outcome.problems[customer] = problem_line(result)
+        context.log.error(_log_line(result))
 
 
 def _not_synced(customer: str, problem: str) -> dg.AssetCheckEvaluation:
