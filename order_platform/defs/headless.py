@@ -130,7 +130,8 @@ def _run(
     start_worker_server()  # its imports overlap with Dagster loading and planning the run
     defs = load_definitions()
     instance = dg.DagsterInstance.get()
-    reaped = reap_dead_runs(instance, resource.release_run_holdings)
+    # No daemon may be running here (run monitoring frees ended runs' slots): the CLI frees them itself.
+    reaped = reap_dead_runs(instance, resource.release_run_holdings, free_ended_runs=True)
     outcome = RefreshOutcome(
         datetime.now(), sorted(wanted), reaped_runs=reaped, source_removed=removed, skipped_in_source=skipped_in_source
     )

@@ -1,11 +1,17 @@
 """Run requests over customer partitions, and recovery from runs whose process died.
 
 A run of many customers is one run per contiguous stretch of the partition list (Dagster's partition
-ranges), so "all customers" is one run. A run whose process was killed (kill -9, out of memory, a
-machine restart) stays STARTED in Dagster's storage and keeps its pool slot: every later step of the
-pool would wait for it forever. `reap_dead_runs` finds such runs on this host and marks them failed,
-which frees their slots; the CLI, the workbook sensor (every 30 s under the daemon) and every run's
-first step call it.
+ranges), so "all customers" is one run.
+
+Dead runs. Dagster's own facilities do what they can: run monitoring (dagster.yaml, under the daemon)
+fails runs that never started, and frees the pool slots of ended runs whose step never gave them back
+(`free_slots_after_run_end_seconds`). What they do not cover, `reap_dead_runs` does:
+- a run whose local process died (kill -9, out of memory, a machine restart): the default run
+  launcher cannot check a run worker's health, and `order-platform refresh` runs in its own process
+  with no launcher at all, so Dagster leaves such a run STARTED for ever, holding its pool slots. The
+  CLI, the workbook sensor (every 30 s under the daemon) and every run's first step look for runs of
+  this host whose process is gone, mark them failed and free their slots and board lease at once;
+- ended runs still holding a slot where no daemon may be running (the CLI: `free_ended_runs=True`).
 """
 
 from __future__ import annotations
@@ -104,15 +110,24 @@ def _engine_event_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
     return None
 
 
-def reap_dead_runs(instance: dg.DagsterInstance, on_reaped: Callable[[str], None] | None = None) -> list[str]:
-    """Mark runs of this host whose process is gone as failed, and free the pool slots of every ended run
-    that still holds one; their ids. `on_reaped` frees what else a run held (the monday.com board lease)."""
+def reap_dead_runs(
+    instance: dg.DagsterInstance,
+    on_reaped: Callable[[str], None] | None = None,
+    *,
+    free_ended_runs: bool = False,
+) -> list[str]:
+    """Mark runs of this host whose process is gone as failed and free their pool slots; their ids.
+    `on_reaped` frees what else a run held (the monday.com board lease).
+
+    The slots of runs that Dagster itself ended are run monitoring's (`free_slots_after_run_end_seconds`,
+    under the daemon); `free_ended_runs=True` frees them too, at once, for callers that may run with no
+    daemon (the CLI)."""
     host = socket.gethostname()
     reaped: list[str] = []
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=LIVE_STATUSES)):
         tags = run.tags
         if tags.get(HOST_TAG, host) != host:
-            continue  # another machine's run: its own daemon (run monitoring) looks after it
+            continue  # another machine's run: its launcher's health check (run monitoring) looks after it
         pid = int(tags[PID_TAG]) if tags.get(PID_TAG) else _engine_event_pid(instance, run.run_id)
         if pid is None or _alive(pid, tags.get(PROCESS_START_TAG, "")):
             continue
@@ -126,14 +141,17 @@ def reap_dead_runs(instance: dg.DagsterInstance, on_reaped: Callable[[str], None
         if on_reaped:
             on_reaped(run.run_id)
         reaped.append(run.run_id)
-    return reaped + _free_slots_of_ended_runs(instance, on_reaped)
+    if not free_ended_runs:
+        return reaped
+    return reaped + _free_slots_of_ended_runs(instance, on_reaped, already_reaped=set(reaped))
 
 
 def _free_slots_of_ended_runs(
-    instance: dg.DagsterInstance, on_reaped: Callable[[str], None] | None = None
+    instance: dg.DagsterInstance, on_reaped: Callable[[str], None] | None, already_reaped: set[str]
 ) -> list[str]:
-    """Runs Dagster already marked ended (the launcher saw its process die) but whose step never gave its
-    pool slot back: the slot would queue every later run for ever."""
+    """Ended runs whose pool slots were not given back (the launcher saw the process die, but a killed step
+    never releases its slot): what the daemon's run monitoring frees after
+    `free_slots_after_run_end_seconds`, at once, for when no daemon runs."""
     storage = instance.event_log_storage
     if not storage.supports_global_concurrency_limits:
         return []
@@ -143,7 +161,7 @@ def _free_slots_of_ended_runs(
         for slot in storage.get_concurrency_info(key).claimed_slots
     }
     freed: list[str] = []
-    for run_id in sorted(holders):
+    for run_id in sorted(holders - already_reaped):
         run = instance.get_run_by_id(run_id)
         if run is None or run.is_finished:
             storage.free_concurrency_slots_for_run(run_id)

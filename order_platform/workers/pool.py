@@ -1,9 +1,8 @@
-"""The worker processes of a run: forked from a fork server, fed one customer at a time, watched.
+"""The worker processes of a run: forked from the fork server, fed one customer at a time, watched.
 
-`runner.run_customers` drives a `WorkerPool`; everything about processes is here: the fork server
-(which imports the pipeline once), starting workers without re-running the main script, reading
-their pipes and exit sentinels, time limits, turning a dead worker into its customer's error, and
-killing them all when the run stops.
+`runner.run_customers` drives a `WorkerPool`; everything about the run's processes is here: forking
+them (server.py), reading their channels and exits, time limits, turning a dead worker into its
+customer's error, and killing them all when the run stops.
 """
 
 from __future__ import annotations
@@ -11,25 +10,24 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
-import multiprocessing
 import os
 import shutil
 import signal
 import tempfile
-import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import wait
 from typing import TYPE_CHECKING
 
 from order_platform.ingest.source import WorkbookRef
 from order_platform.load.failures import record_failed_load
 from order_platform.load.pipeline import OrderListPipeline
 from order_platform.load.report import CustomerReport
-from order_platform.workers.process import LAYER, LOG, REPORT, WorkerJob, WorkerLimits, WorkerSetup, worker_main
+from order_platform.workers.channel import Channel
+from order_platform.workers.process import LAYER, LOG, REPORT, WorkerJob, WorkerLimits, WorkerSetup
+from order_platform.workers.server import ForkServer, fork_server
 
 if TYPE_CHECKING:
     from order_platform.load.factory import PipelineSpec
@@ -40,77 +38,20 @@ POLL_SECONDS = 0.25  # longest wait between looks at interrupts and time limits
 STDERR_TAIL = 16_384  # bytes of a worker's C-level output kept for its report and the logs
 LogCallback = Callable[[str, int, str], None]
 
-_PRELOAD = [
-    "order_platform.workers.runner",
-    "order_platform.load.factory",
-    "order_platform.load.report",
-    "order_platform.workers.warmup",
-]
-
-
-def _worker_context() -> multiprocessing.context.ForkServerContext:
-    # Not fork: Dagster's process runs threads. A fork server starts clean, imports the pipeline
-    # once, and forks the workers from there, so they do not each import pandas & co. again.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOAD)
-    return context
-
-
-def start_worker_server() -> None:
-    """Start the fork server now (it imports the pipeline once, ~1 s), so a run that follows finds it
-    ready: the headless refresh calls this before Dagster plans the run, and the two overlap."""
-    from multiprocessing import forkserver
-
-    _worker_context()
-    forkserver.ensure_running()
-
-
-def _fork_server_pid() -> int:
-    from multiprocessing import forkserver
-
-    start_worker_server()
-    return getattr(forkserver._forkserver, "_forkserver_pid", None) or 0
-
-
-_SPAWN_LOCK = threading.Lock()
-
-
-@contextmanager
-def _without_main_script() -> Iterator[None]:
-    """Start workers without re-running the main script in each (multiprocessing's default): they run a
-    function of this package, and the main script may be `python -` (no file), or the CLI or pytest,
-    whose imports would cost every customer's process a second."""
-    from multiprocessing import spawn
-
-    original = spawn.get_preparation_data
-
-    def preparation_data(name: str) -> dict:
-        data = original(name)
-        data.pop("init_main_from_path", None)
-        data.pop("init_main_from_name", None)
-        return data
-
-    with _SPAWN_LOCK:
-        spawn.get_preparation_data = preparation_data
-        try:
-            yield
-        finally:
-            spawn.get_preparation_data = original
-
 
 @dataclass
 class Worker:
-    process: multiprocessing.process.BaseProcess
-    conn: Connection  # duplex: jobs in, logs, layers and the report out
-    lifeline: Connection
+    pid: int
+    conn: Channel  # jobs in; logs, layers and the report out
     stderr_path: str
+    server: ForkServer  # the fork server that forked it (and reaps it)
     customer: str | None = None  # the customer it is loading; None: idle
     started: float = 0.0
     stderr_from: int = 0  # where this customer's part of the worker's C-level output starts
     layer: str | None = None
     report: CustomerReport | None = None
     timed_out: bool = False
-    closed: bool = False
+    exitcode: int | None = None  # how it ended (negative: the signal); None while it runs
 
 
 def _signal_name(code: int) -> str:
@@ -142,8 +83,7 @@ class WorkerPool:
         self.spec, self.pipeline, self.listing = spec, pipeline, listing
         self.layers, self.force, self.limits = layers, force, limits
         self.on_log, self.log_level = on_log, log_level
-        self.context = _worker_context()
-        self.server_pid = _fork_server_pid()
+        self.server: ForkServer = fork_server()
         self.tmp = tempfile.mkdtemp(prefix="order-platform-workers-")
         self.workers: list[Worker] = []
         self.environ = dict(os.environ)
@@ -156,52 +96,45 @@ class WorkerPool:
     # -- starting ------------------------------------------------------------------------------
     def _fork(self) -> Worker:
         stderr_path = os.path.join(self.tmp, f"{len(os.listdir(self.tmp))}.stderr")
-        setup = WorkerSetup(self.limits.memory_mb or 0, self.log_level, stderr_path, self.server_pid)
-        mine, theirs = self.context.Pipe(duplex=True)
-        life_reader, life_writer = self.context.Pipe(duplex=False)
-        process = self.context.Process(
-            target=worker_main, args=(setup, theirs, life_reader), name="order-platform worker", daemon=True
-        )
-        with _without_main_script():
-            process.start()
-        theirs.close()  # the worker holds the only other end: its death ends the pipe
-        life_reader.close()  # and we hold the only lifeline writer: our death ends the worker
-        worker = Worker(process, mine, life_writer, stderr_path)
+        setup = WorkerSetup(self.limits.memory_mb or 0, self.log_level, stderr_path)
+        if not self.server.alive():  # it was killed: a new one for the workers to come
+            self.server = fork_server()
+        mine, theirs = Channel.pair()
+        try:
+            pid = self.server.fork(setup, theirs)
+        finally:
+            theirs.close()  # the worker holds the only other end: its death ends the channel
+        worker = Worker(pid, mine, stderr_path, self.server)
         self.workers.append(worker)
         return worker
 
     def start(self, customer: str) -> None:
-        idle = [w for w in self.workers if w.customer is None and not w.closed and w.process.is_alive()]
+        idle = [w for w in self.workers if w.customer is None and not w.conn.closed and not self._ended(w)]
         worker = idle[0] if idle else self._fork()
         job = WorkerJob(
             self.spec, customer, self.layers, self.force, {customer: self.listing.get(customer, [])}, self.environ
         )
         worker.customer, worker.started, worker.layer, worker.report = customer, time.monotonic(), None, None
         worker.stderr_from = self._stderr_size(worker)
-        try:
+        with contextlib.suppress(OSError):  # it died while idle: its end will be reported as this customer's
             worker.conn.send(job)
-        except OSError:  # it died while idle: its end will be reported as this customer's
-            worker.closed = True
 
     # -- waiting -------------------------------------------------------------------------------
     def wait_any(self) -> list[CustomerReport]:
         """Wait up to POLL_SECONDS for messages or exits; the reports of customers that finished."""
-        handles: list = []
-        for worker in self.workers:
-            if not worker.closed:
-                handles.append(worker.conn)
-            handles.append(worker.process.sentinel)
+        handles: list = [w.conn for w in self.workers if not w.conn.closed]
+        handles += {id(w.server): w.server for w in self.workers if not w.server.gone}.values()
         timeout = POLL_SECONDS
         busy = self.busy
         if self.limits.time_seconds and busy:
             soonest = min(w.started + self.limits.time_seconds for w in busy)
             timeout = max(0.0, min(timeout, soonest - time.monotonic()))
-        ready = set(wait(handles, timeout))
+        if handles:
+            wait(handles, timeout)
         finished: list[CustomerReport] = []
         for worker in list(self.workers):
-            if worker.conn in ready or worker.process.sentinel in ready:
-                self._drain(worker)
-            ended = worker.process.sentinel in ready or not worker.process.is_alive()
+            self._drain(worker)
+            ended = self._ended(worker)
             if worker.customer is None:
                 if ended:
                     self._retire(worker)
@@ -214,26 +147,29 @@ class WorkerPool:
             elif self.limits.time_seconds and time.monotonic() - worker.started > self.limits.time_seconds:
                 worker.timed_out = True
                 self._retire(worker)
-                self._drain(worker)
                 finished.append(self._done(worker))
         return finished
 
+    @staticmethod
+    def _ended(worker: Worker) -> bool:
+        """Whether the worker process has ended (its fork server reaped it, or the server itself is gone)."""
+        if worker.exitcode is None:
+            worker.exitcode = worker.server.exitcode(worker.pid)
+        return worker.exitcode is not None or (worker.server.gone and worker.conn.closed)
+
     def _drain(self, worker: Worker) -> None:
-        while not worker.closed:
-            try:
-                if not worker.conn.poll():
-                    return
-                kind, payload = worker.conn.recv()
-            except (EOFError, OSError):
-                worker.closed = True
+        """Handle what the worker sent, up to its report (later messages belong to its next customer)."""
+        while worker.report is None:
+            message = worker.conn.receive()
+            if message is None:
                 return
+            kind, payload = message
             if kind == LOG:
                 self._log(worker.customer or "", *payload)
             elif kind == LAYER:
                 worker.layer = payload
             elif kind == REPORT:
                 worker.report = payload
-                return  # later messages belong to its next customer
 
     def _log(self, customer: str, level: int, message: str) -> None:
         if self.on_log:
@@ -292,7 +228,9 @@ class WorkerPool:
         memory = self.limits.memory_mb
         if worker.timed_out:
             return f"over the {self.limits.time_seconds:g} s time limit {where}"
-        code = worker.process.exitcode or 0
+        if worker.exitcode is None:
+            return f"the worker ended with no report (its fork server ended) {where}"
+        code = worker.exitcode
         allocation = next((line for line in stderr.splitlines() if "memory allocation of" in line), None)
         if allocation or "MemoryError" in stderr:
             limit = f"over the {memory} MB memory limit" if memory else "out of memory"
@@ -312,11 +250,13 @@ class WorkerPool:
         return report
 
     def _retire(self, worker: Worker) -> None:
-        """Kill the worker now (it may be stuck, stopped or out of memory) and reap it."""
-        if worker.process.is_alive():
-            worker.process.kill()
-        worker.process.join(timeout=5)
-        worker.lifeline.close()
+        """Kill the worker now (it may be stuck, stopped or out of memory), reap it, keep what it sent."""
+        if not self._ended(worker):
+            worker.server.kill(worker.pid)
+            worker.exitcode = worker.server.wait_exit(worker.pid, timeout=5)
+        self._drain(worker)
+        worker.server.forget(worker.pid)
+        worker.conn.close()
         if worker in self.workers:
             self.workers.remove(worker)
 
@@ -324,15 +264,17 @@ class WorkerPool:
         """End every worker now and record the customers that were still loading as stopped (failed)."""
         _LIVE_POOLS.discard(self)
         stopped = [w.customer for w in self.workers if w.customer is not None]
-        for worker in list(self.workers):
-            if worker.customer is None and not worker.closed:
+        for worker in self.workers:
+            if worker.customer is None:
                 with contextlib.suppress(OSError):
                     worker.conn.send(None)  # an idle worker ends on its own: no half-written output
+            else:
+                worker.server.kill(worker.pid)
+        deadline = time.monotonic() + 1
         for worker in list(self.workers):
-            if worker.customer is None:
-                worker.process.join(timeout=1)
+            if worker.customer is None and not self._ended(worker):
+                worker.exitcode = worker.server.wait_exit(worker.pid, max(0.0, deadline - time.monotonic()))
             self._retire(worker)
-            worker.conn.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
         for customer in stopped:
             error = "stopped: the run was interrupted while this customer was loading"
@@ -342,8 +284,7 @@ class WorkerPool:
 
 
 # Pools whose generator was abandoned without being closed (an interrupt raised in the consumer's frame
-# keeps the suspended generator alive in its traceback): stopped when the process exits, before
-# multiprocessing joins its children.
+# keeps the suspended generator alive in its traceback): stopped when the process exits.
 _LIVE_POOLS: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
 
 

@@ -1,13 +1,12 @@
-"""The inside of one worker process: one customer, under limits, its logs sent to the main process.
+"""The inside of one worker process: customers one at a time, under limits, logs sent to the main process.
 
-`runner.run_customers` forks one of these per customer from the fork server. The worker
-- dies with the run: the fork server is told nothing about it (so the fork server ends when the main
-  process does), the kernel kills it when the fork server goes (PR_SET_PDEATHSIG), and a thread kills
-  it when the main process's end of its lifeline pipe closes;
+The fork server (server.py) forks a worker per `WorkerPool` slot; the worker
+- dies with the run: the kernel kills it when the fork server ends (PR_SET_PDEATHSIG), and the fork
+  server kills its workers and ends when the main process does;
 - runs under a memory limit (RLIMIT_DATA: heap and anonymous mappings, what a workbook costs;
   RLIMIT_AS would count the tens of reserved-but-unused arenas and thread stacks of numpy & co.);
 - sends every log record (ours, warnings, tracebacks) to the main process as it is emitted, tagged
-  with nothing but level and text: the main process knows which customer the pipe belongs to;
+  with nothing but level and text: the main process knows which customer the channel belongs to;
 - writes C-level output (a Rust panic, "memory allocation of N bytes failed") to a file the main
   process reads when the worker dies, so a crash is reported with its cause.
 """
@@ -21,21 +20,21 @@ import logging
 import os
 import resource
 import signal
+import socket
 import sys
-import threading
 import traceback
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from order_platform.ingest.source import WorkbookRef
+from order_platform.workers.channel import Channel, ChannelClosed
 
 if TYPE_CHECKING:
     from order_platform.load.factory import PipelineSpec
     from order_platform.settings import PlatformSettings
 
-# Messages on the worker -> main pipe: (kind, payload)
+# Messages on the worker -> main channel: (kind, payload)
 LOG, LAYER, REPORT = "log", "layer", "report"
 _PR_SET_PDEATHSIG = 1
 
@@ -66,7 +65,6 @@ class WorkerSetup:
     memory_mb: int
     log_level: int
     stderr_path: str
-    parent_pid: int  # the fork server's pid, for the death signal race check
 
 
 @dataclass
@@ -107,33 +105,6 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _detach_from_fork_server() -> None:
-    """Drop the fork server's 'a client is alive' descriptor, so the fork server ends with the main
-    process rather than waiting for its workers (which then die with it, see _die_with_parent)."""
-    from multiprocessing import forkserver
-
-    server = forkserver._forkserver
-    fd = getattr(server, "_forkserver_alive_fd", None)
-    if fd is not None:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-        server._forkserver_alive_fd = None  # type: ignore[attr-defined]  # multiprocessing's private slot
-
-
-def _watch_lifeline(lifeline: Connection) -> None:
-    """End this process when the main process closes its end of the lifeline (it died or stopped us)."""
-
-    def watch() -> None:
-        try:
-            while True:
-                lifeline.recv_bytes()
-        except (EOFError, OSError):
-            pass
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    threading.Thread(target=watch, name="lifeline", daemon=True).start()
-
-
 def _limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crashed multi-GB reader must not dump core
     if memory_mb:
@@ -151,22 +122,17 @@ def _redirect_stderr(path: str) -> None:
     os.close(fd)
 
 
-def worker_main(setup: WorkerSetup, conn: Connection, lifeline: Connection) -> None:
-    """Entry point of a worker process (the target of multiprocessing.Process): customers until told to end.
+def worker_main(setup: WorkerSetup, sock: socket.socket, server_pid: int) -> None:
+    """Entry point of a worker process (forked by the fork server): customers until told to end.
 
     The main process retires a worker after any customer that did not succeed, so a worker only goes
     on after clean runs; a crash, a memory or time limit ends the process with its customer.
     """
-    _die_with_parent(setup.parent_pid)
-    _detach_from_fork_server()
-    _watch_lifeline(lifeline)
+    _die_with_parent(server_pid)
     _limit_memory(setup.memory_mb)
     _redirect_stderr(setup.stderr_path)
-    lock = threading.Lock()
-
-    def send(message: tuple) -> None:
-        with lock:
-            conn.send(message)
+    conn = Channel(sock)
+    send = conn.send  # thread-safe: a whole message at a time
 
     root = logging.getLogger()
     root.handlers[:] = [_PipeHandler(send)]
@@ -176,7 +142,7 @@ def worker_main(setup: WorkerSetup, conn: Connection, lifeline: Connection) -> N
     while True:
         try:
             job = conn.recv()
-        except (EOFError, OSError):
+        except (ChannelClosed, OSError):
             job = None
         if job is None:
             break

@@ -1,8 +1,8 @@
 """Run many customers at once: in worker processes, largest workbooks first, reports as they finish.
 
 Reading and typing workbooks is CPU work in Python; two cores do it in about half the time. Each
-customer runs in a worker process (see worker_pool), forked from a fork server that has imported the
-pipeline once, so a workbook that crashes the reader, exhausts its memory limit or hangs past its
+customer runs in a worker process (see pool.py), forked from a fork server (server.py) that has
+imported the pipeline once, so a workbook that crashes the reader, exhausts its memory limit or hangs past its
 time limit fails that customer alone: the main process reports it (and records the failed load when
 the worker could not) and goes on with the others. Nothing is ever re-read in the main process.
 
@@ -23,8 +23,9 @@ from order_platform.load.factory import PipelineSpec
 from order_platform.load.failures import record_failed_load
 from order_platform.load.pipeline import LAYERS
 from order_platform.load.report import CustomerReport, report_for
-from order_platform.workers.pool import LogCallback, WorkerPool, start_worker_server
+from order_platform.workers.pool import LogCallback, WorkerPool
 from order_platform.workers.process import WorkerLimits
+from order_platform.workers.server import start_worker_server
 
 __all__ = ["PipelineSpec", "WorkerLimits", "run_customers", "start_worker_server"]
 

@@ -1,4 +1,4 @@
-"""Imported by the fork server only (runner._PRELOAD): builds what every worker would otherwise build
+"""Imported by the fork server only (server.PRELOAD): builds what every worker would otherwise build
 again, once, before the workers are forked from it, so a customer's process starts ready.
 
 The schema, the customer directory and the fixed tables' SQLAlchemy metadata are cached by their

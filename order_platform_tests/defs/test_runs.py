@@ -13,8 +13,10 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import yaml
 
 from order_platform.defs.headless import refresh
+from order_platform.defs.runs import reap_dead_runs
 from order_platform_tests.workbooks import line, workbook_name, write_workbook
 from stand_ins.monday_server import FakeMondayServer
 
@@ -164,3 +166,53 @@ def test_overlapping_refreshes_each_report_only_their_own_customers(platform, da
     assert "AJE" in printed and "GREYSON" in printed
     assert "RHONE" not in printed and "TELFAR" not in printed
     assert "2 published, 0 failed" in printed
+
+
+@dg.op(pool="order_platform_load")
+def _step() -> None:
+    return None
+
+
+@dg.job
+def _one_step() -> None:
+    _step()
+
+
+def test_with_the_daemon_run_monitoring_frees_the_slot_an_ended_run_kept(dagster_home, tmp_path):
+    """The repository's dagster.yaml has Dagster free the pool slots of ended runs (the platform's own
+    code does it only in the CLI, where no daemon may run): a real `dagster-daemon` frees one."""
+    config = yaml.safe_load((dagster_home / "dagster.yaml").read_text())
+    monitoring = config["run_monitoring"]
+    assert monitoring["enabled"] and monitoring["free_slots_after_run_end_seconds"] > 0
+    monitoring.update(poll_interval_seconds=1, free_slots_after_run_end_seconds=1)  # the test's patience
+    (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    instance = dg.DagsterInstance.get()
+    ended = _one_step.execute_in_process(instance=instance).run_id
+    storage = instance.event_log_storage
+    storage.set_concurrency_slots("order_platform_load", 1)
+    storage.claim_concurrency_slot("order_platform_load", ended, "_step")  # as a killed step leaves it
+    assert storage.get_concurrency_info("order_platform_load").claimed_slots
+    assert reap_dead_runs(instance) == []  # the sensor and the run's step leave it to the daemon
+    assert storage.get_concurrency_info("order_platform_load").claimed_slots
+    with (tmp_path / "daemon.log").open("w") as log:
+        daemon = subprocess.Popen(
+            [str(Path(sys.executable).with_name("dagster-daemon")), "run", "--empty-workspace"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while storage.get_concurrency_info("order_platform_load").claimed_slots and time.monotonic() < deadline:
+            assert daemon.poll() is None, (tmp_path / "daemon.log").read_text()[-3000:]
+            time.sleep(0.5)
+        assert not storage.get_concurrency_info("order_platform_load").claimed_slots, (
+            (tmp_path / "daemon.log").read_text()[-3000:]
+        )
+    finally:
+        daemon.terminate()
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()

@@ -133,6 +133,10 @@ def test_helm_values_match_the_instance_file() -> None:
     # The chart refuses queued-run-coordinator limits next to `concurrency.runs`.
     assert not values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
     assert values["runLauncher"]["type"] == "K8sRunLauncher"
+    # Dagster frees the pool slots of ended runs (a killed step keeps its slot otherwise).
+    slots_after = instance["run_monitoring"]["free_slots_after_run_end_seconds"]
+    assert slots_after > 0
+    assert values["dagsterDaemon"]["runMonitoring"]["freeSlotsAfterRunEndSeconds"] == slots_after
     launcher = values["runLauncher"]["config"]["k8sRunLauncher"]
     wanted = set(instance["run_launcher"]["config"]["env_secrets"])
     assert {s["name"] for s in launcher["envSecrets"]} == wanted

@@ -235,18 +235,32 @@ def test_logs_of_a_worker_reach_on_log_tagged_with_the_customer_traceback_includ
     assert not any("RHONE" in m for m in logs.of("TITLE NINE"))
 
 
-def test_killing_the_main_process_ends_its_workers_fork_server_and_resource_tracker(platform, tmp_path):
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` (children, grandchildren...), from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def test_killing_the_main_process_leaves_no_process_behind(platform, tmp_path):
+    """kill -9 of the run's process, its workers stopped mid-load: every process it started ends."""
     for name in ("GREYSON", "TITLE 9"):
         write_workbook(platform.source / workbook_name(name), [line(f"{name[:3]}-{i}", "A") for i in range(3000)])
     script = (
         "import os, sys, signal\n"
-        "from multiprocessing import forkserver, resource_tracker\n"
         "from order_platform.load.factory import PipelineSpec\n"
-        "from order_platform.workers.runner import run_customers, start_worker_server\n"
+        "from order_platform.workers.runner import run_customers\n"
         f"spec = PipelineSpec({platform.spec.database_url!r}, {platform.spec.source_dir!r}, "
         f"{platform.spec.blob_dir!r})\n"
-        "start_worker_server()\n"
-        "print('SERVER', forkserver._forkserver._forkserver_pid, resource_tracker._resource_tracker._pid, flush=True)\n"
         "def on_log(customer, level, message):\n"
         "    if 'loading in worker process' in message:\n"
         "        pid = int(message.rsplit(' ', 1)[1])\n"
@@ -262,15 +276,16 @@ def test_killing_the_main_process_ends_its_workers_fork_server_and_resource_trac
     pids: list[int] = []
     try:
         assert main.stdout is not None
+        workers = []
         for text in main.stdout:
             words = text.split()
-            if words[0] == "SERVER":
-                pids += [int(words[1]), int(words[2])]
-            elif words[0] == "WORKER":
-                pids.append(int(words[1]))
-            if len(pids) == 4:
+            if words[0] == "WORKER":
+                workers.append(int(words[1]))
+            if len(workers) == 2:
                 break
-        assert len(pids) == 4 and all(_alive(p) for p in pids), (tmp_path / "stderr").read_text()[-3000:]
+        pids = _descendants(main.pid)  # the workers and whatever else it started (the fork server)
+        assert set(workers) < set(pids), (tmp_path / "stderr").read_text()[-3000:]
+        assert all(_alive(p) for p in pids)
         main.send_signal(signal.SIGKILL)
         main.wait(timeout=10)
         deadline = time.monotonic() + 10
@@ -290,3 +305,26 @@ def test_one_customer_with_limits_runs_in_a_worker_process(platform):
     (report,) = run_customers(platform.spec, ["RHONE"], workers=1, on_log=logs, log_level=logging.DEBUG)
     assert report.ok and report.published_rows == 5
     assert logs.pids["RHONE"] != os.getpid()
+
+
+def test_workers_never_run_the_main_script(platform, tmp_path):
+    """The main script (the `dagster` or `order-platform` command: a second of imports) runs once, in
+    the main process: neither the fork server nor a worker imports it again."""
+    good_customers(platform.source)
+    marks = tmp_path / "imports"
+    script = tmp_path / "main_script.py"
+    script.write_text(
+        "import os\n"
+        f"with open({str(marks)!r}, 'a') as f:\n"
+        "    f.write(f'{os.getpid()}\\n')\n"
+        "from order_platform.load.factory import PipelineSpec\n"
+        "from order_platform.workers.runner import run_customers\n"
+        "if __name__ == '__main__':\n"
+        f"    spec = PipelineSpec({platform.spec.database_url!r}, {platform.spec.source_dir!r}, "
+        f"{platform.spec.blob_dir!r})\n"
+        "    reports = list(run_customers(spec, ['TITLE NINE', 'RHONE'], workers=2))\n"
+        "    print('LOADED', sorted(r.customer for r in reports if r.ok))\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert "LOADED ['RHONE', 'TITLE NINE']" in done.stdout, done.stderr[-3000:]
+    assert len(marks.read_text().split()) == 1
