@@ -34,7 +34,7 @@ from order_platform.warehouse.tables import (
     raw_table,
     staging_table,
 )
-from order_platform.warehouse.writes.mssql_bulk import bulk_cursor, replace_by_bulk_copy
+from order_platform.warehouse.writes.mssql_bulk import can_bulk_copy, replace_by_bulk_copy
 from order_platform.warehouse.writes.raw_limits import check_raw_column_count, check_sql_server_raw_limits
 from order_platform.warehouse.writes.rows import frame_rows, iter_frame_rows
 from order_platform.warehouse.writes.sqlite_bulk import scratch_image
@@ -115,7 +115,7 @@ class OrderStore(StoreReads):
         with self.engine.connect() as conn:
             if self.dialect == "sqlite":
                 self._replace_sqlite_table(conn, table, frame)
-            elif self.dialect == "mssql" and len(frame) and bulk_cursor(conn) is not None:
+            elif self.dialect == "mssql" and len(frame) and can_bulk_copy(conn):
                 columns = [str(c) for c in frame.columns]
                 replace_by_bulk_copy(conn, table, columns, iter_frame_rows(frame, self.dialect), len(frame))
             else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from contextlib import closing
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,10 +34,22 @@ def load_table_name(name: str) -> str:
 
 
 def bulk_cursor(conn: sa.Connection) -> Any | None:
-    """The driver's cursor when it can bulk copy (mssql-python), else None."""
+    """A new cursor of the driver when it can bulk copy (mssql-python), else None (the caller closes it)."""
     driver = conn.connection.dbapi_connection
     cursor = driver.cursor() if driver is not None else None
-    return cursor if cursor is not None and callable(getattr(cursor, "bulkcopy", None)) else None
+    if cursor is not None and callable(getattr(cursor, "bulkcopy", None)):
+        return cursor
+    if cursor is not None:
+        cursor.close()
+    return None
+
+
+def can_bulk_copy(conn: sa.Connection) -> bool:
+    cursor = bulk_cursor(conn)
+    if cursor is None:
+        return False
+    cursor.close()
+    return True
 
 
 class BulkCopyMismatch(Exception):
@@ -56,15 +69,16 @@ def replace_by_bulk_copy(
     load.drop(conn, checkfirst=True)  # a failed attempt's leftover
     conn.exec_driver_sql(str(CreateTable(load).compile(dialect=conn.dialect)))
     conn.commit()  # the copy's own connection must see the load table
-    result = cursor.bulkcopy(
-        preparer.quote(load.name),
-        rows,
-        batch_size=BATCH_ROWS,
-        timeout=TIMEOUT_SECONDS,
-        column_mappings=list(columns),
-        keep_nulls=True,
-        table_lock=True,
-    )
+    with closing(cursor):
+        result = cursor.bulkcopy(
+            preparer.quote(load.name),
+            rows,
+            batch_size=BATCH_ROWS,
+            timeout=TIMEOUT_SECONDS,
+            column_mappings=list(columns),
+            keep_nulls=True,
+            table_lock=True,
+        )
     copied = result.get("rows_copied") if isinstance(result, dict) else None
     if copied is not None and int(copied) != expected:
         raise BulkCopyMismatch(f"bulk copy into {load.name} copied {copied} of {expected} rows; {table.name} kept")
