@@ -501,3 +501,28 @@ GO
 
 CREATE INDEX [ix_ORDER_LIST_QUARANTINE_customer] ON [ORDER_LIST_QUARANTINE] (customer);
 GO
+
+CREATE TABLE [MONDAY_DRIFT] (
+	drift_id INTEGER NOT NULL IDENTITY, 
+	board_id NVARCHAR(32) NOT NULL, 
+	item_id NVARCHAR(32) NULL, 
+	record_uuid NVARCHAR(64) NULL, 
+	customer NVARCHAR(100) NULL, 
+	column_name NVARCHAR(255) NULL, 
+	board_value NVARCHAR(max) NULL, 
+	expected_value NVARCHAR(max) NULL, 
+	action NVARCHAR(16) NOT NULL, 
+	found_at DATETIME2 NOT NULL, 
+	run NVARCHAR(64) NOT NULL, 
+	PRIMARY KEY (drift_id)
+);
+GO
+
+CREATE INDEX [IX_MONDAY_DRIFT_ITEM] ON [MONDAY_DRIFT] (board_id, item_id);
+GO
+
+CREATE INDEX [ix_MONDAY_DRIFT_customer] ON [MONDAY_DRIFT] (customer);
+GO
+
+CREATE INDEX [ix_MONDAY_DRIFT_run] ON [MONDAY_DRIFT] (run);
+GO

@@ -51,8 +51,21 @@ def bench(source: Path | None, workers: int | None, profile: bool, refreshes: in
 
 @dev_commands.command("monday-bench")
 @click.option("--lines", default=1000, show_default=True)
-def monday_bench(lines: int) -> None:
-    """monday.com sync against the local stand-in: requests per line, unchanged re-run, budget use."""
+@click.option(
+    "--reconcile-items", default=10_000, show_default=True, help="Items on the board of the reconcile bench (0: skip)."
+)
+def monday_bench(lines: int, reconcile_items: int) -> None:
+    """monday.com sync against the local stand-in: requests per line, unchanged re-run, budget use; the
+    reconcile of a full board (requests, complexity, seconds)."""
     from stand_ins.monday_bench import main as bench_main
 
-    bench_main([str(lines)])
+    bench_main([str(lines), "6.0", str(reconcile_items)])
+
+
+@dev_commands.command("monday-fault-bench")
+@click.option("--lines", default=3000, show_default=True)
+def monday_fault_bench(lines: int) -> None:
+    """The sync under 429s, 5xx, dropped answers and slow answers: the stand-in's board after each of two runs."""
+    from stand_ins.monday_fault_bench import main as bench_main
+
+    bench_main(lines)

@@ -150,7 +150,12 @@ def main(argv: list[str] | None = None) -> None:
     args = argv if argv is not None else sys.argv[1:]
     lines = int(args[0]) if args else 1000
     window = float(args[1]) if len(args) > 1 else 6.0
+    reconcile_items = int(args[2]) if len(args) > 2 else 10_000
     out = {"sync": run_monday_bench(lines, window_seconds=window)}
+    if reconcile_items:
+        from stand_ins.monday_reconcile_bench import run_reconcile_bench
+
+        out["reconcile"] = run_reconcile_bench(reconcile_items, window_seconds=window)
     url = str(PlatformSettings().database_url)
     if url.startswith("sqlite:///"):
         out["dry_run_plan"] = run_dry_run_plan_bench(Path(url.removeprefix("sqlite:///")))

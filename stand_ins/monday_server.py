@@ -8,7 +8,9 @@ at least as strict as the real API:
 - `group_id` must be an existing group id (a title is rejected); item names are 1-255 characters;
 - the Authorization token and an API-Version header are required;
 - complexity: every request is costed before it runs (mutations `mutation_cost` points each, reads
-  `query_base_cost` + `per_item_cost` x limit); a fixed window starts at the first request after the
+  `query_base_cost` + `per_item_cost` per object they may return, nested lists multiplying: a page
+  of items costs its limit x (1 + column values asked + SUBITEMS_PER_ITEM x what a subitem asks));
+  a request over `max_query_complexity` (5,000,000) is refused; a fixed window starts at the first request after the
   previous one expired (monday: "reset 60 seconds after the first call"); a request that does not fit
   gets HTTP 429 COMPLEXITY_BUDGET_EXHAUSTED with retry_in_seconds and Retry-After;
 - `Idempotency-Key`: a repeated key within 30 minutes replays the first answer without applying
@@ -25,11 +27,19 @@ at least as strict as the real API:
   (deprecated) version is answered by the maintenance version; anything else is HTTP 400. Each
   answer carries the `API-Version` that answered.
 
+People: `stand_ins/monday_person.BoardPerson` edits the board server-side, as someone in the UI would
+(cells, names, the team's own columns, archive, delete, move, items and subitems by hand), without
+requests or counters.
+
 Knobs for faults: `rate_limit_every` (HTTP 429 RATE_LIMIT_EXCEEDED every Nth request),
 `server_error_every` (HTTP 503, not applied), `drop_after_apply_every` (every Nth mutation request is
-applied, then the connection is closed without an answer). `window_seconds` scales the budget window
-(e.g. 10,000,000 per 6 s = the real per-minute budget, 10x faster) to keep benches short; retry
-times may then be fractional seconds.
+applied, then the connection is closed without an answer); the same at random, seeded by `fault_seed`:
+`rate_limit_rate`, `server_error_rate` (e.g. 0.05: 5% of requests answer 503), `drop_after_apply_rate`
+(a fraction of mutation requests applied, then dropped), `mutation_error_rate` (503 on mutations
+only, not applied: reads still work); `delay_seconds` (every request is applied, then answered this
+much later: slow responses, e.g. 0.3; past the client's timeout the answer is lost).
+`window_seconds` scales the budget window (e.g. 10,000,000 per 6 s = the real per-minute budget,
+10x faster) to keep benches short; retry times may then be fractional seconds.
 """
 
 from __future__ import annotations
@@ -39,6 +49,7 @@ import datetime as dt
 import itertools
 import json
 import math
+import random
 import re
 import socket
 import threading
@@ -115,6 +126,8 @@ OLDEST_SERVED_VERSION = SERVED_VERSIONS[0]
 _VERSION = re.compile(r"^(\d{4})-(01|04|07|10)$")
 MAX_PAGE = 500
 DEFAULT_PAGE = 25
+SUBITEMS_PER_ITEM = 10  # read cost: subitems counted per item, whatever an item holds (like a list's limit)
+COLUMNS_PER_BOARD_ESTIMATE = 50  # read cost of column_values without ids
 MAX_ITEMS_IDS = 100
 BOARD_ITEM_LIMIT = 10_000
 DROPDOWN_MAX_LABELS = 500
@@ -196,6 +209,7 @@ class FakeStats:
     drops: int = 0
     replays: int = 0
     complexity_spent: int = 0
+    largest_request: int = 0  # the costliest request's complexity (monday.com refuses over 5,000,000)
     mutation_requests_without_key: int = 0
     windows: list[dict[str, float]] = field(default_factory=list)  # {"start", "spent"} per budget window
     api_versions: set[str] = field(default_factory=set)  # as asked
@@ -218,6 +232,12 @@ class FakeMonday:
         rate_limit_every: int = 0,
         server_error_every: int = 0,
         drop_after_apply_every: int = 0,
+        rate_limit_rate: float = 0.0,
+        server_error_rate: float = 0.0,
+        mutation_error_rate: float = 0.0,
+        drop_after_apply_rate: float = 0.0,
+        delay_seconds: float = 0.0,
+        fault_seed: int = 0,
         retry_after_seconds: float = 1.0,
         clock: Any = time.monotonic,
     ) -> None:
@@ -231,6 +251,12 @@ class FakeMonday:
         self.rate_limit_every = rate_limit_every
         self.server_error_every = server_error_every
         self.drop_after_apply_every = drop_after_apply_every
+        self.rate_limit_rate = rate_limit_rate
+        self.server_error_rate = server_error_rate
+        self.mutation_error_rate = mutation_error_rate
+        self.drop_after_apply_rate = drop_after_apply_rate
+        self.delay_seconds = delay_seconds
+        self._faults = random.Random(fault_seed)
         self.retry_after_seconds = retry_after_seconds
         self.clock = clock
         self.boards: dict[str, FakeBoard] = {}
@@ -340,9 +366,9 @@ class FakeMonday:
                 _, status, out_headers, out_body = self._idempotent[key]
                 return status, out_headers, out_body, False
             self._answering = answering
-            if self.rate_limit_every and n % self.rate_limit_every == 0:
+            if (self.rate_limit_every and n % self.rate_limit_every == 0) or self._fault(self.rate_limit_rate):
                 return self._rate_limited("RATE_LIMIT_EXCEEDED", "Rate limit exceeded", self.retry_after_seconds)
-            if self.server_error_every and n % self.server_error_every == 0:
+            if (self.server_error_every and n % self.server_error_every == 0) or self._fault(self.server_error_rate):
                 self.stats.responses_5xx += 1
                 return 503, {"Content-Type": "text/plain"}, b"Service Unavailable", False
             try:
@@ -356,6 +382,9 @@ class FakeMonday:
                 return self._json(200, {"errors": [e.formatted for e in errors]})
             operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
             is_mutation = operation.operation.value == "mutation"
+            if is_mutation and self._fault(self.mutation_error_rate):
+                self.stats.responses_5xx += 1
+                return 503, {"Content-Type": "text/plain"}, b"Service Unavailable", False
             if is_mutation:
                 self.stats.mutation_requests += 1
                 if not key:
@@ -382,6 +411,7 @@ class FakeMonday:
                 retry_in = self._window_start + self.window_seconds - now
                 return self._rate_limited("COMPLEXITY_BUDGET_EXHAUSTED", "Complexity budget exhausted", retry_in)
             before = self.budget - self._spent
+            self.stats.largest_request = max(self.stats.largest_request, cost)
             self._spent += cost
             self.stats.complexity_spent += cost
             self.stats.windows[-1]["spent"] += cost
@@ -410,14 +440,16 @@ class FakeMonday:
             status, out_headers, out_body, _ = self._json(200, out)
             if key and is_mutation:
                 self._idempotent[key] = (now, status, out_headers, out_body)
-            drop = bool(
-                is_mutation
-                and self.drop_after_apply_every
-                and self.stats.mutation_requests % self.drop_after_apply_every == 0
+            drop = is_mutation and (
+                bool(self.drop_after_apply_every and self.stats.mutation_requests % self.drop_after_apply_every == 0)
+                or self._fault(self.drop_after_apply_rate)
             )
             if drop:
                 self.stats.drops += 1
             return status, out_headers, out_body, drop
+
+    def _fault(self, rate: float) -> bool:
+        return rate > 0 and self._faults.random() < rate
 
     def _json(
         self,
@@ -454,6 +486,11 @@ class FakeMonday:
             del self._idempotent[key]
 
     def _cost(self, operation: OperationDefinitionNode, variables: dict[str, Any]) -> int:
+        """Mutations: `mutation_cost` each. A read: `query_base_cost` per root field, plus
+        `per_item_cost` per object it may return, nested lists multiplying like monday's complexity:
+        a page of items costs its `limit` x (1 + what each item asks for: its column values, one per
+        column asked (every column when no ids are given), and its subitems, counted as
+        SUBITEMS_PER_ITEM each with their own selection)."""
         cost = 0
         for selection in operation.selection_set.selections:
             if not isinstance(selection, FieldNode) or selection.name.value == "complexity":
@@ -461,10 +498,33 @@ class FakeMonday:
             if operation.operation.value == "mutation":
                 cost += self.mutation_cost
                 continue
-            args = {a.name.value: value_from_ast_untyped(a.value, variables) for a in selection.arguments}
-            units = args.get("limit") or len(args.get("ids") or []) or 25
-            cost += self.query_base_cost + self.per_item_cost * int(units)
+            cost += self.query_base_cost + self.per_item_cost * self._field_units(selection, variables)
         return cost
+
+    def _field_units(self, node: FieldNode, variables: dict[str, Any]) -> int:
+        """Objects a list field may return, times the objects each of them asks for."""
+        args = {a.name.value: value_from_ast_untyped(a.value, variables) for a in node.arguments}
+        name = node.name.value
+        if name == "column_values":
+            return len(args.get("ids") or []) or COLUMNS_PER_BOARD_ESTIMATE
+        if name == "subitems":
+            return SUBITEMS_PER_ITEM * (1 + self._children_units(node, variables))
+        paged = name in ("items_page", "next_items_page", "items_page_by_column_values")
+        if paged or (name in ("items", "boards") and args):  # a page's `items` is a wrapper
+            count = int(args.get("limit") or len(args.get("ids") or []) or DEFAULT_PAGE)
+            if name == "items" and args.get("ids"):
+                count = min(count, len(args["ids"]))
+            return count * (1 + self._children_units(node, variables))
+        return self._children_units(node, variables)  # a wrapper (`items` of a page, `group`...)
+
+    def _children_units(self, node: FieldNode, variables: dict[str, Any]) -> int:
+        if node.selection_set is None:
+            return 0
+        total = 0
+        for child in node.selection_set.selections:
+            if isinstance(child, FieldNode) and child.selection_set is not None:
+                total += self._field_units(child, variables)
+        return total
 
     # ---- resolvers -----------------------------------------------------------------------------
 
@@ -873,6 +933,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, out_headers, out_body, drop = self.fake.handle(headers, body)
+        if self.fake.delay_seconds:  # applied, answered late (outside the lock: requests overlap)
+            time.sleep(self.fake.delay_seconds)
         if drop:
             self.close_connection = True
             with contextlib.suppress(OSError):

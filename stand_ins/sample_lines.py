@@ -1,7 +1,8 @@
 """Synthetic ORDER_LIST slices for the tests and the bench (shape of the real table, made-up values).
 
-Every line is in the default board scope (monday_board.json: ORDER TYPE RECEIVED, AAG SEASON
-2026 FALL); the customer season (the group) varies."""
+Every line is in the default board scope (monday_board.json: ORDER TYPE RECEIVED, the open AAG
+seasons: AAG_SEASON is the season shipping today by the default calendar); the customer season (the
+group) varies."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import uuid
 
 import pandas as pd
 
-AAG_SEASON = "2026 FALL"
+from order_platform.monday.seasons import SeasonCalendar
+
+AAG_SEASON = SeasonCalendar().open_seasons(dt.date.today(), 1)[0]
 SIZES = ("XS", "S", "M", "L", "XL", "XXL", "32x30", "34x32")
 
 

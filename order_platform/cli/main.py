@@ -22,7 +22,7 @@ log = logging.getLogger("order_platform.cli")
 
 # Commands of the development tools (stand_ins/, outside the production wheel): listed and loaded only
 # where they are installed (`uv sync`, the default dev group); elsewhere they say how to get them.
-DEV_COMMANDS = {"sample-data", "bench", "monday-bench"}
+DEV_COMMANDS = {"sample-data", "bench", "monday-bench", "monday-fault-bench"}
 
 
 def _dev_commands() -> click.Group | None:
@@ -152,6 +152,35 @@ def monday_sync(
     if result.message:
         click.echo(result.message)
     sys.exit(0 if result.ok and not result.failed and not result.skipped else 1)
+
+
+@main.command("reconcile-board")
+@click.option(
+    "--customer", "customers", multiple=True, help="Canonical or file name; repeat for several. Default: all."
+)
+@click.option("--dry-run", is_flag=True, help="Read and compare only: nothing is sent or stored.")
+def reconcile_board(customers: tuple[str, ...], dry_run: bool) -> None:
+    """Read the board(s) back, compare every item with ORDER_LIST, repair what people changed on the
+    platform's columns and items (never the team's own), record it in MONDAY_DRIFT and print the counts;
+    exit 0 when the board matches ORDER_LIST after the repair, 1 otherwise. Needs MONDAY_API_TOKEN."""
+    from order_platform.monday.reconcile import ReconcileError
+    from order_platform.monday.reconcile.command import NoTokenError, reconcile_database
+
+    url = str(PlatformSettings().database_url)
+    try:
+        result = reconcile_database(url, list(customers) or None, dry_run=dry_run)
+    except (NoTokenError, ReconcileError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    for line in result.lines():
+        click.echo(line)
+    shown = [f for c in result.customers.values() for f in c.findings][:10] + result.people[:5]
+    if shown:
+        click.echo("first findings:")
+    for f in shown:
+        where = f"{f.customer or '-'} item {f.item_id}" + (f" {f.column_name}" if f.column_name else "")
+        click.echo(f"  {f.action:9} {where}: board {f.board_value!r}, expected {f.expected_value!r}")
+    sys.exit(0 if result.ok else 1)
 
 
 @main.command()

@@ -15,6 +15,9 @@ def _n(value: Any) -> str:
 def _monday(run: dict | None) -> str:
     if not run:
         return "monday: -"
+    if run.get("status") in ("refused", "failed"):
+        kind = "dry run " if run.get("dry_run") else ""
+        return f"monday {kind}{run['status']}: {run.get('message') or 'no detail'}"
     if run.get("dry_run"):
         return f"monday dry run: {_n(run.get('created'))} to create, {_n(run.get('failed'))} invalid"
     return (
@@ -29,7 +32,7 @@ def format_loads(loads: list[dict], monday: dict[str, dict] | None = None) -> st
     for load in loads:
         note = (load.get("error") or "")[:160]
         if monday is not None and not note:
-            note = _monday(monday.get(load["customer"]))
+            note = _monday(monday.get(load["customer"]))[:400]
         lines.append(
             f"{load['customer'][:28]:<28} {load['status']:<14} {_n(load.get('raw_rows')):>7} "
             f"{_n(load.get('staged_rows')):>7} {_n(load.get('quarantined_rows')):>8} "
@@ -72,4 +75,6 @@ def format_refresh(outcome: RefreshOutcome) -> str:
     failed = outcome.runs_failed
     if failed:
         text += f"; {failed} run(s) failed (details in the Dagster UI: `make ui`)"
+        for reason in outcome.run_errors or ["no reason recorded: see the run's logs in the Dagster UI"]:
+            text += f"\nerror: {reason[:1000]}"
     return text

@@ -6,9 +6,9 @@ the same run is skipped unless the upstream step yields outputs (which would mar
 the run materialised, the failed ones included). So the op materialises, per customer, exactly the
 layers that customer completed (source -> blob -> raw -> staging -> ORDER_LIST -> monday.com items),
 evaluates every check per customer, and fails at the end naming the customers that failed: those,
-and only those, are red. Customers load side by side in worker processes (`runner.py`); a live board
-sync follows in this process, through one paced client; in a dry run each worker plans its customer's
-board after the publish and the plan is reported with the customer's other events (`load/board_plan.py`).
+and only those, are red. Customers load side by side in worker processes (`runner.py`); the board
+sync follows in this process, through one paced client (a dry run too: the run-wide check of the board's
+item limit sees every customer's plan before any is stored).
 """
 
 
@@ -22,11 +22,11 @@ from order_platform.defs.monday.assets import (
     MONDAY_BOARD_ITEMS,
     NO_FAILED_RECORDS,
     BoardOutcome,
-    customer_board_events,
     monday_check_specs,
     monday_spec,
     sync_board,
 )
+from order_platform.defs.monday.reconcile import reconcile_board_step, reconcile_check_spec
 from order_platform.defs.monday.resources import MondayResource
 from order_platform.defs.order_list.assets import (
     LAYER_OF,
@@ -39,7 +39,6 @@ from order_platform.defs.order_list.checks import check_evaluations, order_list_
 from order_platform.defs.partitions import customer_partitions
 from order_platform.defs.resources import OrderPlatformResource
 from order_platform.defs.runs import process_tags, reap_dead_runs
-from order_platform.load.board_plan import BOARD_PLAN
 from order_platform.load.report import CustomerReport
 from order_platform.load.stages import timed
 from order_platform.monday.plan.lines import Target
@@ -58,6 +57,9 @@ class RefreshConfig(dg.Config):
     """Reload even when the workbook is unchanged since the customer's last published load."""
     audit_board: bool = False
     """After the board sync, scan the whole board for duplicate items and subitems and remove them."""
+    reconcile_board: bool = False
+    """Read the board back, repair what people changed on the platform's columns and items, record the drift
+    (MONDAY_DRIFT) and evaluate board_matches_order_list (instead of the plain sync; needs MONDAY_API_TOKEN)."""
     po_number: str | None = None
     """Board only: sync just this PO of the selected customer(s) (a targeted sync, as the old tool's)."""
     aag_season: str | None = None
@@ -76,7 +78,11 @@ class RefreshConfig(dg.Config):
 def build_customer_layers(backfill_policy: dg.BackfillPolicy | None = None) -> dg.AssetsDefinition:
     @dg.multi_asset(
         specs=[*order_list_specs(), monday_spec(ORDER_LIST_SLICE)],
-        check_specs=[*order_list_check_specs(), *monday_check_specs()],
+        check_specs=[
+            *order_list_check_specs(),
+            *monday_check_specs(),
+            reconcile_check_spec(customer_partitions),
+        ],
         partitions_def=customer_partitions,
         backfill_policy=backfill_policy or dg.BackfillPolicy.single_run(),
         can_subset=True,
@@ -118,9 +124,9 @@ def run_layers(
         context.log.warning(f"run {run_id} had died without ending; marked failed and its pool slots freed")
     failed: dict[str, str] = {}
     board: list[str] = list(customers)
+    loaded: list[str] = list(customers)  # the customers whose board a reconcile reads
     board_outcome = BoardOutcome()
     board_check = dg.AssetCheckKey(MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS) in checks
-    board_reported: set[str] = set()  # dry-run plans made by the workers, reported as each customer ends
     if layers:
         context.log.info(f"{len(customers)} customer(s), layers {sorted(layers)}, force={config.force}")
         pipeline = order_platform.pipeline()
@@ -128,19 +134,10 @@ def run_layers(
         for note in pipeline.listing_notes:
             context.log.warning(f"source listing: {note}")
         reports: list[CustomerReport] = []
-        # a dry run's board plan is made by each customer's worker right after its publish (board_plan.py)
-        plan_in_workers = (
-            MONDAY_BOARD_ITEMS in selected
-            and "order_list" in layers
-            and config.target() is None
-            and not config.audit_board
-            and monday.plans_as_workers_do()
-        )
-        board_config = monday.board_config() if plan_in_workers else None
         loads = run_customers(
             order_platform.spec(),
             customers,
-            layers=layers | {BOARD_PLAN} if plan_in_workers else layers,
+            layers=layers,
             force=config.force,
             workers=order_platform.worker_count(),
             listing=listing,
@@ -156,11 +153,6 @@ def run_layers(
                 with timed("dagster_events"):  # Dagster stores the events while this generator waits
                     yield from layer_events(report, selected)
                     yield from check_evaluations(report, checks)
-                    if report.board is not None and board_config is not None:
-                        board_reported.add(report.customer)
-                        yield from customer_board_events(
-                            context, report.customer, report.board.outcome, board_outcome, board_check, board_config
-                        )
                 # a published customer's figures are on its materialisations (one event each, not a log
                 # line too: on SQLite every event costs a connection, and the run writes ~800 of them)
                 if report.source_removed:
@@ -169,16 +161,26 @@ def run_layers(
                     failed[report.customer] = report.error or "failed"
                     detail = f"\n{report.traceback}" if report.traceback else ""
                     context.log.error(f"{report.customer}: {report.error}{detail}")
+        loaded = [r.customer for r in reports if r.ok and not r.source_removed]
         if "order_list" in layers:
             board = _needing_sync(order_platform, reports)
         else:
             board = [r.customer for r in reports if r.ok]
     if MONDAY_BOARD_ITEMS in selected:
-        remaining = [c for c in board if c not in board_reported]
-        if remaining or not board_reported:
+        if config.reconcile_board and config.target() is None:
+            yield from reconcile_board_step(
+                context,
+                loaded,
+                order_platform.pipeline().store,
+                monday,
+                board_outcome,
+                {key.name for key in checks if key.asset_key == MONDAY_BOARD_ITEMS},
+            )
+            board = loaded
+        else:
             yield from sync_board(
                 context,
-                remaining,
+                board,
                 order_platform.pipeline().store,
                 monday,
                 board_outcome,

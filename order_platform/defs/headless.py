@@ -45,6 +45,7 @@ class RefreshOutcome:
     loads: list[dict] = field(default_factory=list)
     run_ids: list[str] = field(default_factory=list)
     runs_failed: int = 0
+    run_errors: list[str] = field(default_factory=list)  # why each failed run failed, first error first
     monday: dict[str, dict] = field(default_factory=dict)  # customer -> its MONDAY_SYNC_RUN row of this refresh
     unchanged: list[str] = field(default_factory=list)
     skipped_in_source: list[str] = field(default_factory=list)  # what the source listing passed over, and why
@@ -188,6 +189,11 @@ def _collect(result: dg.ExecuteInProcessResult, outcome: RefreshOutcome, store: 
                 failed = data.metadata.get("failed_customers") if data else None
                 if failed is not None and isinstance(failed.value, dict):
                     failures.update({str(c): str(e) for c, e in failed.value.items()})
+                info = event.step_failure_data.error
+                reason = (data.description if data else None) or (info.message.strip() if info else "")
+                outcome.run_errors.append(f"run {result.run_id}: {reason or event.message or 'step failed'}")
+            elif event.is_run_failure and not outcome.run_errors:
+                outcome.run_errors.append(f"run {result.run_id}: {event.message or 'run failed'}")
     for customer, error in failures.items():
         if customer in load_ids:
             continue  # published; its board sync failed (shown with the monday.com line)

@@ -48,10 +48,12 @@ def contiguous_ranges(all_keys: Sequence[str], wanted: set[str]) -> list[tuple[s
     return ranges
 
 
-def refresh_run_config(force: bool, *, audit_board: bool = False) -> dict:
+def refresh_run_config(force: bool, *, audit_board: bool = False, reconcile_board: bool = False) -> dict:
     config: dict = {"force": force}
     if audit_board:
         config["audit_board"] = True
+    if reconcile_board:
+        config["reconcile_board"] = True
     return {"ops": {"customer_layers": {"config": config}}}
 
 
@@ -61,12 +63,13 @@ def range_run_request(
     *,
     force: bool,
     audit_board: bool = False,
+    reconcile_board: bool = False,
     run_key: str | None = None,
     tags: dict[str, str] | None = None,
 ) -> dg.RunRequest:
     return dg.RunRequest(
         run_key=run_key,
-        run_config=refresh_run_config(force, audit_board=audit_board),
+        run_config=refresh_run_config(force, audit_board=audit_board, reconcile_board=reconcile_board),
         tags={RANGE_START: first, RANGE_END: last, **(tags or {})},
     )
 

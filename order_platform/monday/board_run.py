@@ -9,13 +9,19 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from order_platform.monday.api.client import MondayClient, MondayError
+from order_platform.monday.api.client import (
+    MondayClient,
+    MondayError,
+    MondayFatalError,
+    MondayTransientError,
+)
 from order_platform.monday.apply.board import BoardInfo, discover_board, ensure_groups, read_items_count
 from order_platform.monday.apply.executor import MutationExecutor
 from order_platform.monday.apply.pending import audit_board, resolve_pending
 from order_platform.monday.apply.recovery import ExecutionReport
+from order_platform.monday.capacity import line_counts, to_archive
 from order_platform.monday.mapping import BoardConfig, BoardIds
-from order_platform.monday.plan.lines import LineSource, RawLines, Target, as_source, needed_columns
+from order_platform.monday.plan.lines import LineSource, Target, as_source, needed_columns
 from order_platform.monday.plan.payloads import LineFailure, LinePayload, build_payloads, gc_paused
 from order_platform.monday.plan.plan_rows import plan_json, plan_row
 from order_platform.monday.plan.planner import LinePlan, Op, Plan, plan_lines
@@ -29,6 +35,9 @@ from order_platform.monday.state import records
 from order_platform.monday.state import sync_state as st
 
 log = logging.getLogger(__name__)
+
+# Real limits (the daily call limit, the complexity budget still exhausted after every wait): the run stops.
+LIMIT_CODES = frozenset({"DAILY_LIMIT_EXCEEDED", "RATE_LIMITED"})
 
 _ACTION_COUNTER = {"create": "created", "update": "updated", "archive": "archived"}
 
@@ -74,6 +83,10 @@ class BoardRun:
         except MondayError as exc:
             log.error("monday sync of %s failed: %s (%s)", self.customer, exc.message, exc.code)
             result.status, result.message = "failed", f"{exc.code}: {exc.message}"
+            if isinstance(exc, MondayFatalError) and exc.code in LIMIT_CODES:
+                result.message += ": stopped at monday.com's limit; the next run resumes where this one stopped"
+            elif isinstance(exc, MondayTransientError):
+                result.message += ": monday.com is not answering; the next run resumes where this one stopped"
         except BaseException as exc:  # a bug or an interrupt: record the run as failed, then re-raise
             self._finish(before, started, "failed", f"{type(exc).__name__}: {exc}")
             raise
@@ -121,14 +134,7 @@ class BoardRun:
 
     def _count_creates(self) -> int:
         """Lines in scope that are not on the board yet (read before anything is sent)."""
-        ids: set[str] = set()
-        id_column = self.config.sync.external_id_column.source
-        for chunk in self.source.chunks(self.config, self.index, self.customer, self.target, [id_column]):
-            values = chunk.values[id_column] if isinstance(chunk, RawLines) else chunk[id_column].tolist()
-            ids.update(str(v).strip() for v in values if v is not None and v == v and str(v).strip())
-        with self.engine.connect() as conn:
-            known = st.load_state(conn, self.board.id, ids)
-        return sum(1 for i in ids if i not in known or known[i].status != "active" or not known[i].item_id)
+        return line_counts(self.engine, self.source, self.config, self.index, self.customer, self.target)[1]
 
     def _refused(self, creates: int, info: BoardInfo | None) -> bool:
         """Refuse (nothing is sent) when the board would hold more items than its limit."""
@@ -195,18 +201,19 @@ class BoardRun:
     def _archive_gone(self) -> None:
         with self.engine.connect() as conn:
             active = st.line_ids(conn, self.board.id, self.customer, ("active",))
-            gone = active - self.seen
-            state = st.load_state(conn, self.board.id, gone) if gone else {}
-        if not gone:
-            return
-        if len(gone) / len(active) > self.config.sync.archive_guard_fraction:
+        gone, missing = to_archive(active - self.seen, active, self.source, self.config, self.customer)
+        if not gone and missing:
             self.result.message = _join(
                 self.result.message,
-                f"archive guard tripped: {len(gone)} of {len(active)} lines gone from the board's scope, "
+                f"archive guard tripped: {missing} of {len(active)} lines gone from the ORDER_LIST slice, "
                 "nothing archived",
             )
             self.result.status = "partial" if not self.dry_run else self.result.status
             return
+        if not gone:
+            return
+        with self.engine.connect() as conn:
+            state = st.load_state(conn, self.board.id, gone)
         plan = Plan([LinePlan(u, "archive", [Op("archive_item", u)], "gone from scope") for u in sorted(gone)])
         self.result.planned_operations += len(gone)
         if self.dry_run:
@@ -248,6 +255,12 @@ class BoardRun:
         if report.aborted:
             self.result.message = _join(self.result.message, f"aborted: {report.aborted}")
             self.result.status = "failed"
+        if executor.board_full and "item limit" not in self.result.message:
+            self.result.message = _join(
+                self.result.message,
+                f"board {self.board.id} reached its item limit (monday.com ItemsLimitationException): the "
+                "remaining creates were not sent; the next run resumes once there is room",
+            )
         self._tally(plan, report)
 
     # ---- bookkeeping -------------------------------------------------------------------------------

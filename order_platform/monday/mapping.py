@@ -6,12 +6,13 @@ feeds which board column, how items, groups and subitems are named, and every sy
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from order_platform.config.loading import (
     PACKAGED,
@@ -20,6 +21,7 @@ from order_platform.config.loading import (
     read_config_file,
     read_packaged_config,
 )
+from order_platform.monday.seasons import SeasonCalendar
 from order_platform.schema import order_list_schema
 
 BOARD_CONFIG_FILE = "monday_board.json"
@@ -33,15 +35,38 @@ BOARD_ITEM_LIMIT = 10_000  # monday.com: a board holds at most 10,000 items
 
 class BoardScope(StrictModel):
     """Which order lines go to a board: a line is in scope when it matches every filter that is set
-    (values compared trimmed and upper-cased; an unset filter matches everything)."""
+    (values compared trimmed and upper-cased; an unset filter matches everything).
+
+    `open_seasons: N` follows the calendar: the AAG seasons are the one shipping today and the N-1
+    after it (`season_calendar` of the mapping), resolved for the day of the run (`BoardConfig.on`);
+    `aag_seasons` pins them instead. Not both."""
 
     customers: list[str] | None = None  # canonical customer names (partition keys)
     order_types: list[str] | None = None  # ORDER TYPE
-    aag_seasons: list[str] | None = None  # AAG SEASON
+    aag_seasons: list[str] | None = None  # AAG SEASON (pinned, or resolved from open_seasons)
     customer_seasons: list[str] | None = None  # CUSTOMER SEASON
+    open_seasons: int | None = Field(default=None, ge=1)  # the current AAG season and the ones after it
+    seasons_on: dt.date | None = None  # the day open_seasons was resolved for (set by BoardConfig.on)
+
+    @model_validator(mode="after")
+    def _pinned_or_calendar(self) -> BoardScope:
+        if self.open_seasons is not None and self.aag_seasons is not None and self.seasons_on is None:
+            raise ValueError(
+                "board scope: pin the seasons with `aag_seasons` or follow the calendar with `open_seasons`, not both"
+            )
+        return self
+
+    def on(self, day: dt.date, calendar: SeasonCalendar) -> BoardScope:
+        """This scope on `day`: its open seasons resolved to AAG SEASON values (pinned scopes as they are)."""
+        if self.open_seasons is None:
+            return self
+        seasons = calendar.open_seasons(day, self.open_seasons)
+        return self.model_copy(update={"aag_seasons": seasons, "seasons_on": day})
 
     def columns(self) -> dict[str, frozenset[str]]:
         """ORDER_LIST column -> accepted values, for the filters that are set (customers excluded)."""
+        if self.open_seasons is not None and self.seasons_on is None:  # not resolved: for today
+            return self.on(dt.date.today(), SeasonCalendar()).columns()
         pairs = {
             "ORDER TYPE": self.order_types,
             "AAG SEASON": self.aag_seasons,
@@ -56,7 +81,10 @@ class BoardScope(StrictModel):
         parts = [f"{k} in {sorted(v)}" for k, v in self.columns().items()]
         if self.customers is not None:
             parts.insert(0, f"customer in {sorted(self.customers)}")
-        return " and ".join(parts) or "every line"
+        text = " and ".join(parts) or "every line"
+        if self.open_seasons is not None:
+            text += f" (the {self.open_seasons} open AAG season(s) on {self.seasons_on or dt.date.today()})"
+        return text
 
 
 class BoardIds(StrictModel):
@@ -65,6 +93,9 @@ class BoardIds(StrictModel):
     subitems_board_id: str | None = None
     # Items the board may hold (monday.com: 10,000); the sync refuses a plan that would exceed it.
     item_limit: int = BOARD_ITEM_LIMIT
+    # monday.com counts archived items against the limit (they stay on the board, in its archive): an
+    # archive frees no room. False when the board's items are deleted instead (or the plan allows it).
+    archived_items_count: bool = True
     scope: BoardScope = Field(default_factory=BoardScope)
 
 
@@ -72,6 +103,9 @@ class ItemColumn(StrictModel):
     order_list_column: str
     monday_column_id: str
     monday_type: MondayType
+    # A column the team may override on the board: set on create and when ORDER_LIST changes it, but a
+    # person's edit is only recorded by `reconcile-board` (MONDAY_DRIFT, action `reported`), never restored.
+    report_only: bool = False
 
 
 class SubitemColumn(StrictModel):
@@ -98,7 +132,8 @@ class ExternalIdColumn(StrictModel):
 
 class Batching(StrictModel):
     mutations_per_request: int = 100
-    min_mutations_per_request: int = 5
+    # An ambiguous batch (dropped answer, 5xx, timeout) that repeats is split in halves down to this.
+    min_mutations_per_request: int = 1
     max_complexity_per_request: int = 2_500_000
     lookup_values_per_request: int = 100
     lookup_page_limit: int = 500
@@ -120,6 +155,9 @@ class Retry(StrictModel):
     jitter_fraction: float = 0.5
     timeout_seconds: float = 60.0
     max_rate_limit_waits: int = 30
+    # The sync stops (the next run resumes) after this many ambiguous batches in a row with no operation
+    # completed in between, at the smallest batch: monday.com is not answering. While operations
+    # complete, ambiguity never stops it.
     abort_after_consecutive_failures: int = 3
 
 
@@ -152,11 +190,18 @@ class BoardConfig(StrictModel):
     item_columns: list[ItemColumn]
     subitem_columns: list[SubitemColumn]
     sync: SyncKnobs
+    # The AAG seasons' delivery windows: which seasons a scope with `open_seasons` takes on a day.
+    season_calendar: SeasonCalendar = Field(default_factory=SeasonCalendar)
 
     @property
     def boards(self) -> list[BoardIds]:
         """Every board, in order: a line goes to the first whose scope takes it."""
         return [self.board, *self.extra_boards]
+
+    def on(self, day: dt.date) -> BoardConfig:
+        """This mapping on `day`: every scope that follows the calendar resolved to that day's seasons."""
+        boards = [b.model_copy(update={"scope": b.scope.on(day, self.season_calendar)}) for b in self.boards]
+        return self.with_boards(*boards)
 
     def with_boards(self, *boards: BoardIds) -> BoardConfig:
         """A copy whose boards are `boards` (the first is `board`)."""
@@ -187,17 +232,19 @@ class BoardConfig(StrictModel):
 BOARD_CONFIG_ENV = "MONDAY_BOARD_CONFIG"
 
 
-def load_board_config(path: Path | str | None = None) -> BoardConfig:
+def load_board_config(path: Path | str | None = None, *, today: dt.date | None = None) -> BoardConfig:
     """Parse the board mapping file: `path`, else $MONDAY_BOARD_CONFIG, else the packaged
     order_platform/config/monday_board.json; refused (one line naming the file and the key) when a key is
-    unknown or a value mistyped, or when it maps an ORDER_LIST column the schema does not have."""
+    unknown or a value mistyped, or when it maps an ORDER_LIST column the schema does not have. Scopes
+    that follow the calendar are resolved for `today` (default: the date now; `config.on(day)` resolves
+    them again for another day)."""
     given = path or os.environ.get(BOARD_CONFIG_ENV)
     if given:
         config, file = read_config_file(BoardConfig, given), str(given)
     else:
         config, file = read_packaged_config(BoardConfig, BOARD_CONFIG_FILE), f"{PACKAGED}/{BOARD_CONFIG_FILE}"
     check_against_schema(config, file)
-    return config
+    return config.on(today or dt.date.today())
 
 
 def mapped_columns(config: BoardConfig) -> list[tuple[str, str]]:

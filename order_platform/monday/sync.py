@@ -15,6 +15,7 @@ ambiguous batch (or with `audit=True`) reads the whole board and deletes duplica
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pandas as pd
@@ -31,6 +32,13 @@ from order_platform.monday.state import sync_state as st
 __all__ = ["MondaySyncFailed", "SyncResult", "Target", "sync_customer", "sync_published"]
 
 
+def effective_config(config: BoardConfig, settings: MondaySettings) -> BoardConfig:
+    """The mapping with MONDAY_BOARD_ID (when set) as the first board's id."""
+    if settings.board_id:
+        return config.with_boards(config.board.model_copy(update={"id": settings.board_id}), *config.extra_boards)
+    return config
+
+
 def sync_published(
     store: Any,
     customer: str,
@@ -40,6 +48,7 @@ def sync_published(
     config: BoardConfig | None = None,
     target: Target | None = None,
     audit: bool = False,
+    today: dt.date | None = None,
 ) -> SyncResult | None:
     """Sync the customer's published ORDER_LIST slice (read in chunks from the warehouse Store);
     None when the customer was never published."""
@@ -47,7 +56,9 @@ def sync_published(
     source = store_source(store, customer)
     if source is None:
         return None
-    return sync_customer(store.engine, customer, source, client, settings, config=config, target=target, audit=audit)
+    return sync_customer(
+        store.engine, customer, source, client, settings, config=config, target=target, audit=audit, today=today
+    )
 
 
 def sync_customer(
@@ -60,13 +71,14 @@ def sync_customer(
     config: BoardConfig | None = None,
     target: Target | None = None,
     audit: bool = False,
+    today: dt.date | None = None,
 ) -> SyncResult:
     """Sync `lines` (one customer's ORDER_LIST rows with record_uuid: a frame, or a chunk source, see
-    lines.py) to the board(s); client None = dry run. `target` narrows to a PO / season."""
-    config = config or load_board_config()
-    settings = settings or MondaySettings()
-    if settings.board_id:
-        config = config.with_boards(config.board.model_copy(update={"id": settings.board_id}), *config.extra_boards)
+    lines.py) to the board(s); client None = dry run. `target` narrows to a PO / season. `today`: the
+    day whose open seasons a calendar scope takes (default: the day the mapping was loaded)."""
+    config = effective_config(config or load_board_config(), settings or MondaySettings())
+    if today is not None:
+        config = config.on(today)
     st.create_tables(engine)
     results: list[SyncResult] = []
     counts = {"total": 0, "taken": 0}  # lines of the slice, lines some board takes

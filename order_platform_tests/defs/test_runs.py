@@ -17,6 +17,7 @@ import yaml
 
 from order_platform.defs.headless import refresh
 from order_platform.defs.runs import reap_dead_runs
+from order_platform.monday import load_board_config
 from order_platform_tests.workbooks import line, workbook_name, write_workbook
 from stand_ins.monday_server import FakeMondayServer
 
@@ -87,6 +88,10 @@ def _loaded(database: Path) -> set[str]:
 
 def test_an_interrupted_refresh_stops_within_seconds_and_starts_no_other_customer(platform, dagster_home, monkeypatch):
     monkeypatch.setenv("ORDER_PLATFORM_WORKERS", "2")
+    big = load_board_config().with_scope()  # 25,000 lines in all: a board that holds them (the dry run's check)
+    big = big.with_boards(big.board.model_copy(update={"item_limit": 100_000}))
+    (platform.home.parent / "big_board.json").write_text(big.model_dump_json(), encoding="utf-8")
+    monkeypatch.setenv("MONDAY_BOARD_CONFIG", str(platform.home.parent / "big_board.json"))
     many = (*CUSTOMERS, "BEYOND YOGA", "EXOTICA", "G FORE", "SUMMERSALT", "WHITE FOX", "TRACK SMITH")
     for name in many:
         write_workbook(platform.source / workbook_name(name), [line(f"{name[:3]}-{i}", f"S{i}") for i in range(2500)])

@@ -1,5 +1,6 @@
 """The published slice read in SQL chunks (lines.StoreSource) plans exactly what the whole frame plans."""
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -47,11 +48,12 @@ def test_chunked_sql_read_plans_the_same_as_the_whole_frame(store, tmp_path: Pat
 
 
 def test_scope_and_target_are_filtered_in_sql(store):
-    config = load_board_config()  # the default scope: RECEIVED lines of 2026 FALL
+    config = load_board_config(today=dt.date(2026, 8, 1))  # the default scope: RECEIVED, 2026 FALL and HOLIDAY
+    assert config.board.scope.aag_seasons == ["2026 FALL", "2026 HOLIDAY"]
     frame = store.order_list_for_customer("GREYSON")
     in_scope = frame[
         (frame["ORDER TYPE"].str.strip().str.upper() == "RECEIVED")
-        & (frame["AAG SEASON"].str.strip().str.upper() == "2026 FALL")
+        & (frame["AAG SEASON"].str.strip().str.upper().isin(["2026 FALL", "2026 HOLIDAY"]))
     ]
     result = sync_published(store, "GREYSON", None, config=config)
     assert result is not None and result.lines == len(in_scope) and result.out_of_scope == len(frame) - len(in_scope)
@@ -61,7 +63,7 @@ def test_scope_and_target_are_filtered_in_sql(store):
     assert sync_published(store, "NOBODY", None, config=config) is None
 
 
-def test_cli_targeted_sync_needs_a_filter_and_syncs_one_po_live(store, server, monkeypatch):
+def test_cli_targeted_sync_needs_a_filter_and_syncs_one_po_live(store, server, monkeypatch, tmp_path):
     from click.testing import CliRunner
 
     from order_platform.cli.main import main
@@ -69,7 +71,10 @@ def test_cli_targeted_sync_needs_a_filter_and_syncs_one_po_live(store, server, m
 
     url = str(store.engine.url)
     monkeypatch.setenv("ORDER_PLATFORM_DATABASE_URL", url)
-    monkeypatch.setenv("MONDAY_BOARD_CONFIG", "")
+    pinned = load_board_config().with_scope(order_types=["RECEIVED"], aag_seasons=["2026 FALL"])  # a pinned scope
+    path = tmp_path / "pinned.json"
+    path.write_text(pinned.model_dump_json(), encoding="utf-8")
+    monkeypatch.setenv("MONDAY_BOARD_CONFIG", str(path))
     runner = CliRunner()
     assert runner.invoke(main, ["monday-sync", "--customer", "GREYSON"]).exit_code == 2  # no filter
     frame = store.order_list_for_customer("GREYSON")

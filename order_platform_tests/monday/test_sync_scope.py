@@ -10,7 +10,7 @@ from order_platform.monday.mapping import BoardIds, BoardScope
 from order_platform.monday.state import sync_state as st
 from order_platform_tests.monday.test_sync import BOARD, assert_board_matches, run
 from order_platform_tests.monday_fixtures import settings_for
-from stand_ins.sample_lines import make_lines
+from stand_ins.sample_lines import AAG_SEASON, make_lines
 
 OTHER_BOARD = "7777777701"
 
@@ -51,8 +51,8 @@ def test_a_plan_over_the_board_limit_is_refused_before_anything_is_sent(engine, 
 
 
 def test_several_boards_one_per_scope(engine, make_server, make_client, config):
-    fall = config.board.model_copy(update={"scope": BoardScope(customer_seasons=["FA26"], aag_seasons=["2026 FALL"])})
-    rest = BoardIds(id=OTHER_BOARD, name="Holiday", scope=BoardScope(aag_seasons=["2026 FALL"]))
+    fall = config.board.model_copy(update={"scope": BoardScope(customer_seasons=["FA26"], aag_seasons=[AAG_SEASON])})
+    rest = BoardIds(id=OTHER_BOARD, name="Holiday", scope=BoardScope(aag_seasons=[AAG_SEASON]))
     two = config.with_boards(fall, rest)
     server = make_server()
     server.fake.boards.clear()
@@ -87,7 +87,13 @@ def test_targeted_sync_of_one_po_touches_only_its_lines(engine, server, make_cli
     assert server.fake.items_with_value(BOARD, "text_line_id", lines.loc[9, "record_uuid"])
     shorter = lines.iloc[1:]  # line 0 gone from the slice: a targeted sync archives nothing
     season = sync_customer(
-        engine, "GREYSON", shorter, client, settings_for(server), config=config, target=Target(aag_season="2026 fall")
+        engine,
+        "GREYSON",
+        shorter,
+        client,
+        settings_for(server),
+        config=config,
+        target=Target(aag_season=AAG_SEASON.lower()),
     )
     assert (season.archived, season.created) == (0, 1)
     with pytest.raises(TargetError):

@@ -45,8 +45,8 @@ def test_ddl_is_one_statement_per_go_batch() -> None:
     ddl = DDL_PATH.read_text(encoding="utf-8")
     assert ddl.startswith(HEADER)
     statements = batches(ddl)
-    assert [s.split("(")[0].split()[:2] for s in statements].count(["CREATE", "TABLE"]) == 5
-    assert sum(s.startswith("CREATE INDEX") for s in statements) == 4
+    assert [s.split("(")[0].split()[:2] for s in statements].count(["CREATE", "TABLE"]) == 6
+    assert sum(s.startswith("CREATE INDEX") for s in statements) == 7
     for statement in statements:
         assert statement.endswith(";"), statement[:60]
         assert statement.count(";") == 1, statement[:60]
@@ -67,6 +67,15 @@ def test_ddl_types_for_sql_server(schema: OrderListSchema) -> None:
     assert "id INTEGER NOT NULL IDENTITY" in ddl
     text = next(c for c in schema.columns if c.kind is Kind.TEXT)
     assert f"[{text.name}] NVARCHAR({text.length}) NULL" in ddl
+
+
+def test_monday_drift_is_in_the_ddl() -> None:
+    ddl = generate_ddl()
+    table = next(s for s in batches(ddl) if s.startswith("CREATE TABLE [MONDAY_DRIFT]"))
+    for column in ("board_id NVARCHAR(32) NOT NULL", "record_uuid NVARCHAR(64) NULL", "column_name NVARCHAR(255) NULL"):
+        assert column in table
+    assert "found_at DATETIME2 NOT NULL" in table and "drift_id INTEGER NOT NULL IDENTITY" in table
+    assert "CREATE INDEX [IX_MONDAY_DRIFT_ITEM] ON [MONDAY_DRIFT] (board_id, item_id);" in ddl
 
 
 def test_platform_tables_fit_sql_server_limits(schema: OrderListSchema) -> None:

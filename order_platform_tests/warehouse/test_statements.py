@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from order_platform.monday.reconcile.drift import create_drift_table
 from order_platform.monday.state import records as monday_records
 from order_platform.monday.state import sync_state as monday_state
 from order_platform.schema import KEY_COLUMN, SOURCE_TABLE_COLUMN, Kind, OrderListSchema
@@ -77,6 +78,7 @@ def test_engine_is_tuned_for_sql_server(engine: sa.Engine) -> None:
 
 def test_ensure_tables_emits_the_checked_in_ddl(store: OrderStore, recorder: Recorder) -> None:
     store.ensure_tables()
+    create_drift_table(store.engine)  # MONDAY_DRIFT, made by the first reconcile-board
     created = [normalise(c.sql) for c in recorder.statements() if c.sql.lstrip().startswith("CREATE")]
     checked_in = [normalise(b) for b in re.split(r"^GO$", generate_ddl(), flags=re.MULTILINE) if "CREATE" in b]
     checked_in = [s[s.index("CREATE") :] for s in checked_in]

@@ -7,21 +7,21 @@ its own load only. The logic is plain Python in `monday/` (`sync_customer`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import partial
 
 import dagster as dg
 
 from order_platform.defs.monday.metadata import first_failures, problem_line, sync_metadata
 from order_platform.defs.monday.resources import MondayResource
 from order_platform.defs.partitions import customer_partitions
-from order_platform.load.board_plan import PlannedBoard
 from order_platform.load.stages import timed
 from order_platform.monday import BoardConfig, MondayClient, MondaySettings, SyncResult
-from order_platform.monday.plan.lines import Target
+from order_platform.monday.api.answers import MondayError
+from order_platform.monday.capacity import plan_capacity, record_refusal, refusals
+from order_platform.monday.plan.lines import Target, store_source
 from order_platform.monday.state.board_lease import boards_lease
-from order_platform.monday.sync import sync_published
+from order_platform.monday.sync import effective_config, sync_published
 from order_platform.warehouse.store import OrderStore
 
 MONDAY_BOARD_ITEMS = dg.AssetKey("monday_board_items")
@@ -79,12 +79,9 @@ def sync_board(
     *,
     target: Target | None = None,
     audit: bool = False,
-    planned: dict[str, PlannedBoard] | None = None,
 ) -> Iterator[dg.AssetMaterialization | dg.AssetObservation | dg.AssetCheckEvaluation]:
     """Sync each customer's current slice (or the `target` lines of it) in turn through one paced client,
-    holding the boards' leases (one writer per board across runs and pods). `planned`: dry-run plans
-    the load workers already made (load/board_plan.py), reported here as if made here."""
-    planned = planned or {}
+    holding the boards' leases (one writer per board across runs and pods)."""
     settings = monday.settings()
     config = monday.board_config()
     boards = [settings.board_id or config.board.id, *(b.id for b in config.extra_boards)]
@@ -100,68 +97,72 @@ def sync_board(
         mode = "dry run (nothing is sent)" if client is None else f"live, board(s) {', '.join(boards)}"
         scope = f", only {target}" if target else ""
         context.log.info(f"monday.com sync of {len(customers)} customer(s): {mode}{scope}")
+        try:
+            refused = whole_plan_refusals(store, customers, client, settings, config, target)
+        except MondayError as exc:  # the board cannot be read: each customer's sync meets it and says so
+            context.log.warning(f"the run's plan could not be checked against the board's limit: {exc.message}")
+            refused = {}
         for customer in customers:
-            if customer in planned and client is None:
-                sync: Callable[[], SyncResult | None] = planned[customer].outcome
+            if customer in refused:
+                refusal = record_refusal(store.engine, customer, boards[0], client is None, refused[customer])
+                outcome.problems[customer] = problem_line(refusal)
+                context.log.error(f"{customer}: monday.com {refused[customer]}")
+                yield dg.AssetObservation(
+                    asset_key=MONDAY_BOARD_ITEMS, partition=customer, metadata=sync_metadata(refusal, config)
+                )
+                if check_selected:
+                    yield _check(refusal, False)
+                continue
+            try:
+                with timed("board_plan"):
+                    result = sync_published(
+                        store, customer, client, settings, config=config, target=target, audit=audit
+                    )
+            except Exception as exc:  # a bug or a broken board: this customer fails, the others go on
+                outcome.problems[customer] = f"{type(exc).__name__}: {exc}"
+                context.log.exception(f"{customer}: monday.com sync failed")
+                if check_selected:
+                    yield _not_synced(customer, outcome.problems[customer])
+                continue
+            if result is None:
+                outcome.problems[customer] = "no published ORDER_LIST slice; materialise order_list first"
+                context.log.error(f"{customer}: {outcome.problems[customer]}")
+                if check_selected:
+                    yield _not_synced(customer, outcome.problems[customer])
+                continue
+            if result.cell_issues:
+                context.log.warning(
+                    f"{customer}: {result.cell_issues} cell(s) could not be sent as written and were cleared or "
+                    "neutralised on the board (MONDAY_CELL_ISSUE; see the cell_issue_sample metadata)"
+                )
+            clean = is_clean(result)
+            # a targeted sync brings part of the slice: it is recorded, but does not stand for the partition
+            event = dg.AssetMaterialization if clean and target is None else dg.AssetObservation
+            yield event(asset_key=MONDAY_BOARD_ITEMS, partition=customer, metadata=sync_metadata(result, config))
+            if check_selected:
+                yield _check(result, clean)
+            if clean:
+                context.log.info(_log_line(result))
             else:
-                sync = partial(_timed_sync, store, customer, client, settings, config, target, audit)
-            yield from customer_board_events(context, customer, sync, outcome, check_selected, config, target)
+                outcome.problems[customer] = problem_line(result)
+                context.log.error(_log_line(result))
 
 
-def _timed_sync(
+def whole_plan_refusals(
     store: OrderStore,
-    customer: str,
+    customers: list[str],
     client: MondayClient | None,
     settings: MondaySettings,
     config: BoardConfig,
     target: Target | None,
-    audit: bool,
-) -> SyncResult | None:
-    with timed("board_plan"):
-        return sync_published(store, customer, client, settings, config=config, target=target, audit=audit)
-
-
-def customer_board_events(
-    context: dg.AssetExecutionContext,
-    customer: str,
-    sync: Callable[[], SyncResult | None],
-    outcome: BoardOutcome,
-    check_selected: bool,
-    config: BoardConfig,
-    target: Target | None = None,
-) -> Iterator[dg.AssetMaterialization | dg.AssetObservation | dg.AssetCheckEvaluation]:
-    """One customer's board events from its sync (or the plan its worker made: `sync` returns it): the
-    materialisation (an observation for a targeted or unclean sync), the check, the log line."""
-    try:
-        result = sync()
-    except Exception as exc:  # a bug or a broken board: this customer fails, the others go on
-        outcome.problems[customer] = f"{type(exc).__name__}: {exc}"
-        context.log.exception(f"{customer}: monday.com sync failed")
-        if check_selected:
-            yield _not_synced(customer, outcome.problems[customer])
-        return
-    if result is None:
-        outcome.problems[customer] = "no published ORDER_LIST slice; materialise order_list first"
-        context.log.error(f"{customer}: {outcome.problems[customer]}")
-        if check_selected:
-            yield _not_synced(customer, outcome.problems[customer])
-        return
-    if result.cell_issues:
-        context.log.warning(
-            f"{customer}: {result.cell_issues} cell(s) could not be sent as written and were cleared or "
-            "neutralised on the board (MONDAY_CELL_ISSUE; see the cell_issue_sample metadata)"
-        )
-    clean = is_clean(result)
-    # a targeted sync brings part of the slice: it is recorded, but does not stand for the partition
-    event = dg.AssetMaterialization if clean and target is None else dg.AssetObservation
-    yield event(asset_key=MONDAY_BOARD_ITEMS, partition=customer, metadata=sync_metadata(result, config))
-    if check_selected:
-        yield _check(result, clean)
-    if clean:
-        context.log.info(_log_line(result))
-    else:
-        outcome.problems[customer] = problem_line(result)
-        context.log.error(_log_line(result))
+) -> dict[str, str]:
+    """Before anything is sent: the customers refused because the run as a whole would overflow a
+    board (monday/capacity.py)."""
+    sources = {c: s for c in customers if (s := store_source(store, c)) is not None}
+    if not sources:
+        return {}
+    loads = plan_capacity(store.engine, dict(sources), client, effective_config(config, settings), target)
+    return refusals(loads, dry_run=client is None)
 
 
 def _not_synced(customer: str, problem: str) -> dg.AssetCheckEvaluation:

@@ -82,6 +82,8 @@ def summary_markdown(result: SyncResult) -> str:
 
 def problem_line(result: SyncResult) -> str:
     """One line for the failure message: status, counts and the first errors."""
+    if result.status == "refused":  # the message says it all: the board, the counts, what to do
+        return f"{result.customer}: {result.message}"[:1000]
     errors = "; ".join(f"{f['code']}: {f['message']}" for f in first_failures(result, 3))
     detail = errors or result.message or "no detail"
     return (

@@ -13,14 +13,27 @@ from order_platform.settings import PlatformSettings
 
 
 def _requests(
-    context: dg.ScheduleEvaluationContext, customers: set[str], *, force: bool, trigger: str, audit: bool = False
+    context: dg.ScheduleEvaluationContext,
+    customers: set[str],
+    *,
+    force: bool,
+    trigger: str,
+    audit: bool = False,
+    reconcile: bool = False,
 ) -> list[dg.RunRequest] | dg.SkipReason:
     order = context.instance.get_dynamic_partitions(CUSTOMER)
     wanted = customers & set(order)
     if not wanted:
         return dg.SkipReason("no customer to refresh" if order else "no customer partitions yet: the sensor adds them")
     return [
-        range_run_request(first, last, force=force, audit_board=audit, tags={"order_platform/trigger": trigger})
+        range_run_request(
+            first,
+            last,
+            force=force,
+            audit_board=audit,
+            reconcile_board=reconcile,
+            tags={"order_platform/trigger": trigger},
+        )
         for first, last in contiguous_ranges(order, wanted)
     ]
 
@@ -47,11 +60,14 @@ def build_schedules(timezone: str) -> list[dg.ScheduleDefinition]:
         execution_timezone=timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="04:00 on Mondays: every customer with a workbook in the source reloaded, changed or not, and "
-        "the board scanned for duplicates.",
+        "the board read back and reconciled (what people changed on the platform's columns and items repaired, "
+        "recorded in MONDAY_DRIFT).",
     )
     def monday_full_refresh(context: dg.ScheduleEvaluationContext, order_platform: OrderPlatformResource):
         listing = order_platform.pipeline().workbooks()
-        return _requests(context, set(listing), force=True, trigger="monday_full_refresh", audit=True)
+        return _requests(
+            context, set(listing), force=True, trigger="monday_full_refresh", audit=True, reconcile=True
+        )
 
     return [weekday_reconcile, monday_full_refresh]
 

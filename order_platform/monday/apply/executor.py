@@ -3,7 +3,11 @@
 Before a batch with creates goes out, the lines/subitems are stored as `creating`. After an
 ambiguous failure (timeout, dropped connection, 5xx) the batch's creates are looked up — items by
 their external-id column, subitems by name under their parent — and only the ones not found are
-sent again; updates, moves, deletes and archives are idempotent and simply re-sent.
+sent again; updates, moves, deletes and archives are idempotent and simply re-sent. An ambiguity
+that repeats halves the batch (down to `min_mutations_per_request`); successes grow it back. The
+executor stops only when nothing completes any more (`abort_after_consecutive_failures` ambiguous
+batches in a row at the smallest batch), or on a real limit (a MondayFatalError: the daily or
+complexity limit, authentication; a full board fails the remaining creates); the next run resumes.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ class MutationExecutor(Recovery):
         self.open_ops: dict[str, int] = {}
         self.report = ExecutionReport()
         self.ambiguous_batches = 0
+        self.completed = 0  # operations done (applied, found applied, or failed for good): progress
         self.board_full = False
         self._dirty_lines: set[str] = set()
         self._dirty_subitems: set[tuple[str, str]] = set()
@@ -87,7 +92,9 @@ class MutationExecutor(Recovery):
                     self.waiting.setdefault(op.record_uuid, []).append(op)
                 else:
                     self.queue.append(op)
-        consecutive = 0
+        in_a_row = 0  # ambiguous batches in a row (sets the backoff)
+        stalled = 0  # ambiguous batches in a row with no operation completed in between
+        done_before = self.completed
         while self.queue:
             batch = self._take_batch()
             if not batch:  # every op taken was a create refused before sending (full board)
@@ -95,19 +102,24 @@ class MutationExecutor(Recovery):
                 continue
             try:
                 self._send(batch)
-                consecutive = 0
+                in_a_row = 0
+                self.batch_limit = min(self.knobs.batching.mutations_per_request, self.batch_limit * 2)
             except AmbiguousMutationError as exc:
-                consecutive += 1
+                in_a_row += 1
                 self.ambiguous_batches += 1
                 log.warning("ambiguous mutation batch (%d ops): %s", len(batch), exc)
-                if consecutive > self.knobs.retry.abort_after_consecutive_failures:
-                    self._requeue(batch)
-                    self.report.aborted = f"{consecutive} ambiguous failures in a row: {exc.message}"
+                self.client.backoff(in_a_row)
+                self._recover(batch)  # what was applied is adopted; the rest goes back to the queue
+                stalled = stalled + 1 if self.completed == done_before else 1
+                done_before = self.completed
+                if in_a_row > 1 or exc.timed_out:  # repeated ambiguity (or a timeout): split the batch
+                    self.batch_limit = max(self.knobs.batching.min_mutations_per_request, len(batch) // 2)
+                if stalled > self.knobs.retry.abort_after_consecutive_failures and len(batch) <= self.batch_limit:
+                    self.report.aborted = (
+                        f"{stalled} ambiguous failures in a row with nothing applied in between, down to batches "
+                        f"of {len(batch)} ({exc.message}): monday.com is not answering; the next run resumes"
+                    )
                     break
-                if exc.timed_out:
-                    self.batch_limit = max(self.knobs.batching.min_mutations_per_request, self.batch_limit // 2)
-                self.client.backoff(consecutive)
-                self._recover(batch)
             finally:
                 self._flush()
         return self.report
@@ -285,6 +297,7 @@ class MutationExecutor(Recovery):
         self._op_done(op)
 
     def _op_done(self, op: Op) -> None:
+        self.completed += 1
         uuid = op.record_uuid
         self.open_ops[uuid] = self.open_ops.get(uuid, 1) - 1
         if self.open_ops[uuid] <= 0:

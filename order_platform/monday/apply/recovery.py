@@ -1,5 +1,6 @@
 """What the executor does after an ambiguous batch (timeout, dropped connection, 5xx): find out
-what was applied, adopt it, remove duplicates, and re-queue only what is still missing.
+what was applied, adopt it, remove duplicates, and re-queue only what is still missing (the executor
+splits the batch when the ambiguity repeats and stops only when nothing completes any more).
 
 Items are looked up by their external-id column (every page, explicit limits), subitems by name
 under their parent (`items(ids, limit)` with at most 100 ids). More than one item for a line, or
@@ -96,24 +97,11 @@ class Recovery:
                 else:
                     retry.append(op)
         retry += [op for op in batch if op.kind not in CREATES]
-        still: list[Op] = []
         for op in retry:
             op.attempts += 1
-            if op.attempts > self.knobs.retry.max_attempts:
-                # Leave `creating` markers in place: the next run looks these up again first.
-                failure = {
-                    "record_uuid": op.record_uuid,
-                    "operation": op.kind,
-                    "code": "AMBIGUOUS",
-                    "message": "outcome unknown after retries",
-                    "payload": {"size": op.size},
-                }
-                self.report.failures.setdefault(op.record_uuid, failure)
-                self._new_failures.append(failure)
-                self._op_done(op)
-            else:
-                still.append(op)
-        self._requeue(still)
+        # Back to the front of the queue: the executor re-sends them (in smaller batches when the
+        # ambiguity repeats) for as long as operations keep completing.
+        self._requeue(retry)
 
     def remove_duplicates(self, record_uuid: str, extra_ids: list[str]) -> None:
         """Queue the deletion of items or subitems that duplicate the one kept (reported)."""

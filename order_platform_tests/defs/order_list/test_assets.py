@@ -57,6 +57,7 @@ def test_code_location_loads_as_a_dg_project(dagster_home):
     }
     checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys)
     assert checks == [
+        "monday_board_items:board_matches_order_list",
         "monday_board_items:no_failed_records",
         "order_list:published_matches_staged",
         "staged_order_list:key_columns_present",
@@ -274,6 +275,8 @@ def test_reconcile_requests_only_changed_customers_and_full_refresh_all(platform
         "RHONE",
     )
     assert full.run_config["ops"]["customer_layers"]["config"]["force"] is True
+    assert full.run_config["ops"]["customer_layers"]["config"]["reconcile_board"] is True  # the weekly read-back
+    assert "reconcile_board" not in reconcile.run_config["ops"]["customer_layers"]["config"]
 
 
 def test_a_plain_refresh_finishes_a_board_sync_that_was_interrupted(platform, dagster_home):
