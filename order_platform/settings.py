@@ -62,7 +62,12 @@ class PlatformSettings(BaseSettings):
         ge=2,
         description="A workbook part (over 10 MB) that decompresses more times than this is a zip bomb, refused.",
     )
-    timezone: str = Field(default="UTC", description="Time zone of the reconcile and full-refresh schedules.")
+    timezone: str = Field(
+        default="UTC", description="Time zone of the reconcile, full-refresh and daily change report schedules."
+    )
+    changes_retention_days: int = Field(
+        default=400, ge=1, description="Days ORDER_LIST_CHANGES keeps a change (pruned by the daily change report)."
+    )
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> PlatformSettings:

@@ -447,6 +447,37 @@ GO
 CREATE INDEX [ix_ORDER_LIST_CELL_ISSUES_customer] ON [ORDER_LIST_CELL_ISSUES] (customer);
 GO
 
+CREATE TABLE [ORDER_LIST_CHANGES] (
+	id BIGINT NOT NULL IDENTITY, 
+	load_id VARCHAR(36) NOT NULL, 
+	customer NVARCHAR(100) NOT NULL, 
+	record_uuid UNIQUEIDENTIFIER NOT NULL, 
+	change_kind VARCHAR(10) NOT NULL, 
+	column_name NVARCHAR(255) NULL, 
+	old_value NVARCHAR(max) NULL, 
+	new_value NVARCHAR(max) NULL, 
+	cell_issue NVARCHAR(400) NULL, 
+	significance SMALLINT NOT NULL, 
+	aag_order_number NVARCHAR(100) NULL, 
+	po_number NVARCHAR(255) NULL, 
+	customer_style NVARCHAR(100) NULL, 
+	changed_at DATETIME2 NOT NULL, 
+	PRIMARY KEY (id)
+);
+GO
+
+CREATE INDEX [ix_ORDER_LIST_CHANGES_changed_at] ON [ORDER_LIST_CHANGES] (changed_at);
+GO
+
+CREATE INDEX [ix_ORDER_LIST_CHANGES_load_id] ON [ORDER_LIST_CHANGES] (load_id);
+GO
+
+CREATE INDEX [ix_ORDER_LIST_CHANGES_po_number] ON [ORDER_LIST_CHANGES] (po_number);
+GO
+
+CREATE INDEX [ix_ORDER_LIST_CHANGES_record_uuid] ON [ORDER_LIST_CHANGES] (record_uuid);
+GO
+
 CREATE TABLE [ORDER_LIST_DATE_ORDER] (
 	customer NVARCHAR(100) NOT NULL, 
 	date_order VARCHAR(3) NOT NULL, 
@@ -477,6 +508,7 @@ CREATE TABLE [ORDER_LIST_LOADS] (
 	cell_issues INTEGER NULL, 
 	date_order VARCHAR(3) NULL, 
 	notes NVARCHAR(max) NULL, 
+	staged_columns NVARCHAR(max) NULL, 
 	PRIMARY KEY (load_id)
 );
 GO

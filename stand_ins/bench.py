@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 from python_calamine import CalamineWorkbook
@@ -84,6 +85,32 @@ def _changed_workbook_seconds(source: Path, published: set[str]) -> tuple[str, f
     started = time.perf_counter()
     requests = run_sensor_tick(monday=False)
     return ref.customer_in_file_name, time.perf_counter() - started, requests
+
+
+def change_history_seconds(database_url: str) -> tuple[float, int]:
+    """What the change history adds to publishing every customer again: each customer's staging table compared
+    with its published slice (as `publish` does first, in its transaction), rolled back; seconds and lines."""
+    from order_platform.load.factory import build_store
+    from order_platform.staging.customers import raw_table_name, staging_table_name
+    from order_platform.warehouse.changes.diff import SliceChange, record_changes
+
+    store = build_store(database_url)
+    tables = {"order_list": store.order_list, "changes": store.changes, "loads": store.loads}
+    total, lines = 0.0, 0
+    for customer in sorted(store.latest_loads()):
+        staging = staging_table_name(customer)
+        if not store.table_exists(staging):
+            continue
+        change = SliceChange(
+            customer, "bench", raw_table_name(customer), staging, store.staging_columns(staging), datetime.now()
+        )
+        with store.engine.connect() as conn:
+            started = time.perf_counter()
+            summary = record_changes(conn, store.schema, tables, change)
+            total += time.perf_counter() - started
+            conn.rollback()
+        lines += summary.recorded
+    return total, lines
 
 
 REFRESHES = 2  # a shared VM's speed drifts by tens of percent: two of each, interleaved, and their means
@@ -213,6 +240,12 @@ def run_bench(
         if not refreshes:  # growth runs: the in-process refresh stands for the command, floor after it
             floors.append(calamine_floor(work / "source")[0])
             commands.append((profiles[-1][2] + startup, 0.0))
+        # the same workbooks again into the last database: every customer's slice is compared with its
+        # last published one (the change history) and swapped
+        started = time.perf_counter()
+        refresh(settings=PlatformSettings(), monday=False, force=True)
+        reload_seconds = time.perf_counter() - started
+        diff_seconds, _ = change_history_seconds(str(PlatformSettings().database_url))
         published = sum(x.get("published_rows") or 0 for x in outcome.loads)
         quarantined = sum(x.get("quarantined_rows") or 0 for x in outcome.loads)
         raw = sum(x.get("raw_rows") or 0 for x in outcome.loads)
@@ -238,6 +271,8 @@ def run_bench(
         f"(each: {', '.join(f'{w / f:.2f}' for (w, _), f in zip(commands, floors[1:], strict=True))} x "
         "against the floor measured right after it)"
     )
+    print(f"forced reload of every customer into the same database {reload_seconds:7.2f} s")
+    print(f"  of which comparing every slice with its last published load (change history): {diff_seconds:.2f} s")
     print(f"process start (imports, code location, instance), paid once per process: {startup:.2f} s")
     if changed:
         customer, changed_seconds, runs = changed

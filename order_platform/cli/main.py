@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import click
@@ -105,6 +106,36 @@ def summary() -> None:
 
     store = OrderPlatformResource().pipeline().store
     click.echo(format_loads(sorted(store.latest_loads().values(), key=lambda r: r["customer"])))
+
+
+@main.command()
+@click.option("--line", "line_key", help="A line's changes over time: its record_uuid, or a PO NUMBER (its lines).")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="With --line: also the line as it was that day.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Changes from this day on (default: each "
+              "customer's latest published load).")
+@click.option("--customer", "customers", multiple=True, help="Canonical or file name; repeat for several.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write them to FILE.")
+def changes(
+    line_key: str | None, as_of: Any, since: Any, customers: tuple[str, ...], csv_path: Path | None
+) -> None:
+    """What changed in ORDER_LIST per customer: counts, then each changed line with old -> new values, most
+    significant first (quantities, ex-factory and delivery dates, prices, order type); or one line's history."""
+    from order_platform.cli.changes import format_line, format_report, report_rows
+    from order_platform.defs.resources import OrderPlatformResource
+    from order_platform.staging.customers import customer_directory
+    from order_platform.warehouse.changes.report import write_csv
+
+    store = OrderPlatformResource().pipeline().store
+    if line_key:
+        click.echo(format_line(store, line_key, as_of.date() if as_of else None))
+        return
+    directory = customer_directory()
+    names = sorted({directory.partition_key(n) for n in customers})
+    rows, title = report_rows(store, since.date() if since else None, names)
+    click.echo(format_report(rows, title))
+    if csv_path is not None:
+        written = write_csv(rows, csv_path)
+        click.echo(f"wrote {written} change(s) to {csv_path}")
 
 
 @main.command("monday-sync")

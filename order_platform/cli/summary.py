@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from order_platform.defs.headless import RefreshOutcome
+from order_platform.notify.notices import Notice
 
 
 def _n(value: Any) -> str:
@@ -77,4 +78,21 @@ def format_refresh(outcome: RefreshOutcome) -> str:
         text += f"; {failed} run(s) failed (details in the Dagster UI: `make ui`)"
         for reason in outcome.run_errors or ["no reason recorded: see the run's logs in the Dagster UI"]:
             text += f"\nerror: {reason[:1000]}"
+    for notice in outcome.notices:
+        text += "\n" + _notice(notice)
     return text
+
+
+_NOTICE_STATUS = {
+    "sent": "sent to Teams",
+    "logged": "in the run log (TEAMS_WEBHOOK_URL not set)",
+    "failed": "NOT delivered to Teams (logged and recorded in PLATFORM_NOTIFICATIONS)",
+    "already": "already sent for this run",
+}
+
+
+def _notice(notice: Notice) -> str:
+    what = "change summary" if notice.kind == "changes" else f"{notice.kind} message"
+    detail = f": {notice.detail}" if notice.detail else ""
+    attempts = f" ({notice.attempts} attempts)" if notice.attempts > 1 else ""
+    return f"{what}: {_NOTICE_STATUS.get(notice.status, notice.status)}{attempts}{detail}"

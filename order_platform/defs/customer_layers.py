@@ -123,6 +123,7 @@ def run_layers(
     for run_id in reap_dead_runs(context.instance, order_platform.release_run_holdings):
         context.log.warning(f"run {run_id} had died without ending; marked failed and its pool slots freed")
     failed: dict[str, str] = {}
+    workbooks: dict[str, str] = {}  # the failed customers' workbooks, for the failure message (defs/notify)
     board: list[str] = list(customers)
     loaded: list[str] = list(customers)  # the customers whose board a reconcile reads
     board_outcome = BoardOutcome()
@@ -150,6 +151,8 @@ def run_layers(
         with closing(loads), databases_held_open(context.instance.root_directory):
             for report in loads:
                 reports.append(report)
+                if report.source_path:
+                    workbooks[report.customer] = report.source_path
                 with timed("dagster_events"):  # Dagster stores the events while this generator waits
                     yield from layer_events(report, selected)
                     yield from check_evaluations(report, checks)
@@ -199,7 +202,10 @@ def run_layers(
         raise dg.Failure(
             description=f"{len(failed)} of {len(customers)} customer(s) failed: "
             + "; ".join(f"{c}: {e}" for c, e in sorted(failed.items())),
-            metadata={"failed_customers": dg.MetadataValue.json(dict(sorted(failed.items())))},
+            metadata={
+                "failed_customers": dg.MetadataValue.json(dict(sorted(failed.items()))),
+                "failed_workbooks": dg.MetadataValue.json({c: workbooks[c] for c in sorted(failed) if c in workbooks}),
+            },
         )
 
 

@@ -10,6 +10,7 @@ import dagster as dg
 
 from order_platform.defs.instance import databases_held_open, ensure_dagster_home
 from order_platform.defs.monday.assets import MONDAY_BOARD_ITEMS
+from order_platform.defs.notify.sensors import notify_after_run
 from order_platform.defs.order_list.assets import LAYER_OF, ORDER_LIST_SLICE
 from order_platform.defs.partitions import CUSTOMER
 from order_platform.defs.resources import OrderPlatformResource
@@ -24,6 +25,7 @@ from order_platform.defs.runs import (
 from order_platform.ingest.source import WorkbookRef
 from order_platform.load import stages
 from order_platform.load.pipeline import OrderListPipeline
+from order_platform.notify.notices import Notice
 from order_platform.settings import PlatformSettings
 from order_platform.staging.customers import customer_directory
 from order_platform.workers.runner import start_worker_server
@@ -56,6 +58,7 @@ class RefreshOutcome:
     load_stages: dict[str, tuple[float, float]] = field(default_factory=dict)
     run_stages: dict[str, tuple[float, float]] = field(default_factory=dict)
     worker_peak_mb: float = 0.0  # the largest worker's peak resident memory while it loaded a customer
+    notices: list[Notice] = field(default_factory=list)  # the runs' messages (Teams or the run log)
 
     @property
     def failed(self) -> list[dict]:
@@ -152,6 +155,9 @@ def _run(
         outcome.run_ids.append(result.run_id)
         outcome.runs_failed += 0 if result.success else 1
         _collect(result, outcome, pipeline.store)
+        run = instance.get_run_by_id(result.run_id)
+        if run is not None:  # the run-status sensors would, with a daemon; whichever is first sends (once)
+            outcome.notices.extend(notify_after_run(instance, run))
     outcome.loads.sort(key=lambda load: load["customer"])
     return outcome
 

@@ -30,6 +30,7 @@ from order_platform.staging.checks import CheckOutcome, blocking_failures, stagi
 from order_platform.staging.customers import CustomerDirectory, raw_table_name, shortened_table_note, staging_table_name
 from order_platform.staging.date_order import DateOrderContext
 from order_platform.staging.transform import StagingResult, stage
+from order_platform.warehouse.changes.diff import ChangeSummary
 from order_platform.warehouse.store import LoadRecord, OrderStore, PublishMismatch, raw_frame
 from order_platform.warehouse.writes.limits import customer_name_refusal
 
@@ -72,6 +73,7 @@ class PublishResult:
     rows: int
     load_id: str
     seconds: float
+    changes: ChangeSummary = field(default_factory=ChangeSummary)
 
 
 @dataclass
@@ -257,7 +259,7 @@ class OrderListPipeline:
         counts = {"raw_rows": result.raw_rows, "staged_rows": staged_rows, "quarantined_rows": result.quarantined_rows}
         try:
             with timed("publish"):
-                rows = self.store.publish(
+                published = self.store.publish(
                     record,
                     raw_table_name(customer),
                     staged.table,
@@ -271,8 +273,8 @@ class OrderListPipeline:
         except PublishMismatch as exc:
             staged.checks.append(_publish_check(exc.staged, exc.published))
             raise CustomerError(str(exc)) from exc
-        staged.checks.append(_publish_check(staged_rows, rows))
-        return PublishResult(rows, load_id, time.perf_counter() - started)
+        staged.checks.append(_publish_check(staged_rows, published.rows))
+        return PublishResult(published.rows, load_id, time.perf_counter() - started, published.changes)
 
     def removed_customers(self, listing: dict[str, list[WorkbookRef]] | None = None) -> list[str]:
         """Customers published before whose workbook is gone from the source (and not retired).

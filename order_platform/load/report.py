@@ -67,6 +67,12 @@ class CustomerReport:
         return layer.rows if layer else None
 
     @property
+    def change_counts(self) -> dict[str, Any]:
+        """What the publish changed (added, removed, changed_lines, changed_cells, baseline); {} if none ran."""
+        layer = self.layers.get("order_list")
+        return dict(layer.details.get("changes") or {}) if layer else {}
+
+    @property
     def quarantined_rows(self) -> int | None:
         layer = self.layers.get("staging")
         return layer.details.get("quarantined_rows") if layer else None
@@ -183,6 +189,13 @@ def report_for(run: CustomerRun) -> CustomerReport:
         report.checks = list(run.staged.checks)
     if run.published:
         report.layers["order_list"] = LayerReport(
-            run.published.rows, run.published.seconds, {"load_id": run.published.load_id}
+            run.published.rows,
+            run.published.seconds,
+            {
+                "load_id": run.published.load_id,
+                "changes": run.published.changes.counts(),
+                "first_changes": run.published.changes.first,
+                "changes_seconds": run.published.changes.seconds,
+            },
         )
     return report

@@ -22,10 +22,12 @@ from order_platform.schema import KEY_COLUMN, SOURCE_TABLE_COLUMN, OrderListSche
 from order_platform.staging.cell_issues import NOT_A_PROBLEM
 from order_platform.staging.date_order import DateOrder
 from order_platform.staging.transform import RAW_LINEAGE
+from order_platform.warehouse.changes.diff import ChangeSummary, SliceChange, record_changes
 from order_platform.warehouse.date_orders import remember_date_order, remembered_date_order
 from order_platform.warehouse.store_reads import StoreReads
 from order_platform.warehouse.tables import (
     CELL_ISSUES,
+    CHANGES,
     DATE_ORDER,
     LOADS,
     ORDER_LIST,
@@ -52,6 +54,12 @@ class LoadRecord:
     started_at: datetime
 
 
+@dataclass(frozen=True)
+class Published:
+    rows: int
+    changes: ChangeSummary
+
+
 class PublishMismatch(Exception):
     """ORDER_LIST would not hold exactly the staged rows after the swap; the transaction was rolled back."""
 
@@ -74,6 +82,7 @@ class OrderStore(StoreReads):
         self.loads = self.metadata.tables[LOADS]
         self.cell_issues = self.metadata.tables[CELL_ISSUES]
         self.date_order = self.metadata.tables[DATE_ORDER]
+        self.changes = self.metadata.tables[CHANGES]
 
     @property
     def dialect(self) -> str:
@@ -196,12 +205,20 @@ class OrderStore(StoreReads):
         cell_issues: pd.DataFrame | None = None,
         date_order: DateOrder | None = None,
         notes: list[str] | None = None,
-    ) -> int:
-        """Swap the customer's ORDER_LIST slice for the staging table's rows, in one transaction, with its
-        quarantine, its cell issues and the day/month order its text dates were read in."""
-        columns = ", ".join(self._quote(c) for c in self.staging_columns(staging_name))
+    ) -> Published:
+        """Swap the customer's ORDER_LIST slice for the staging table's rows, in one transaction, with what
+        changed since its last published load (ORDER_LIST_CHANGES), its quarantine, its cell issues and the
+        day/month order its text dates were read in."""
+        staged_columns = self.staging_columns(staging_name)
+        columns = ", ".join(self._quote(c) for c in staged_columns)
         order_list = self._quote(ORDER_LIST)
+        change = SliceChange(
+            record.customer, record.load_id, source_table, staging_name, staged_columns, datetime.now()
+        )
+        tables = {"order_list": self.order_list, "changes": self.changes, "loads": self.loads}
         with self.engine.begin() as conn:
+            # first, while the old slice is there (its first statement takes SQLite's write lock)
+            changes = record_changes(conn, self.schema, tables, change)
             conn.execute(
                 sa.delete(self.order_list).where(self.order_list.c[SOURCE_TABLE_COLUMN] == source_table)
             )
@@ -223,10 +240,13 @@ class OrderStore(StoreReads):
                 "cell_issues": problems,
                 "date_order": date_order.order if date_order is not None else None,
                 "notes": json.dumps(notes or [], ensure_ascii=False),
+                "staged_columns": json.dumps(
+                    [c for c in staged_columns if c != KEY_COLUMN and not c.startswith("_")], ensure_ascii=False
+                ),
             }
             counts = counts | {"published_rows": published}
             self._log_load(conn, record, "published", counts, unknown_headers, extra=extra)
-        return int(published)
+        return Published(int(published), changes)
 
     def _replace_cell_issues(self, conn: sa.Connection, record: LoadRecord, issues: pd.DataFrame | None) -> int:
         """Replace the customer's cell issues; returns how many are problems (placeholders not counted)."""

@@ -19,6 +19,7 @@ QUARANTINE = "ORDER_LIST_QUARANTINE"
 CELL_ISSUES = "ORDER_LIST_CELL_ISSUES"
 LOADS = "ORDER_LIST_LOADS"
 DATE_ORDER = "ORDER_LIST_DATE_ORDER"
+CHANGES = "ORDER_LIST_CHANGES"
 CELL_ISSUES_COLUMN = "_CELL_ISSUES"
 UUID_TYPE = sa.String(36).with_variant(mssql.UNIQUEIDENTIFIER(as_uuid=False), "mssql")
 # Without a live server the mssql dialect assumes SQL Server 2000 (DATETIME for dates); pin DATE.
@@ -139,6 +140,29 @@ def platform_metadata(schema: OrderListSchema) -> sa.MetaData:
         sa.Column("updated_at", DATETIME_TYPE, nullable=False),
     )
     sa.Table(
+        CHANGES,
+        metadata,
+        # One row per changed cell of a line (change_kind `changed`), or per line added or removed, recorded
+        # in the transaction that published the load (warehouse/changes/diff.py).
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("load_id", sa.String(36), nullable=False, index=True),
+        sa.Column("customer", sa.Unicode(CUSTOMER_NAME_LENGTH), nullable=False),
+        sa.Column("record_uuid", UUID_TYPE, nullable=False, index=True),
+        sa.Column("change_kind", sa.String(10), nullable=False),  # added | changed | removed
+        sa.Column("column_name", sa.Unicode(255)),  # the ORDER_LIST column (changed); NULL for lines
+        # as text, as ORDER_LIST holds them; a removed line's old value and an added line's new value are
+        # the line's non-blank values as JSON (so the line can be shown as it was)
+        sa.Column("old_value", sa.UnicodeText),
+        sa.Column("new_value", sa.UnicodeText),
+        sa.Column("cell_issue", sa.Unicode(400)),  # why the new value is NULL: `NOT_A_DATE: 32/13/2025`
+        sa.Column("significance", sa.SmallInteger, nullable=False),  # 1 quantities ... 9 other (most first)
+        # the line as people name it, kept with the change (a removed line is gone from ORDER_LIST)
+        sa.Column("aag_order_number", sa.Unicode(100)),
+        sa.Column("po_number", sa.Unicode(255), index=True),
+        sa.Column("customer_style", sa.Unicode(100)),
+        sa.Column("changed_at", DATETIME_TYPE, nullable=False, index=True),
+    )
+    sa.Table(
         LOADS,
         metadata,
         sa.Column("load_id", sa.String(36), primary_key=True),
@@ -158,6 +182,9 @@ def platform_metadata(schema: OrderListSchema) -> sa.MetaData:
         sa.Column("cell_issues", sa.Integer),  # cell issues (placeholders not counted)
         sa.Column("date_order", sa.String(3)),  # the order the load read text dates in
         sa.Column("notes", sa.UnicodeText),  # JSON list: e.g. a change of date order
+        # JSON list: the ORDER_LIST columns the load filled (the next load's change history compares only these
+        # and its own; every other column is NULL in both slices)
+        sa.Column("staged_columns", sa.UnicodeText),
     )
     return metadata
 

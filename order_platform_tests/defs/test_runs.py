@@ -20,6 +20,7 @@ from order_platform.defs.runs import reap_dead_runs
 from order_platform.monday import load_board_config
 from order_platform_tests.workbooks import line, workbook_name, write_workbook
 from stand_ins.monday_server import FakeMondayServer
+from stand_ins.teams_webhook import SIGNATURE, TeamsWebhookStandIn
 
 CUSTOMERS = ("AJE", "GREYSON", "RHONE", "TELFAR")
 
@@ -139,25 +140,32 @@ def test_no_secret_reaches_dagster_storage_or_logs(platform, dagster_home, monke
     password = "Db-Pa55word-never-stored"
     token = "monday-token-never-stored"
     database = platform.home / "secret.db"
-    monkeypatch.setenv("ORDER_PLATFORM_DATABASE_URL", f"sqlite:///file:{database}?mode=rwc&password={password}&uri=true")
+    monkeypatch.setenv(
+        "ORDER_PLATFORM_DATABASE_URL", f"sqlite:///file:{database}?mode=rwc&password={password}&uri=true"
+    )
     write_workbook(platform.source / workbook_name("GREYSON"), [line("GRE-1", "A"), line("GRE-2", "B")])
-    with FakeMondayServer(token=token, budget=1_000_000_000) as server:
+    with FakeMondayServer(token=token, budget=1_000_000_000) as server, TeamsWebhookStandIn() as hook:
         from order_platform.monday import load_board_config
 
         server.fake.seed_from_config(load_board_config())
         monkeypatch.setenv("MONDAY_API_TOKEN", token)
         monkeypatch.setenv("MONDAY_API_URL", server.url)
+        monkeypatch.setenv("TEAMS_WEBHOOK_URL", hook.url)
         outcome = refresh()
         assert outcome.ok and not outcome.monday["GREYSON"]["dry_run"]  # live: the token was used
         assert len(server.fake.active_items(load_board_config().board.id)) == 2
+        write_workbook(platform.source / workbook_name("GREYSON"), [line("GRE-1", "A", s=11, total=31)])
+        assert refresh().ok
+        assert len(hook.received) == 1  # the change summary: the webhook URL (with its signature) was used
     assert database.exists()  # the URL with the password was used
     printed = capfd.readouterr()
     files = [p for p in dagster_home.rglob("*") if p.is_file()]
     assert any(p.suffix == ".db" for p in files)
     for path in files:
         for text in _texts_in(path):
-            assert password not in text and token not in text, path
+            assert password not in text and token not in text and SIGNATURE not in text, path
     assert password not in printed.out + printed.err and token not in printed.out + printed.err
+    assert SIGNATURE not in printed.out + printed.err
 
 
 def test_overlapping_refreshes_each_report_only_their_own_customers(platform, dagster_home, monkeypatch):

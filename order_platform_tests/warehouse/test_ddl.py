@@ -13,6 +13,7 @@ from order_platform.warehouse.ddl import DDL_PATH, HEADER, generate_ddl
 from order_platform.warehouse.state_store import platform_state
 from order_platform.warehouse.tables import (
     CELL_ISSUES,
+    CHANGES,
     DATE_ORDER,
     LOADS,
     MSSQL_MAX_COLUMNS,
@@ -45,8 +46,8 @@ def test_ddl_is_one_statement_per_go_batch() -> None:
     ddl = DDL_PATH.read_text(encoding="utf-8")
     assert ddl.startswith(HEADER)
     statements = batches(ddl)
-    assert [s.split("(")[0].split()[:2] for s in statements].count(["CREATE", "TABLE"]) == 6
-    assert sum(s.startswith("CREATE INDEX") for s in statements) == 7
+    assert [s.split("(")[0].split()[:2] for s in statements].count(["CREATE", "TABLE"]) == 7
+    assert sum(s.startswith("CREATE INDEX") for s in statements) == 11
     for statement in statements:
         assert statement.endswith(";"), statement[:60]
         assert statement.count(";") == 1, statement[:60]
@@ -87,7 +88,7 @@ def test_platform_tables_fit_sql_server_limits(schema: OrderListSchema) -> None:
         names = [table.name, *table.columns.keys(), *(i.name for i in table.indexes)]
         too_long = [n for n in names if len(n.encode("utf-16-le")) // 2 > MSSQL_MAX_IDENTIFIER]
         assert not too_long, too_long
-    assert set(metadata.tables) == {ORDER_LIST, QUARANTINE, CELL_ISSUES, LOADS, DATE_ORDER}
+    assert set(metadata.tables) == {ORDER_LIST, QUARANTINE, CELL_ISSUES, LOADS, DATE_ORDER, CHANGES}
 
 
 def test_widest_staging_table_fits_sql_server_limits(schema: OrderListSchema) -> None:

@@ -209,7 +209,10 @@ def test_publish_swaps_the_slice_in_one_transaction(
     frame, _ = staged_frame(schema)
     monkeypatch.setattr(store, "staging_columns", lambda name: list(frame.columns))
     # the server's count after the swap: the 2 staged rows (a different count rolls the publish back)
-    recorder.respond = lambda sql: [(2,)] if "count(*)" in sql.lower() else None
+    # ... and a published load before this one, so the slice is compared (not a baseline)
+    recorder.respond = lambda sql: (
+        [(2,)] if "count(*)" in sql.lower() else [("published", None)] if "status IN" in sql else None
+    )
     quarantine = pd.DataFrame(
         {
             "source_file": ["f.xlsx"],
@@ -252,12 +255,20 @@ def test_publish_swaps_the_slice_in_one_transaction(
     calls = recorder.statements()
     assert_sql_server_safe(calls)
     assert transaction_of(recorder) == [
+        *("DELETE", "SELECT"),  # this load's changes cleared; the customer's last published load
+        *("SELECT", "SELECT", "SELECT"),  # lines added, removed, changed (none: nothing inserted)
         *("DELETE", "INSERT", "SELECT"),  # the slice
         *("DELETE", "INSERT"),  # quarantine
         *("DELETE", "INSERT"),  # cell issues
         *("DELETE", "INSERT"),  # the remembered date order
         *("INSERT", "COMMIT"),  # the load record, all in one transaction
     ]
+    _, baseline, added, removed, changed, *calls = calls
+    assert "TOP 1" in baseline.sql and baseline.first_params[0] == "TITLE NINE"
+    assert "NOT EXISTS" in added.sql and "NOT EXISTS" in removed.sql and added.first_params == (RAW,)
+    # null-safe comparison of whole lines on SQL Server (any version): EXISTS (SELECT old EXCEPT SELECT new)
+    assert "WHERE EXISTS (SELECT o.[AAG ORDER NUMBER]" in changed.sql and " EXCEPT SELECT n." in changed.sql
+    assert "[_SOURCE_ROW]" not in changed.sql.split("WHERE")[1]  # platform columns are not changes
     delete, copy, count, clear, quarantined, clear_cells, cells, forget, remember, logged = calls
     assert normalise(clear_cells.sql) == (
         "DELETE FROM [ORDER_LIST_CELL_ISSUES] WHERE [ORDER_LIST_CELL_ISSUES].customer = ?"

@@ -24,7 +24,7 @@ def _shortened(text: str, limit: int) -> str:
     return cut.rstrip() + "…"
 
 
-def _markdown_table(
+def markdown_table(
     rows: list[dict[str, Any]], columns: list[str] | None = None, limit: int | None = 40
 ) -> dg.MarkdownMetadataValue:
     if not rows:
@@ -88,7 +88,7 @@ def raw_metadata(report: CustomerReport) -> dict[str, Any]:
         "headers": d["headers"],  # every column of the raw table is text
         "other_sheets": d["other_sheets"],
         "notes": d["notes"],
-        "preview": _markdown_table(d["preview"]),
+        "preview": markdown_table(d["preview"]),
         **({"table_name_note": report.table_note} if report.table_note else {}),
         **({"worker_peak_memory_mb": round(report.peak_memory_mb, 1)} if report.peak_memory_mb else {}),
     }
@@ -109,23 +109,40 @@ def staging_metadata(report: CustomerReport) -> dict[str, Any]:
         "unknown_customer_names": d["unknown_customer_names"],
         "notes": d["notes"],
         "columns": d["columns"],  # their types: the asset's column schema
-        "preview": _markdown_table(d["preview"]),
-        "quarantine_sample": _markdown_table(d["quarantine_sample"], QUARANTINE_COLUMNS, limit=None),
+        "preview": markdown_table(d["preview"]),
+        "quarantine_sample": markdown_table(d["quarantine_sample"], QUARANTINE_COLUMNS, limit=None),
         "cell_issues": d.get("cell_issues", 0),
         "cell_issue_lines": d.get("cell_issue_lines", 0),
         "cell_issues_by_reason": d.get("cell_issues_by_reason", {}),
         "cell_issues_by_column": d.get("cell_issues_by_column", {}),
-        "cell_issue_sample": _markdown_table(d.get("cell_issue_sample") or [], limit=None),
+        "cell_issue_sample": markdown_table(d.get("cell_issue_sample") or [], limit=None),
         "date_order": d.get("date_order") or {},
     }
 
 
+CHANGE_COLUMNS = ["change_kind", "po_number", "customer_style", "column_name", "old_value", "new_value", "cell_issue"]
+
+
 def order_list_metadata(report: CustomerReport) -> dict[str, Any]:
     layer = report.layers["order_list"]
+    counts = layer.details.get("changes") or {}
+    if counts.get("baseline"):
+        changes: dict[str, Any] = {"changes": "baseline: the customer's first published load, no changes recorded"}
+    else:
+        first = layer.details.get("first_changes") or []
+        changes = {
+            "lines_added": counts.get("added", 0),
+            "lines_removed": counts.get("removed", 0),
+            "lines_changed": counts.get("changed_lines", 0),
+            "cells_changed": counts.get("changed_cells", 0),
+            "changes": markdown_table(first, CHANGE_COLUMNS) if first else "no changes since the last published load",
+            "changes_seconds": round(layer.details.get("changes_seconds") or 0.0, 3),
+        }
     return {
         **_speed(layer),
         "dagster/row_count": layer.rows,
         "load_id": layer.details["load_id"],
+        **changes,
         "customer_seconds_total": round(report.seconds, 3),
         # (wall, CPU) seconds of each stage of the customer's load (load/stages.py; the bench's profile)
         "stage_seconds": dg.MetadataValue.json({k: [round(w, 4), round(c, 4)] for k, (w, c) in report.stages.items()}),

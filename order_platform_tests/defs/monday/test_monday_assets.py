@@ -110,9 +110,7 @@ def test_live_sync_creates_every_line_then_reruns_unchanged(sync, server, order_
     assert_no_token(instance, second, TOKEN)
 
 
-def test_a_failed_record_fails_the_check_and_the_run_after_the_others_sync(
-    sync, server, order_platform, instance
-):
+def test_a_failed_record_fails_the_check_and_the_run_after_the_others_sync(sync, server, order_platform, instance):
     greyson = order_list_slice(order_platform, "GREYSON")
     bad = str(greyson["record_uuid"].iloc[0])
     with order_platform.pipeline().store.engine.begin() as conn:  # a line without a line id: not sent
@@ -175,9 +173,7 @@ def test_definitions_wire_the_asset_job_and_automation():
 
 def test_eager_condition_follows_each_order_list_refresh():
     none = dg.ResourceDefinition.none_resource()
-    defs = dg.Definitions(
-        assets=[build_customer_layers()], resources={"order_platform": none, "monday": none}
-    )
+    defs = dg.Definitions(assets=[build_customer_layers()], resources={"order_platform": none, "monday": none})
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("customer", list(CUSTOMERS))
     evaluation = dg.evaluate_automation_conditions(defs=defs, instance=instance)

@@ -54,6 +54,7 @@ def test_code_location_loads_as_a_dg_project(dagster_home):
         "staged_order_list": ["raw_order_list"],
         "order_list": ["staged_order_list"],
         "monday_board_items": ["order_list"],
+        "daily_change_report": [],
     }
     checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys)
     assert checks == [
@@ -67,8 +68,13 @@ def test_code_location_loads_as_a_dg_project(dagster_home):
         "staged_order_list:total_qty_matches_sizes",
     ]
     assert all(graph.get_check_spec(k).partitions_def is not None for k in graph.asset_check_keys)
-    assert {s.name for s in defs.schedules} == {"weekday_reconcile", "monday_full_refresh"}
-    assert {s.name for s in defs.sensors} == {"workbook_sensor", "monday_automation"}
+    assert {s.name for s in defs.schedules} == {"weekday_reconcile", "monday_full_refresh", "daily_change_report_0600"}
+    assert {s.name for s in defs.sensors} == {
+        "workbook_sensor",
+        "monday_automation",
+        "notify_after_success",
+        "notify_after_failure",
+    }
 
 
 def test_dg_check_defs_passes_in_a_fresh_clone_with_nothing_set():
