@@ -38,11 +38,15 @@ def sample_data(target: Path | None, lines: int, force: bool) -> None:
     "--source", type=click.Path(path_type=Path, exists=True), help="Workbooks to load (default: sample data)."
 )
 @click.option("--workers", type=int, default=None, help="Processes (default: ORDER_PLATFORM_WORKERS or 2).")
-def bench(source: Path | None, workers: int | None) -> None:
+@click.option("--profile", is_flag=True, help="The per-stage profile on one worker too (one more refresh).")
+@click.option(
+    "--refreshes", default=2, show_default=True, help="Whole `refresh` commands timed (0: only the in-process one)."
+)
+def bench(source: Path | None, workers: int | None, profile: bool, refreshes: int) -> None:
     """Full refresh vs. the calamine read floor, one changed workbook via the sensor, peak memory."""
     from stand_ins.bench import run_bench
 
-    run_bench(source, workers)
+    run_bench(source, workers, profile, refreshes)
 
 
 @dev_commands.command("monday-bench")

@@ -7,7 +7,8 @@ the run materialised, the failed ones included). So the op materialises, per cus
 layers that customer completed (source -> blob -> raw -> staging -> ORDER_LIST -> monday.com items),
 evaluates every check per customer, and fails at the end naming the customers that failed: those,
 and only those, are red. Customers load side by side in worker processes (`runner.py`); the board
-sync follows in this process, through one paced client.
+sync follows in this process, through one paced client (a dry run too: the run-wide check of the board's
+item limit sees every customer's plan before any is stored).
 """
 
 
@@ -18,6 +19,7 @@ from contextlib import closing
 import dagster as dg
 
 from order_platform.defs.check_results import Event, carried_forward, check_outputs, with_target
+from order_platform.defs.instance import databases_held_open
 from order_platform.defs.monday.assets import (
     MONDAY_BOARD_ITEMS,
     NO_FAILED_RECORDS,
@@ -41,6 +43,7 @@ from order_platform.defs.partitions import customer_partitions
 from order_platform.defs.resources import OrderPlatformResource
 from order_platform.defs.runs import process_tags, reap_dead_runs
 from order_platform.load.report import CustomerReport
+from order_platform.load.stages import timed
 from order_platform.monday.plan.lines import Target
 from order_platform.monday.state.freshness import boards_behind
 from order_platform.settings import PlatformSettings
@@ -126,6 +129,8 @@ def run_layers(
     workbooks: dict[str, str] = {}  # the failed customers' workbooks, for the failure message (defs/notify)
     board: list[str] = list(customers)
     loaded: list[str] = list(customers)  # the customers whose board a reconcile reads
+    board_outcome = BoardOutcome()
+    board_check = dg.AssetCheckKey(MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS) in checks
     if layers:
         context.log.info(f"{len(customers)} customer(s), layers {sorted(layers)}, force={config.force}")
         pipeline = order_platform.pipeline()
@@ -145,14 +150,18 @@ def run_layers(
             on_log=lambda customer, level, message: context.log.log(
                 min(level, logging.WARNING), f"{customer}: {message}"
             ),
+            start_next_first=True,  # workers go on while Dagster stores a finished customer's events
         )
-        with closing(loads):  # a terminated run stops its workers at once
+        # closing: a terminated run stops its workers at once; the instance's databases held open: every
+        # event's connection closes without a checkpoint (defs/instance.py)
+        with closing(loads), databases_held_open(context.instance.root_directory):
             for report in loads:
                 reports.append(report)
                 if report.source_path:
                     workbooks[report.customer] = report.source_path
-                yield from layer_events(report, selected)
-                yield from check_evaluations(report, checks)
+                with timed("dagster_events"):  # Dagster stores the events while this generator waits
+                    yield from layer_events(report, selected)
+                    yield from check_evaluations(report, checks)
                 # a published customer's figures are on its materialisations (one event each, not a log
                 # line too: on SQLite every event costs a connection, and the run writes ~800 of them)
                 if report.source_removed:
@@ -170,15 +179,13 @@ def run_layers(
         else:
             board = [r.customer for r in reports if r.ok]
     if MONDAY_BOARD_ITEMS in selected:
-        store = order_platform.pipeline().store
-        outcome = BoardOutcome()
         if config.reconcile_board and config.target() is None:
             yield from reconcile_board_step(
                 context,
                 loaded,
-                store,
+                order_platform.pipeline().store,
                 monday,
-                outcome,
+                board_outcome,
                 {key.name for key in checks if key.asset_key == MONDAY_BOARD_ITEMS},
             )
             board = loaded
@@ -186,10 +193,10 @@ def run_layers(
             yield from sync_board(
                 context,
                 board,
-                store,
+                order_platform.pipeline().store,
                 monday,
-                outcome,
-                dg.AssetCheckKey(MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS) in checks,
+                board_outcome,
+                board_check,
                 target=config.target(),
                 audit=config.audit_board,
             )
@@ -200,7 +207,7 @@ def run_layers(
             )
             if dg.AssetCheckKey(MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS) in checks:
                 yield in_step_check(customer, in_step)
-        failed.update({c: f"monday.com: {p}" for c, p in outcome.problems.items()})
+        failed.update({c: f"monday.com: {p}" for c, p in board_outcome.problems.items()})
     yield from check_outputs(context)
     if failed:
         summary = failure_summary(failed, len(customers))

@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from order_platform.defs.instance import ensure_dagster_home
+from order_platform.defs.instance import databases_held_open, ensure_dagster_home
 from order_platform.defs.jobs import REFRESH_JOB
 from order_platform.defs.monday.assets import MONDAY_BOARD_ITEMS
 from order_platform.defs.notify.sensors import notify_after_run
@@ -23,6 +23,9 @@ from order_platform.defs.runs import (
     reap_dead_runs,
     refresh_run_config,
 )
+from order_platform.ingest.source import WorkbookRef
+from order_platform.load import stages
+from order_platform.load.pipeline import OrderListPipeline
 from order_platform.notify.notices import Notice
 from order_platform.settings import PlatformSettings
 from order_platform.staging.customers import customer_directory
@@ -51,6 +54,11 @@ class RefreshOutcome:
     skipped_in_source: list[str] = field(default_factory=list)  # what the source listing passed over, and why
     reaped_runs: list[str] = field(default_factory=list)
     source_removed: list[str] = field(default_factory=list)  # workbook gone: reported, not run, not failed
+    # (wall, CPU) seconds per stage (load/stages.py): the customers' loads summed over the workers, and
+    # this process's own (listing, the Dagster run, its events, the board sync)
+    load_stages: dict[str, tuple[float, float]] = field(default_factory=dict)
+    run_stages: dict[str, tuple[float, float]] = field(default_factory=dict)
+    worker_peak_mb: float = 0.0  # the largest worker's peak resident memory while it loaded a customer
     notices: list[Notice] = field(default_factory=list)  # the runs' messages (Teams or the run log)
 
     @property
@@ -87,11 +95,13 @@ def refresh(
     (default: every workbook in the source), in as few runs as the partition order allows (one for all)."""
     settings = settings or PlatformSettings()
     ensure_dagster_home(settings)
-    resource = OrderPlatformResource()
-    pipeline = resource.pipeline()
-    listing = pipeline.workbooks()
-    skipped_in_source = list(pipeline.listing_notes)
-    removed = pipeline.removed_customers(listing)  # logged 'source_removed'; not run
+    earlier = stages.take()
+    with stages.timed("listing"):
+        resource = OrderPlatformResource()
+        pipeline = resource.pipeline()
+        listing = pipeline.workbooks()
+        skipped_in_source = list(pipeline.listing_notes)
+        removed = pipeline.removed_customers(listing)  # logged 'source_removed'; not run
     if names:
         directory = customer_directory()
         wanted = {directory.partition_key(n) for n in names}
@@ -104,6 +114,24 @@ def refresh(
         wanted -= set(removed)
     else:
         wanted = set(listing)
+    with stages.timed("run"):
+        outcome = _run(wanted, listing, removed, skipped_in_source, resource, pipeline, force, monday)
+    outcome.run_stages = stages.take()
+    stages.give_back(earlier)
+    return outcome
+
+
+def _run(
+    wanted: set[str],
+    listing: dict[str, list[WorkbookRef]],
+    removed: list[str],
+    skipped_in_source: list[str],
+    resource: OrderPlatformResource,
+    pipeline: OrderListPipeline,
+    force: bool,
+    monday: bool,
+) -> RefreshOutcome:
+    """The Dagster part of `refresh`: the code location, the instance, the run(s)."""
     start_worker_server()  # its imports overlap with Dagster loading and planning the run
     defs = load_definitions()
     instance = dg.DagsterInstance.get()
@@ -117,13 +145,14 @@ def refresh(
     job = defs.resolve_job_def(REFRESH_JOB)
     selection = [*LAYER_OF, MONDAY_BOARD_ITEMS] if monday else list(LAYER_OF)
     for first, last in contiguous_ranges(order, wanted):
-        result = job.execute_in_process(
+        with databases_held_open(instance.root_directory):
+            result = job.execute_in_process(
             instance=instance,
-            run_config={**refresh_run_config(force), **CONSOLE_INFO},
-            tags={RANGE_START: first, RANGE_END: last, "order_platform/trigger": "cli", **process_tags()},
-            asset_selection=selection,
-            raise_on_error=False,
-        )
+                run_config={**refresh_run_config(force), **CONSOLE_INFO},
+                tags={RANGE_START: first, RANGE_END: last, "order_platform/trigger": "cli", **process_tags()},
+                asset_selection=selection,
+                raise_on_error=False,
+            )
         outcome.run_ids.append(result.run_id)
         outcome.runs_failed += 0 if result.success else 1
         _collect(result, outcome, pipeline.store)
@@ -142,7 +171,11 @@ def _collect(result: dg.ExecuteInProcessResult, outcome: RefreshOutcome, store: 
         materialization = event.step_materialization_data.materialization
         customer = materialization.partition
         metadata = materialization.metadata
+        if "worker_peak_memory_mb" in metadata:
+            outcome.worker_peak_mb = max(outcome.worker_peak_mb, float(str(metadata["worker_peak_memory_mb"].value)))
         if materialization.asset_key == ORDER_LIST_SLICE and customer:
+            if "stage_seconds" in metadata and isinstance(metadata["stage_seconds"].value, dict):
+                stages.add(outcome.load_stages, {k: (w, c) for k, (w, c) in metadata["stage_seconds"].value.items()})
             if "load_id" in metadata:
                 load_ids[customer] = str(metadata["load_id"].value)
             elif "unchanged" in metadata:

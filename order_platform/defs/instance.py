@@ -10,6 +10,9 @@ has, the one event log database in its own folder, is added when that instance i
 from __future__ import annotations
 
 import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 
 from order_platform.settings import PlatformSettings
@@ -45,6 +48,24 @@ def ensure_dagster_home(settings: PlatformSettings) -> Path:
     if not (home / "dagster.yaml").exists() and PROJECT_INSTANCE_YAML.exists():
         (home / "dagster.yaml").write_text(kept_instance_yaml(), encoding="utf-8")
     return home
+
+
+@contextmanager
+def databases_held_open(home: str | Path | None) -> Iterator[None]:
+    """One idle connection to each SQLite database of the embedded instance (events, runs) while a run
+    stores its events. Dagster opens and closes a connection for every event, and SQLite checkpoints the
+    WAL into the database (and deletes it) whenever the last connection to a database closes: with one
+    held open, each event's close is only a close (~3x less CPU per event; a run stores ~900 of them).
+    Nothing is read or written through these connections. No-op for other storage (Postgres)."""
+    folder = Path(home) if home else None
+    with ExitStack() as stack:
+        for path in sorted(folder.glob("*.db")) + sorted(folder.glob("*/*.db")) if folder else []:
+            try:
+                connection = stack.enter_context(closing(sqlite3.connect(path, timeout=1)))
+                connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # join the WAL's readers
+            except sqlite3.Error:  # not a database we can open: nothing to keep open
+                continue
+        yield
 
 
 if __name__ == "__main__":  # `make ui`: the UI on the instance `make demo` and the CLI use

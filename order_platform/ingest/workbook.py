@@ -16,6 +16,7 @@ from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from order_platform.ingest.excel_errors import restore_error_values
 from order_platform.ingest.workbook_guard import WorkbookGuard, WorkbookLimits, WorkbookTooLarge
+from order_platform.load.stages import timed
 from order_platform.schema import AAG_ORDER_NUMBER, OrderListSchema, normalise_header
 from order_platform.staging.transform import RAW_LINEAGE
 
@@ -217,7 +218,8 @@ def read_order_sheet(
     except WorkbookTooLarge as exc:
         raise WorkbookError(str(exc), file=file_name) from exc
     try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        with timed("read"):
+            book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for zip/xml/password problems
         raise WorkbookError(f"cannot open the workbook: {exc}", file=file_name) from exc
     order = sheet_order(book, file_name)
@@ -226,7 +228,8 @@ def read_order_sheet(
         too_large: WorkbookError | None = None
         try:
             guard.check_sheet(sheet)
-            rows: list[list] = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            with timed("read"):
+                rows: list[list] = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
         except WorkbookTooLarge as exc:
             rows, too_large = [], WorkbookError(str(exc), file=file_name, sheet=sheet)
         except Exception as exc:
@@ -247,7 +250,8 @@ def read_order_sheet(
     else:
         assert first_error is not None
         raise first_error
-    restore_error_values(rows, data, sheet)  # calamine reads #REF!, #N/A... as blank
+    with timed("error_cells"):
+        restore_error_values(rows, data, sheet)  # calamine reads #REF!, #N/A... as blank
     other_sheets = [n for n in order if n != sheet]
     header_cells = rows[header_index]
     body = rows[header_index + 1 :]

@@ -21,7 +21,10 @@ from order_platform.ingest.changes import listing_version
 from order_platform.ingest.source import SourceFileError, WorkbookRef, WorkbookSource
 from order_platform.ingest.workbook import SheetData, WorkbookError, read_order_sheet
 from order_platform.ingest.workbook_guard import WorkbookLimits, stored_size_refusal
+from order_platform.load import stages
+from order_platform.load.board_plan import BOARD_PLAN, PlannedBoard, plan_board
 from order_platform.load.failures import unexpected_failure
+from order_platform.load.stages import timed
 from order_platform.schema import OrderListSchema
 from order_platform.staging.checks import CheckOutcome, blocking_failures, staging_checks
 from order_platform.staging.customers import CustomerDirectory, raw_table_name, shortened_table_note, staging_table_name
@@ -90,8 +93,10 @@ class CustomerRun:
     error: str | None = None
     traceback: str | None = None
     table_note: str | None = None  # how its table names were shortened for SQL Server, when they were
+    board: PlannedBoard | None = None  # its monday.com dry-run plan, when the worker made it (board_plan.py)
     seconds: float = 0.0
     layer_seconds: dict[str, float] = field(default_factory=dict)
+    stages: dict[str, tuple[float, float]] = field(default_factory=dict)  # stage -> (wall, CPU) s, see stages.py
 
     @property
     def ok(self) -> bool:
@@ -154,8 +159,10 @@ class OrderListPipeline:
         started = time.perf_counter()
         if refusal := stored_size_refusal(ref.path, ref.size, self.workbook_limits):
             raise CustomerError(refusal)
-        data = self.source.read_bytes(ref)
-        return SourceResult(ref, data, content_hash(data), time.perf_counter() - started)
+        with timed("source"):
+            data = self.source.read_bytes(ref)
+            digest = content_hash(data)
+        return SourceResult(ref, data, digest, time.perf_counter() - started)
 
     def copy_to_blob(self, source: SourceResult, customer: str = "") -> BlobPut:
         """The workbook under its content hash; the customer's pointer moves only after a good load."""
@@ -163,7 +170,8 @@ class OrderListPipeline:
         metadata = {"customer": customer, "source_path": ref.path, "source_version": ref.version}
         if ref.etag:
             metadata["source_etag"] = ref.etag
-        return put_workbook(self.blobs, source.data, metadata)
+        with timed("blob"):
+            return put_workbook(self.blobs, source.data, metadata)
 
     def blob_copy(self, customer: str, ref: WorkbookRef) -> bytes:
         """The customer's last good blob copy (wherever the workbook has moved since)."""
@@ -181,16 +189,18 @@ class OrderListPipeline:
         started = time.perf_counter()
         if data is None:
             data = self.blob_copy(customer, ref)
-        sheet = read_order_sheet(data, ref.file_name, self.schema, self.workbook_limits)
-        frame = raw_frame(
-            dict(zip(sheet.headers, sheet.columns, strict=True)),
-            sheet.row_numbers,
-            ref.path,
-            sheet.sheet,
-            datetime.now(),
-        )
+        with timed("cell_text"):
+            sheet = read_order_sheet(data, ref.file_name, self.schema, self.workbook_limits)
+            frame = raw_frame(
+                dict(zip(sheet.headers, sheet.columns, strict=True)),
+                sheet.row_numbers,
+                ref.path,
+                sheet.sheet,
+                datetime.now(),
+            )
         table = raw_table_name(customer)
-        self.store.write_raw(table, sheet.headers, frame)
+        with timed("raw_write"):
+            self.store.write_raw(table, sheet.headers, frame)
         return RawResult(table, sheet.headers, frame, sheet, time.perf_counter() - started)
 
     def read_raw(self, customer: str) -> RawResult:
@@ -213,7 +223,16 @@ class OrderListPipeline:
 
     def stage(self, customer: str, ref: WorkbookRef, raw: RawResult) -> StageResult:
         started = time.perf_counter()
-        result = stage(
+        with timed("typing"):
+            result = self._typed(customer, ref, raw)
+            checks = staging_checks(result, raw.headers, self.schema)
+        table = staging_table_name(customer)
+        with timed("staging_write"):
+            self.store.write_staging(table, result.staged)
+        return StageResult(table, result, checks, time.perf_counter() - started)
+
+    def _typed(self, customer: str, ref: WorkbookRef, raw: RawResult) -> StagingResult:
+        return stage(
             raw.frame,
             raw.headers,
             customer=customer,
@@ -223,10 +242,6 @@ class OrderListPipeline:
             directory=self.directory,
             dates=self.date_context(customer, ref),
         )
-        checks = staging_checks(result, raw.headers, self.schema)
-        table = staging_table_name(customer)
-        self.store.write_staging(table, result.staged)
-        return StageResult(table, result, checks, time.perf_counter() - started)
 
     def publish(
         self, customer: str, ref: WorkbookRef, staged: StageResult, digest: str | None
@@ -241,18 +256,20 @@ class OrderListPipeline:
         load_id = str(result.staged["_LOAD_ID"].iloc[0]) if len(result.staged) else str(uuid.uuid4())
         record = LoadRecord(load_id, customer, ref.path, ref.version, digest, datetime.now())
         staged_rows = len(result.staged)
+        counts = {"raw_rows": result.raw_rows, "staged_rows": staged_rows, "quarantined_rows": result.quarantined_rows}
         try:
-            published = self.store.publish(
-                record,
-                raw_table_name(customer),
-                staged.table,
-                result.quarantine,
-                {"raw_rows": result.raw_rows, "staged_rows": staged_rows, "quarantined_rows": result.quarantined_rows},
-                result.unknown_headers,
-                cell_issues=result.cell_issues,
-                date_order=result.date_order,
-                notes=result.notes,
-            )
+            with timed("publish"):
+                published = self.store.publish(
+                    record,
+                    raw_table_name(customer),
+                    staged.table,
+                    result.quarantine,
+                    counts,
+                    result.unknown_headers,
+                    cell_issues=result.cell_issues,
+                    date_order=result.date_order,
+                    notes=result.notes,
+                )
         except PublishMismatch as exc:
             staged.checks.append(_publish_check(exc.staged, exc.published))
             raise CustomerError(str(exc)) from exc
@@ -312,7 +329,30 @@ class OrderListPipeline:
         force: bool = True,
         listing: dict[str, list[WorkbookRef]] | None = None,
     ) -> CustomerRun:
-        """Run the selected layers for one customer; errors are caught and reported, never half-published."""
+        """Run the selected layers for one customer; errors are caught and reported, never half-published.
+
+        With BOARD_PLAN among the layers, a published customer's monday.com dry-run plan follows
+        (board_plan.py); its failure is the board's, never the load's."""
+        outer = stages.take()  # this customer's stages from here (the caller's are given back after)
+        try:
+            run = self._run_layers(customer, layers, force=force, listing=listing)
+            if BOARD_PLAN in layers and run.ok and run.published is not None:
+                self._layer(BOARD_PLAN)
+                run.board = plan_board(self.store, customer)
+        finally:
+            taken = stages.take()
+            stages.give_back(outer)
+        run.stages = taken
+        return run
+
+    def _run_layers(
+        self,
+        customer: str,
+        layers: set[str] | frozenset[str],
+        *,
+        force: bool,
+        listing: dict[str, list[WorkbookRef]] | None,
+    ) -> CustomerRun:
         run = CustomerRun(customer)
         started = time.perf_counter()
         listing = listing if listing is not None else self.workbooks()

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from order_platform.load.board_plan import PlannedBoard
 from order_platform.load.pipeline import CustomerRun
 from order_platform.staging.cell_issues import issue_counts
 from order_platform.staging.checks import CheckOutcome
@@ -46,6 +47,8 @@ class CustomerReport:
     traceback: str | None = None  # for unexpected exceptions (a bug, a broken database), not bad workbooks
     table_note: str | None = None  # how its table names were shortened for SQL Server, when they were
     peak_memory_mb: float | None = None  # the worker process's peak resident memory during this customer
+    stages: dict[str, tuple[float, float]] = field(default_factory=dict)  # (wall, CPU) s per stage, stages.py
+    board: PlannedBoard | None = None  # the monday.com dry-run plan made in the worker (board_plan.py)
 
     @property
     def status(self) -> str:
@@ -112,6 +115,8 @@ def report_for(run: CustomerRun) -> CustomerReport:
         note=run.note,
         traceback=run.traceback,
         table_note=run.table_note,
+        stages=run.stages,
+        board=run.board,
     )
     if run.source:
         ref = run.source.ref

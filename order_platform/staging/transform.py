@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from order_platform.load.stages import timed
 from order_platform.schema import (
     AAG_ORDER_NUMBER,
     CUSTOMER_NAME,
@@ -244,7 +245,8 @@ def stage(
         staged[ORDER_TYPE] = order_type.replace(ORDER_TYPE_SYNONYMS)
     mismatches = _total_qty_mismatches(staged, raw["_SOURCE_ROW"][keep].to_numpy(), schema)
     ids = line_ids(customer, staged).to_numpy()
-    cell_issues, per_line = issues_frame(found, raw, keep, ids)
+    with timed("cell_issues"):
+        cell_issues, per_line = issues_frame(found, raw, keep, ids)
     staged[KEY_COLUMN] = ids
     staged[SOURCE_TABLE_COLUMN] = source_table
     staged["_SOURCE_FILE"] = raw["_SOURCE_FILE"][keep].to_numpy()

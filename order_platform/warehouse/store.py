@@ -1,8 +1,10 @@
 """Database reads and writes for the ORDER_LIST layers: raw, staging, publish (slice, quarantine, cell
 issues, remembered date order), load log.
 
-Bulk writes go through the driver's executemany (SQLite) or fast_executemany (SQL Server); the
-publish is one transaction that swaps a customer's slice, so readers see the old or the new one.
+Bulk writes: SQLite binds rows in a scratch database (writes/sqlite_bulk.py); SQL Server loads the raw and
+staging tables through the driver's bulk copy (writes/mssql_bulk.py; array-bound executemany where the
+driver has none). The publish is one transaction that swaps a customer's slice, so readers see the old
+or the new one.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from order_platform.warehouse.tables import (
     raw_table,
     staging_table,
 )
+from order_platform.warehouse.writes.mssql_bulk import can_bulk_copy, replace_by_bulk_copy
 from order_platform.warehouse.writes.raw_limits import check_raw_column_count, check_sql_server_raw_limits
 from order_platform.warehouse.writes.rows import frame_rows, iter_frame_rows
 from order_platform.warehouse.writes.sqlite_bulk import scratch_image
@@ -121,6 +124,9 @@ class OrderStore(StoreReads):
         with self.engine.connect() as conn:
             if self.dialect == "sqlite":
                 self._replace_sqlite_table(conn, table, frame)
+            elif self.dialect == "mssql" and len(frame) and can_bulk_copy(conn):
+                columns = [str(c) for c in frame.columns]
+                replace_by_bulk_copy(conn, table, columns, iter_frame_rows(frame, self.dialect), len(frame))
             else:
                 table.drop(conn, checkfirst=True)
                 table.create(conn)

@@ -31,6 +31,15 @@ class Call:
         return self.rows[0] if self.rows else ()
 
 
+@dataclass
+class BulkCopy:
+    """One `cursor.bulkcopy(table, rows, **options)` (mssql-python's bulk copy, on its own connection)."""
+
+    table: str
+    rows: list[tuple]
+    options: dict[str, Any]
+
+
 Responder = Callable[[str], list[tuple] | None]
 
 
@@ -38,11 +47,15 @@ Responder = Callable[[str], list[tuple] | None]
 class Recorder:
     """What the fake server was sent; `respond` gives rows for SELECTs (None: no result set)."""
 
-    calls: list[Call | str] = field(default_factory=list)
+    calls: list[Call | BulkCopy | str] = field(default_factory=list)
     respond: Responder | None = None
+    bulk_copy_fails: bool = False  # the driver's bulk copy raises (a dropped connection, a bad value)
 
     def statements(self) -> list[Call]:
         return [c for c in self.calls if isinstance(c, Call) and not _is_dialect_probe(c.sql)]
+
+    def bulk_copies(self) -> list[BulkCopy]:
+        return [c for c in self.calls if isinstance(c, BulkCopy)]
 
     def clear(self) -> None:
         self.calls.clear()
@@ -139,14 +152,53 @@ class Cursor:
         pass
 
 
+class BulkCopyCursor(Cursor):
+    """mssql-python's cursor, with its bulk copy (signature as in mssql_python 1.16's cursor.bulkcopy)."""
+
+    def bulkcopy(
+        self,
+        table_name: str,
+        data: Any,
+        batch_size: int = 0,
+        timeout: int = 30,
+        column_mappings: list[str] | list[tuple[int, str]] | None = None,
+        keep_identity: bool = False,
+        check_constraints: bool = False,
+        table_lock: bool = False,
+        keep_nulls: bool = False,
+        fire_triggers: bool = False,
+        use_internal_transaction: bool = False,
+    ) -> dict[str, Any]:
+        rows = list(data)
+        if rows and not all(type(r) is tuple for r in rows):
+            raise TypeError("bulkcopy data rows must be tuples or Row objects")
+        options = {
+            "batch_size": batch_size,
+            "timeout": timeout,
+            "column_mappings": column_mappings,
+            "keep_identity": keep_identity,
+            "check_constraints": check_constraints,
+            "table_lock": table_lock,
+            "keep_nulls": keep_nulls,
+            "fire_triggers": fire_triggers,
+            "use_internal_transaction": use_internal_transaction,
+        }
+        self._recorder.calls.append(BulkCopy(table_name, rows, options))
+        if self._recorder.bulk_copy_fails:
+            raise Error("bulk copy failed: connection reset")
+        batches = -(-len(rows) // batch_size) if batch_size else 1
+        return {"rows_copied": len(rows), "batch_count": batches, "elapsed_time": 0.0}
+
+
 class Connection:
-    def __init__(self, recorder: Recorder, array_bound: bool = False) -> None:
+    def __init__(self, recorder: Recorder, array_bound: bool = False, bulk_copy: bool = False) -> None:
         self._recorder = recorder
         self._array_bound = array_bound
+        self._bulk_copy = bulk_copy
         self.autocommit = False
 
     def cursor(self) -> Cursor:
-        return Cursor(self._recorder, self._array_bound)
+        return (BulkCopyCursor if self._bulk_copy else Cursor)(self._recorder, self._array_bound)
 
     def commit(self) -> None:
         self._recorder.calls.append("COMMIT")
@@ -168,8 +220,9 @@ class Error(Exception):
     pass
 
 
-def module(recorder: Recorder, driver: str = "mssqlpython") -> types.ModuleType:
-    """A module shaped like mssql_python (or pyodbc) whose connections report to `recorder`."""
+def module(recorder: Recorder, driver: str = "mssqlpython", bulk_copy: bool = False) -> types.ModuleType:
+    """A module shaped like mssql_python (or pyodbc) whose connections report to `recorder`; with
+    `bulk_copy`, its cursors have mssql-python's `bulkcopy` (pyodbc's never do)."""
     fake = types.ModuleType(f"fake_{driver}")
     fake.version = "5.1.0"
     fake.__version__ = "1.16.0"
@@ -223,5 +276,7 @@ def module(recorder: Recorder, driver: str = "mssqlpython") -> types.ModuleType:
     fake.STRING, fake.NUMBER, fake.DATETIME, fake.BINARY, fake.ROWID = "STRING", "NUMBER", "DATETIME", "BINARY", "ROWID"
     fake.Binary = bytes
     # mssql-python always binds executemany as parameter arrays; pyodbc only with fast_executemany.
-    fake.connect = lambda *_a, **_kw: Connection(recorder, array_bound=driver == "mssqlpython")
+    fake.connect = lambda *_a, **_kw: Connection(
+        recorder, array_bound=driver == "mssqlpython", bulk_copy=bulk_copy and driver == "mssqlpython"
+    )
     return fake

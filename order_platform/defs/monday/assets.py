@@ -16,6 +16,7 @@ from order_platform.defs.formatting import count
 from order_platform.defs.monday.metadata import first_failures, problem_line, sync_metadata
 from order_platform.defs.monday.resources import MondayResource
 from order_platform.defs.partitions import customer_partitions
+from order_platform.load.stages import timed
 from order_platform.monday import BoardConfig, MondayClient, MondaySettings, SyncResult
 from order_platform.monday.api.answers import MondayError
 from order_platform.monday.capacity import plan_capacity, record_refusal, refusals
@@ -114,9 +115,10 @@ def sync_board(
                     yield _check(refusal, False)
                 continue
             try:
-                result = sync_published(
-                    store, customer, client, settings, config=config, target=target, audit=audit
-                )
+                with timed("board_plan"):
+                    result = sync_published(
+                        store, customer, client, settings, config=config, target=target, audit=audit
+                    )
             except Exception as exc:  # a bug or a broken board: this customer fails, the others go on
                 outcome.problems[customer] = f"{type(exc).__name__}: {exc}"
                 # warnings as they happen: the run's error line (the step's failure) names every customer

@@ -162,6 +162,8 @@ def order_list_metadata(report: CustomerReport) -> dict[str, Any]:
         **changes,
         "customer_seconds_total": seconds(report.seconds),
         **({"cell_issues": count(staging.details.get("cell_issues", 0))} if staging else {}),
+        # (wall, CPU) seconds of each stage of the customer's load (load/stages.py; the bench's profile)
+        "stage_seconds": dg.MetadataValue.json({k: [round(w, 4), round(c, 4)] for k, (w, c) in report.stages.items()}),
     }
 
 
