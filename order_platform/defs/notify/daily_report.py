@@ -1,9 +1,15 @@
-"""The daily change report: one partition per day collecting the changes of every customer published that
-day (counts per customer, the most significant changes, a CSV), refreshed at 06:00 for the day before by
-its schedule; it also prunes the change history past its retention (ORDER_PLATFORM_CHANGES_RETENTION_DAYS)."""
+"""The daily change report: the changes of every customer published on one day (counts per customer, the
+most significant changes, a CSV), refreshed at 06:00 for the day before by its schedule; it also prunes the
+change history past its retention (ORDER_PLATFORM_CHANGES_RETENTION_DAYS).
 
-from datetime import datetime, timedelta
+Not partitioned by day: every other asset is partitioned by customer, and `dagster asset materialize
+--select '*' --partition <CUSTOMER>` needs one partitions definition among the selected assets. The day is
+run config instead (default: yesterday in the schedules' time zone); the schedule names it, one run per day.
+"""
+
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
@@ -15,42 +21,54 @@ from order_platform.warehouse.changes.report import by_customer, write_csv
 from order_platform.warehouse.changes.retention import prune_changes
 
 DAILY_CHANGE_REPORT = dg.AssetKey("daily_change_report")
-FIRST_DAY = "2026-01-01"
 SHOWN = 40
 
 
-def _local(moment: datetime) -> datetime:
-    """A partition boundary (aware, in the schedules' time zone) as the naive local time changes are stamped in."""
-    return moment.astimezone().replace(tzinfo=None)
+class DailyReportConfig(dg.Config):
+    day: str | None = None  # YYYY-MM-DD; none: yesterday in ORDER_PLATFORM_TIMEZONE
+
+
+def report_day(day: str | None, timezone: str, now: datetime | None = None) -> date:
+    """The day a report covers: the one named, else the day before `now` in the schedules' time zone."""
+    if day:
+        return date.fromisoformat(day)
+    return (now or datetime.now(ZoneInfo(timezone))).astimezone(ZoneInfo(timezone)).date() - timedelta(days=1)
+
+
+def day_window(day: date, timezone: str) -> tuple[datetime, datetime]:
+    """The day's bounds as the naive local times changes are stamped in."""
+    start = datetime.combine(day, time(), ZoneInfo(timezone))
+    end = start + timedelta(days=1)
+    return start.astimezone().replace(tzinfo=None), end.astimezone().replace(tzinfo=None)
 
 
 def build_daily_report(timezone: str) -> tuple[dg.AssetsDefinition, Any, Any]:
-    days = dg.DailyPartitionsDefinition(start_date=FIRST_DAY, timezone=timezone)
-
     @dg.asset(
         key=DAILY_CHANGE_REPORT,
-        partitions_def=days,
         group_name="reports",
         kinds={"csv"},
-        description="The day's ORDER_LIST changes of every customer: lines added, removed and changed per "
-        "customer, the most significant changes first (quantities, dates, prices, order type), and a CSV of "
-        "them all in <ORDER_PLATFORM_HOME>/reports/. Also prunes changes older than the retention.",
+        description="One day's ORDER_LIST changes of every customer (run config `day`, default yesterday): "
+        "lines added, removed and changed per customer, the most significant changes first (quantities, dates, "
+        "prices, order type), and a CSV of them all in <ORDER_PLATFORM_HOME>/reports/. Also prunes changes "
+        "older than the retention.",
     )
     def daily_change_report(
-        context: dg.AssetExecutionContext, order_platform: OrderPlatformResource
+        context: dg.AssetExecutionContext, config: DailyReportConfig, order_platform: OrderPlatformResource
     ) -> dg.MaterializeResult:
-        window = context.partition_time_window
+        day = report_day(config.day, timezone)
+        since, until = day_window(day, timezone)
         store = order_platform.pipeline().store
-        rows = changes_of(store.engine, store.changes, since=_local(window.start), until=_local(window.end))
+        rows = changes_of(store.engine, store.changes, since=since, until=until)
         groups = by_customer(rows)
         settings = PlatformSettings()
-        path = settings.home / "reports" / f"order_list_changes_{context.partition_key}.csv"
+        path = settings.home / "reports" / f"order_list_changes_{day.isoformat()}.csv"
         written = write_csv(rows, path)
         keep = datetime.now() - timedelta(days=settings.changes_retention_days)
         pruned = prune_changes(store.engine, store.changes, keep)
         first = [c for group in groups for c in group.changes[:5]][:SHOWN]
         return dg.MaterializeResult(
             metadata={
+                "day": day.isoformat(),
                 "customers_with_changes": len(groups),
                 "changes": written,
                 "by_customer": dg.MetadataValue.json({g.customer: g.counts() for g in groups}),
@@ -66,15 +84,24 @@ def build_daily_report(timezone: str) -> tuple[dg.AssetsDefinition, Any, Any]:
         )
 
     job = dg.define_asset_job("daily_change_report_job", selection=[DAILY_CHANGE_REPORT])
-    schedule = dg.build_schedule_from_partitioned_job(
-        job,
+
+    @dg.schedule(
         name="daily_change_report_0600",
-        hour_of_day=6,
-        minute_of_hour=0,
+        cron_schedule="0 6 * * *",
+        execution_timezone=timezone,
+        job=job,
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="06:00: the day before's change report (every customer), and the history pruned.",
     )
-    return daily_change_report, job, schedule
+    def daily_change_report_0600(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        day = report_day(None, timezone, context.scheduled_execution_time).isoformat()
+        return dg.RunRequest(
+            run_key=day,  # one report per day, however often the tick is evaluated
+            run_config=dg.RunConfig(ops={"daily_change_report": DailyReportConfig(day=day)}),
+            tags={"order_platform/report_day": day},
+        )
+
+    return daily_change_report, job, daily_change_report_0600
 
 
 @dg.definitions

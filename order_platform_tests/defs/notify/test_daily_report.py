@@ -44,7 +44,7 @@ def test_the_days_changes_of_every_customer_and_old_changes_pruned(platform, dag
     asset, _, _ = build_daily_report("UTC")
     result = dg.materialize(
         [asset],
-        partition_key=yesterday.isoformat(),
+        run_config=dg.RunConfig(ops={"daily_change_report": {"config": {"day": yesterday.isoformat()}}}),
         resources={"order_platform": OrderPlatformResource()},
         instance=dg.DagsterInstance.get(),
     )
@@ -64,6 +64,12 @@ def test_the_days_changes_of_every_customer_and_old_changes_pruned(platform, dag
     ]
     with engine.connect() as conn:
         assert conn.execute(sa.text(f"SELECT count(*) FROM {CHANGES}")).scalar() == 3
-    # the 06:00 schedule refreshes the day before's partition
+    assert metadata["day"] == yesterday.isoformat()
+    # the 06:00 schedule asks for the day before's report, once per day
     resolved = load_definitions().resolve_schedule_def("daily_change_report_0600")
     assert resolved.cron_schedule == "0 6 * * *" and resolved.default_status == dg.DefaultScheduleStatus.RUNNING
+    tick = dt.datetime(2026, 12, 5, 6, tzinfo=dt.UTC)
+    with dg.build_schedule_context(scheduled_execution_time=tick) as context:
+        (request,) = [resolved.evaluate_tick(context).run_requests or []][0]
+    assert request.run_key == "2026-12-04"
+    assert request.run_config["ops"]["daily_change_report"]["config"]["day"] == "2026-12-04"
