@@ -10,7 +10,6 @@ from pathlib import Path
 
 from order_platform_tests.workbooks import line, workbook_name, write_workbook
 
-
 MODULE = ["-m", "order_platform.definitions"]
 
 
