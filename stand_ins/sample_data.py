@@ -19,7 +19,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from order_platform.config.loading import StrictModel, read_packaged_config
+from order_platform.config.loading import StrictModel, read_config_file, read_packaged_config
 from order_platform.ingest.source import WORKBOOK_SUFFIX
 from order_platform.schema import Kind, order_list_schema
 from order_platform.staging.customers import CustomersFile, customer_directory
@@ -40,14 +40,18 @@ class SampleWorkbook:
     lines: int
 
 
+CUSTOMER_HEADERS = Path(__file__).with_name("customer_headers.json")
+
+
 class CustomerHeadersFile(StrictModel):
-    """config/customer_headers.json: each customer's real header row (keys are raw-table suffixes)."""
+    """stand_ins/customer_headers.json: each customer's real header row (keys are raw-table suffixes); read by
+    the sample data and the tests only, so it stays out of the production wheel."""
 
     headers: dict[str, list[str]]
 
 
 def customer_headers() -> dict[str, list[str]]:
-    return read_packaged_config(CustomerHeadersFile, "customer_headers.json").headers
+    return read_config_file(CustomerHeadersFile, CUSTOMER_HEADERS).headers
 
 
 def _line_counts(names: list[str], total: int, rng: random.Random) -> dict[str, int]:
