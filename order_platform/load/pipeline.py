@@ -22,7 +22,6 @@ from order_platform.ingest.source import SourceFileError, WorkbookRef, WorkbookS
 from order_platform.ingest.workbook import SheetData, WorkbookError, read_order_sheet
 from order_platform.ingest.workbook_guard import WorkbookLimits, stored_size_refusal
 from order_platform.load import stages
-from order_platform.load.board_plan import BOARD_PLAN, PlannedBoard, plan_board
 from order_platform.load.failures import unexpected_failure
 from order_platform.load.stages import timed
 from order_platform.schema import OrderListSchema
@@ -93,7 +92,6 @@ class CustomerRun:
     error: str | None = None
     traceback: str | None = None
     table_note: str | None = None  # how its table names were shortened for SQL Server, when they were
-    board: PlannedBoard | None = None  # its monday.com dry-run plan, when the worker made it (board_plan.py)
     seconds: float = 0.0
     layer_seconds: dict[str, float] = field(default_factory=dict)
     stages: dict[str, tuple[float, float]] = field(default_factory=dict)  # stage -> (wall, CPU) s, see stages.py
@@ -329,16 +327,10 @@ class OrderListPipeline:
         force: bool = True,
         listing: dict[str, list[WorkbookRef]] | None = None,
     ) -> CustomerRun:
-        """Run the selected layers for one customer; errors are caught and reported, never half-published.
-
-        With BOARD_PLAN among the layers, a published customer's monday.com dry-run plan follows
-        (board_plan.py); its failure is the board's, never the load's."""
+        """Run the selected layers for one customer; errors are caught and reported, never half-published."""
         outer = stages.take()  # this customer's stages from here (the caller's are given back after)
         try:
             run = self._run_layers(customer, layers, force=force, listing=listing)
-            if BOARD_PLAN in layers and run.ok and run.published is not None:
-                self._layer(BOARD_PLAN)
-                run.board = plan_board(self.store, customer)
         finally:
             taken = stages.take()
             stages.give_back(outer)

@@ -12,7 +12,6 @@ from typing import Any
 
 import pandas as pd
 
-from order_platform.load.board_plan import PlannedBoard
 from order_platform.load.pipeline import CustomerRun
 from order_platform.staging.cell_issues import issue_counts
 from order_platform.staging.checks import CheckOutcome
@@ -48,7 +47,6 @@ class CustomerReport:
     table_note: str | None = None  # how its table names were shortened for SQL Server, when they were
     peak_memory_mb: float | None = None  # the worker process's peak resident memory during this customer
     stages: dict[str, tuple[float, float]] = field(default_factory=dict)  # (wall, CPU) s per stage, stages.py
-    board: PlannedBoard | None = None  # the monday.com dry-run plan made in the worker (board_plan.py)
 
     @property
     def status(self) -> str:
@@ -116,7 +114,6 @@ def report_for(run: CustomerRun) -> CustomerReport:
         traceback=run.traceback,
         table_note=run.table_note,
         stages=run.stages,
-        board=run.board,
     )
     if run.source:
         ref = run.source.ref

@@ -26,7 +26,6 @@ STAGES = (
     "cell_issues",  # the cell-issue rows and each line's _CELL_ISSUES
     "staging_write",  # the staging table
     "publish",  # the ORDER_LIST swap with quarantine, cell issues and the load log
-    "board_plan",  # the monday.com dry-run plan of the customer's slice
 )
 # Stages of the run's own process (the CLI's, or Dagster's run worker).
 RUN_STAGES = (

@@ -48,12 +48,6 @@ class MondayResource(dg.ConfigurableResource):
     def board_config(self) -> BoardConfig:
         return load_board_config(self.board_config_path)
 
-    def plans_as_workers_do(self) -> bool:
-        """A dry run on the environment's settings and the packaged mapping (no field overridden): what a
-        load worker plans with (load/board_plan.py), so it may plan the boards of the customers it loads."""
-        overridden = (self.api_token, self.api_url, self.board_id, self.api_version, self.board_config_path)
-        return not self.is_live() and all(v is None for v in overridden)
-
     def is_live(self) -> bool:
         return not self.dry_run and self.settings().has_token
 
