@@ -124,13 +124,13 @@ def sync_board(
                 # warnings as they happen: the run's error line (the step's failure) names every customer
                 context.log.warning(f"{customer}: monday.com sync failed", exc_info=True)
                 if check_selected:
-                    yield _not_synced(customer, outcome.problems[customer])
+                    yield board_check(customer, NO_FAILED_RECORDS, False, outcome.problems[customer])
                 continue
             if result is None:
                 outcome.problems[customer] = "no published ORDER_LIST slice; materialise order_list first"
                 context.log.warning(f"{customer}: {outcome.problems[customer]}")
                 if check_selected:
-                    yield _not_synced(customer, outcome.problems[customer])
+                    yield board_check(customer, NO_FAILED_RECORDS, False, outcome.problems[customer])
                 continue
             if result.cell_issues:
                 context.log.warning(
@@ -150,18 +150,26 @@ def sync_board(
                 context.log.warning(_log_line(result))
 
 
-def in_step_check(customer: str, note: str) -> dg.AssetCheckEvaluation:
-    """A customer whose board already shows its current slice: nothing failed, nothing to send."""
+def board_check(
+    customer: str, check_name: str, passed: bool, text: str, *, blocking: bool = True
+) -> dg.AssetCheckEvaluation:
+    """A board check of one customer decided without a sync result: its note (passed) or problem."""
+    text = text[:1000]
     return dg.AssetCheckEvaluation(
         asset_key=MONDAY_BOARD_ITEMS,
-        check_name=NO_FAILED_RECORDS,
-        passed=True,
+        check_name=check_name,
+        passed=passed,
         partition=customer,
-        blocking=True,
+        blocking=blocking,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=note,
-        metadata={"note": note},
+        description=text,
+        metadata={"note" if passed else "problem": text},
     )
+
+
+def in_step_check(customer: str, note: str) -> dg.AssetCheckEvaluation:
+    """A customer whose board already shows its current slice: nothing failed, nothing to send."""
+    return board_check(customer, NO_FAILED_RECORDS, True, note)
 
 
 def whole_plan_refusals(
@@ -179,19 +187,6 @@ def whole_plan_refusals(
         return {}
     loads = plan_capacity(store.engine, dict(sources), client, effective_config(config, settings), target)
     return refusals(loads, dry_run=client is None)
-
-
-def _not_synced(customer: str, problem: str) -> dg.AssetCheckEvaluation:
-    return dg.AssetCheckEvaluation(
-        asset_key=MONDAY_BOARD_ITEMS,
-        check_name=NO_FAILED_RECORDS,
-        passed=False,
-        partition=customer,
-        blocking=True,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=problem,
-        metadata={"problem": problem},
-    )
 
 
 def _check(result: SyncResult, clean: bool) -> dg.AssetCheckEvaluation:

@@ -12,7 +12,14 @@ from typing import Any
 
 import dagster as dg
 
-from order_platform.defs.monday.assets import MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS, BoardOutcome, is_clean, sync_board
+from order_platform.defs.monday.assets import (
+    MONDAY_BOARD_ITEMS,
+    NO_FAILED_RECORDS,
+    BoardOutcome,
+    board_check,
+    is_clean,
+    sync_board,
+)
 from order_platform.defs.monday.assets import _check as sync_check
 from order_platform.defs.monday.metadata import sync_metadata
 from order_platform.defs.monday.resources import MondayResource
@@ -64,7 +71,7 @@ def reconcile_board_step(
     for customer in unpublished:
         outcome.problems[customer] = "no published ORDER_LIST slice; materialise order_list first"
         if BOARD_MATCHES in checks:
-            yield _failed_check(customer, outcome.problems[customer])
+            yield board_check(customer, BOARD_MATCHES, False, outcome.problems[customer], blocking=False)
     customers = [c for c in customers if c not in unpublished]
     if not customers:
         return
@@ -77,7 +84,7 @@ def reconcile_board_step(
         for customer in customers:
             outcome.problems[customer] = f"reconcile failed: {type(exc).__name__}: {exc}"
             if BOARD_MATCHES in checks:
-                yield _failed_check(customer, outcome.problems[customer])
+                yield board_check(customer, BOARD_MATCHES, False, outcome.problems[customer], blocking=False)
         return
     for line in result.lines():
         context.log.info(line)
@@ -119,19 +126,6 @@ def _reconcile(
         assert client is not None  # is_live: a token is set
         context.log.info(f"reconcile of board(s) {', '.join(boards)} for {len(customers)} customer(s)")
         return reconcile_boards(store, customers, client, settings, config=config, run=context.run.run_id)
-
-
-def _failed_check(customer: str, problem: str) -> dg.AssetCheckEvaluation:
-    return dg.AssetCheckEvaluation(
-        asset_key=MONDAY_BOARD_ITEMS,
-        check_name=BOARD_MATCHES,
-        passed=False,
-        partition=customer,
-        blocking=False,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=problem[:1000],
-        metadata={"problem": problem[:1000]},
-    )
 
 
 def reconcile_metadata(done: CustomerReconcile, config: BoardConfig) -> dict[str, Any]:
