@@ -28,10 +28,11 @@ from typing import Any
 from order_platform.monday.api.client import MondayClient
 from order_platform.monday.api.settings import MondaySettings
 from order_platform.monday.dry_runs import dry_run_plans, published_customers
-from order_platform.monday.mapping import Complexity, load_board_config
+from order_platform.monday.mapping import load_board_config
 from order_platform.monday.sync import sync_customer
 from order_platform.settings import PlatformSettings
 from order_platform.warehouse.engine import make_engine
+from stand_ins.monday_reconcile_bench import compressed_window
 from stand_ins.monday_server import FakeMondayServer
 from stand_ins.sample_lines import make_lines
 
@@ -42,15 +43,7 @@ TOKEN = "bench-token"
 def run_monday_bench(lines: int, *, window_seconds: float = 6.0, sizes_per_line: int = 5) -> dict[str, Any]:
     """Full sync, unchanged re-run and paced throughput for `lines` synthetic order lines."""
     config = load_board_config()
-    config = config.with_knobs(
-        complexity=Complexity(
-            budget_per_minute=BUDGET,
-            window_seconds=window_seconds,
-            estimated_mutation_cost=config.sync.complexity.estimated_mutation_cost,
-            estimated_query_cost=config.sync.complexity.estimated_query_cost,
-            safety_margin_points=config.sync.complexity.safety_margin_points,
-        )
-    )
+    config = compressed_window(config, window_seconds)
     frame = make_lines(lines, sizes_per_line=sizes_per_line)
     with (
         tempfile.TemporaryDirectory() as tmp,
