@@ -13,6 +13,7 @@ from order_platform.defs.jobs import REFRESH_JOB
 from order_platform.defs.monday.assets import MONDAY_BOARD_ITEMS
 from order_platform.defs.notify.sensors import notify_after_run
 from order_platform.defs.order_list.assets import LAYER_OF, ORDER_LIST_SLICE
+from order_platform.defs.order_list.metadata import WORKER_PEAK_MEMORY
 from order_platform.defs.partitions import CUSTOMER
 from order_platform.defs.resources import OrderPlatformResource
 from order_platform.defs.runs import (
@@ -171,8 +172,8 @@ def _collect(result: dg.ExecuteInProcessResult, outcome: RefreshOutcome, store: 
         materialization = event.step_materialization_data.materialization
         customer = materialization.partition
         metadata = materialization.metadata
-        if "worker_peak_memory_mb" in metadata:
-            outcome.worker_peak_mb = max(outcome.worker_peak_mb, float(str(metadata["worker_peak_memory_mb"].value)))
+        if WORKER_PEAK_MEMORY in metadata:
+            outcome.worker_peak_mb = max(outcome.worker_peak_mb, float(str(metadata[WORKER_PEAK_MEMORY].value)))
         if materialization.asset_key == ORDER_LIST_SLICE and customer:
             if "stage_seconds" in metadata and isinstance(metadata["stage_seconds"].value, dict):
                 stages.add(outcome.load_stages, {k: (w, c) for k, (w, c) in metadata["stage_seconds"].value.items()})

@@ -13,6 +13,7 @@ from order_platform.staging.checks import CheckOutcome
 from order_platform.warehouse.tables import mssql_dialect
 
 PREVIEW_COLUMNS = 12
+WORKER_PEAK_MEMORY = "worker_peak_memory_mb"  # on the raw materialisation: the loading worker's peak RSS
 # What a person needs to find and fix a quarantined row: where it is, what it held, why.
 QUARANTINE_COLUMNS = ["source_file", "sheet", "row_number", "column_name", "value", "reason_code", "reason"]
 
@@ -91,7 +92,8 @@ def raw_metadata(report: CustomerReport) -> dict[str, Any]:
         "notes": lines(d["notes"]),
         "preview": markdown_table(d["preview"]),
         **({"table_name_note": report.table_note} if report.table_note else {}),
-        **({"worker_peak_memory": count(round(report.peak_memory_mb), "MB")} if report.peak_memory_mb else {}),
+        # a number (MB), as the bench and the CLI's outcome read it back (defs/headless.py)
+        **({WORKER_PEAK_MEMORY: dg.MetadataValue.int(round(report.peak_memory_mb))} if report.peak_memory_mb else {}),
     }
 
 

@@ -109,6 +109,7 @@ def test_one_bad_workbook_is_red_alone_and_the_board_follows_the_others_in_the_s
     assert status["TITLE NINE"]["status"] == "failed" and "empty (0 bytes)" in status["TITLE NINE"]["error"]
     assert sorted(outcome.monday) == ["GREYSON", "RHONE"]  # same run, dry run
     assert outcome.monday["GREYSON"]["dry_run"] and outcome.monday["GREYSON"]["created"] == 2
+    assert outcome.worker_peak_mb > 20  # the loading workers' peak memory reaches the outcome (the bench's figure)
 
     instance = dg.DagsterInstance.get()
     customers = ["GREYSON", "RHONE", "TITLE NINE"]
