@@ -86,6 +86,9 @@ def main(ctx: click.Context, debug: bool) -> None:
 def refresh(customers: tuple[str, ...], force: bool) -> None:
     """Run the ORDER_LIST layers (then the monday.com sync) through Dagster for customers whose workbook is
     new or changed (all with --force); print a per-customer summary; exit 1 if any failed."""
+    from order_platform.workers.server import start_worker_server
+
+    start_worker_server()  # first: its imports (~1 s) overlap this process's own (Dagster, the definitions)
     from order_platform.cli.summary import format_refresh
     from order_platform.defs.headless import UnknownCustomerError
     from order_platform.defs.headless import refresh as run_refresh

@@ -11,8 +11,9 @@ that is the same as the run having been interrupted, which the platform already 
 (defs/runs.py reaps dead runs). The platform's own database gets the same setting (warehouse/engine.py).
 Production keeps its instance in Postgres (deploy/dagster.yaml): there nothing here applies.
 
-The setting is per connection, so it is set as each connection opens: one listener on SQLAlchemy's
-public pool `connect` event for every engine, which acts only on SQLite files under a registered folder.
+The setting is per connection, so it is set as each connection opens, through SQLAlchemy's public
+events for every engine: `do_connect` (which sees the file name) marks a connection to a SQLite file
+under a registered folder, `connect` sets the pragma on the marked ones.
 """
 
 from __future__ import annotations
@@ -30,16 +31,18 @@ import sqlalchemy as sa
 
 _lock = threading.Lock()
 _folders: Counter[str] = Counter()  # folder (with a trailing separator) -> how many holders
+_MARK = "order_platform_commits_without_fsync"  # in the connection record's info, from do_connect to connect
 
 
-def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-    if not _folders or not isinstance(dbapi_connection, sqlite3.Connection):
-        return
-    folders = tuple(_folders)
-    for _seq, name, file in dbapi_connection.execute("PRAGMA database_list").fetchall():
-        if name == "main" and file and os.path.realpath(file).startswith(folders):
-            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
-            return
+def _on_do_connect(dialect: Any, record: Any, cargs: Any, _cparams: Any) -> None:
+    """Before a SQLite connection opens: mark it when its file is under a registered folder."""
+    if _folders and dialect.name == "sqlite" and cargs and isinstance(cargs[0], str):
+        record.info[_MARK] = os.path.realpath(cargs[0]).startswith(tuple(_folders))
+
+
+def _on_connect(dbapi_connection: Any, record: Any) -> None:
+    if record.info.pop(_MARK, False) and isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
 @contextmanager
@@ -52,6 +55,7 @@ def commits_without_fsync(folder: str | Path | None) -> Iterator[None]:
     key = os.path.join(os.path.realpath(folder), "")
     with _lock:
         if not _folders:
+            sa.event.listen(sa.Engine, "do_connect", _on_do_connect)
             sa.event.listen(sa.Engine, "connect", _on_connect)
         _folders[key] += 1
     try:
@@ -62,4 +66,5 @@ def commits_without_fsync(folder: str | Path | None) -> Iterator[None]:
             if _folders[key] <= 0:
                 del _folders[key]
             if not _folders:
+                sa.event.remove(sa.Engine, "do_connect", _on_do_connect)
                 sa.event.remove(sa.Engine, "connect", _on_connect)
