@@ -31,13 +31,15 @@ import sqlalchemy as sa
 
 _lock = threading.Lock()
 _folders: Counter[str] = Counter()  # folder (with a trailing separator) -> how many holders
+_prefixes: tuple[str, ...] = ()  # the folders, as read by the listeners (replaced whole, never changed)
 _MARK = "order_platform_commits_without_fsync"  # in the connection record's info, from do_connect to connect
 
 
 def _on_do_connect(dialect: Any, record: Any, cargs: Any, _cparams: Any) -> None:
     """Before a SQLite connection opens: mark it when its file is under a registered folder."""
-    if _folders and dialect.name == "sqlite" and cargs and isinstance(cargs[0], str):
-        record.info[_MARK] = os.path.realpath(cargs[0]).startswith(tuple(_folders))
+    prefixes = _prefixes
+    if prefixes and dialect.name == "sqlite" and cargs and isinstance(cargs[0], str):
+        record.info[_MARK] = os.path.realpath(cargs[0]).startswith(prefixes)
 
 
 def _on_connect(dbapi_connection: Any, record: Any) -> None:
@@ -52,12 +54,14 @@ def commits_without_fsync(folder: str | Path | None) -> Iterator[None]:
     if folder is None:
         yield
         return
+    global _prefixes
     key = os.path.join(os.path.realpath(folder), "")
     with _lock:
         if not _folders:
             sa.event.listen(sa.Engine, "do_connect", _on_do_connect)
             sa.event.listen(sa.Engine, "connect", _on_connect)
         _folders[key] += 1
+        _prefixes = tuple(_folders)
     try:
         yield
     finally:
@@ -65,6 +69,7 @@ def commits_without_fsync(folder: str | Path | None) -> Iterator[None]:
             _folders[key] -= 1
             if _folders[key] <= 0:
                 del _folders[key]
+            _prefixes = tuple(_folders)
             if not _folders:
                 sa.event.remove(sa.Engine, "do_connect", _on_do_connect)
                 sa.event.remove(sa.Engine, "connect", _on_connect)
