@@ -32,7 +32,8 @@ from order_platform.settings import PlatformSettings
 from order_platform.staging.customers import customer_directory
 from order_platform.workers.runner import start_worker_server
 
-# The terminal gets one line per customer and problems; every event is still in the instance (UI).
+# The terminal gets the run's few progress lines and every problem (the per-customer figures are on the
+# materialisations, and in the summary the CLI prints); every event is still in the instance (UI).
 CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
