@@ -8,7 +8,8 @@ layers that customer completed (source -> blob -> raw -> staging -> ORDER_LIST -
 evaluates every check per customer, and fails at the end naming the customers that failed: those,
 and only those, are red. Customers load side by side in worker processes (`runner.py`); the board
 sync follows in this process, through one paced client (a dry run too: the run-wide check of the board's
-item limit sees every customer's plan before any is stored).
+item limit sees every customer's plan before any is stored); each published customer's board lines are
+read and built meanwhile, as its report arrives (defs/monday/preparation.py).
 """
 
 
@@ -20,6 +21,7 @@ import dagster as dg
 
 from order_platform.defs.check_results import Event, carried_forward, check_outputs, with_target
 from order_platform.defs.instance import databases_held_open
+from order_platform.defs.instance_sync import commits_without_fsync
 from order_platform.defs.monday.assets import (
     MONDAY_BOARD_ITEMS,
     NO_FAILED_RECORDS,
@@ -29,6 +31,7 @@ from order_platform.defs.monday.assets import (
     monday_spec,
     sync_board,
 )
+from order_platform.defs.monday.preparation import BoardPreparation
 from order_platform.defs.monday.reconcile import reconcile_board_step, reconcile_check_spec
 from order_platform.defs.monday.resources import MondayResource
 from order_platform.defs.order_list.assets import (
@@ -98,7 +101,8 @@ def build_customer_layers(backfill_policy: dg.BackfillPolicy | None = None) -> d
         monday: MondayResource,
     ) -> Iterator[Event]:
         # every check evaluation targets the materialisation it checked: the UI shows it per customer
-        yield from with_target(context.instance, run_layers(context, config, order_platform, monday))
+        with commits_without_fsync(context.instance.root_directory):  # an embedded instance's events
+            yield from with_target(context.instance, run_layers(context, config, order_platform, monday))
 
     return customer_layers
 
@@ -131,6 +135,7 @@ def run_layers(
     loaded: list[str] = list(customers)  # the customers whose board a reconcile reads
     board_outcome = BoardOutcome()
     board_check = dg.AssetCheckKey(MONDAY_BOARD_ITEMS, NO_FAILED_RECORDS) in checks
+    preparation: BoardPreparation | None = None
     if layers:
         context.log.info(f"{len(customers)} customer(s), layers {sorted(layers)}, force={config.force}")
         pipeline = order_platform.pipeline()
@@ -138,6 +143,12 @@ def run_layers(
         for note in pipeline.listing_notes:
             context.log.warning(f"source listing: {note}")
         reports: list[CustomerReport] = []
+        # the board sync's reading and payload building, while the workers load the next customers
+        preparation = (
+            BoardPreparation(order_platform.pipeline().store, monday, config.target())
+            if MONDAY_BOARD_ITEMS in selected and "order_list" in layers and not config.reconcile_board
+            else None
+        )
         loads = run_customers(
             order_platform.spec(),
             customers,
@@ -162,6 +173,9 @@ def run_layers(
                 with timed("dagster_events"):  # Dagster stores the events while this generator waits
                     yield from layer_events(report, selected)
                     yield from check_evaluations(report, checks)
+                if preparation is not None and report.ok and not report.unchanged and not report.source_removed:
+                    with timed("board_prepare"):
+                        preparation.add(report.customer)
                 # a published customer's figures are on its materialisations (one event each, not a log
                 # line too: on SQLite every event costs a connection, and the run writes ~800 of them)
                 if report.source_removed:
@@ -199,6 +213,7 @@ def run_layers(
                 board_check,
                 target=config.target(),
                 audit=config.audit_board,
+                prepared=preparation.sources if preparation is not None else None,
             )
         in_step = "the board already shows the current slice; nothing to send"
         for customer in sorted(set(customers) - set(board) - set(failed)):

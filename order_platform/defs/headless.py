@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 
 from order_platform.defs.instance import databases_held_open, ensure_dagster_home
+from order_platform.defs.instance_sync import commits_without_fsync
 from order_platform.defs.jobs import REFRESH_JOB
 from order_platform.defs.monday.assets import MONDAY_BOARD_ITEMS
 from order_platform.defs.notify.sensors import notify_after_run
@@ -32,7 +33,8 @@ from order_platform.settings import PlatformSettings
 from order_platform.staging.customers import customer_directory
 from order_platform.workers.runner import start_worker_server
 
-# The terminal gets one line per customer and problems; every event is still in the instance (UI).
+# The terminal gets the run's few progress lines and every problem (the per-customer figures are on the
+# materialisations, and in the summary the CLI prints); every event is still in the instance (UI).
 CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
@@ -95,7 +97,7 @@ def refresh(
     """Every layer, workbook to board (a dry run without MONDAY_API_TOKEN), for the named customers
     (default: every workbook in the source), in as few runs as the partition order allows (one for all)."""
     settings = settings or PlatformSettings()
-    ensure_dagster_home(settings)
+    home = ensure_dagster_home(settings)
     earlier = stages.take()
     with stages.timed("listing"):
         resource = OrderPlatformResource()
@@ -115,7 +117,7 @@ def refresh(
         wanted -= set(removed)
     else:
         wanted = set(listing)
-    with stages.timed("run"):
+    with stages.timed("run"), commits_without_fsync(home):  # from the instance's set-up on
         outcome = _run(wanted, listing, removed, skipped_in_source, resource, pipeline, force, monday)
     outcome.run_stages = stages.take()
     stages.give_back(earlier)

@@ -33,6 +33,7 @@ RUN_STAGES = (
     "listing",  # the source listing, removed customers
     "run",  # the rest of the Dagster run in this process: planning, starting, the worker pool, waiting
     "dagster_events",  # Dagster storing each customer's materialisations and check evaluations
+    "board_prepare",  # reading and building a published customer's board lines while the others load
     "board_plan",  # the monday.com sync (a dry run without a token) done in this process
 )
 

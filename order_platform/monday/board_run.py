@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -21,10 +22,11 @@ from order_platform.monday.apply.pending import audit_board, resolve_pending
 from order_platform.monday.apply.recovery import ExecutionReport
 from order_platform.monday.capacity import line_counts, to_archive
 from order_platform.monday.mapping import BoardConfig, BoardIds
-from order_platform.monday.plan.lines import LineSource, Target, as_source, needed_columns
-from order_platform.monday.plan.payloads import LineFailure, LinePayload, build_payloads, gc_paused
+from order_platform.monday.plan.lines import Chunk, LineSource, Target, as_source, needed_columns
+from order_platform.monday.plan.payloads import LineFailure, LinePayload, Payloads, build_payloads, gc_paused
 from order_platform.monday.plan.plan_rows import plan_json, plan_row
 from order_platform.monday.plan.planner import LinePlan, Op, Plan, plan_lines
+from order_platform.monday.plan.prepared import PreparedSource
 from order_platform.monday.result import (
     MAX_FAILURES_IN_RESULT,
     MAX_ISSUES_IN_RESULT,
@@ -109,11 +111,9 @@ class BoardRun:
                     return
         if self.index == 0:
             self.counts["total"] += self.source.total()
-        for chunk in self.source.chunks(
-            self.config, self.index, self.customer, self.target, needed_columns(self.config)
-        ):
+        for chunk, built in self._chunks():
             self.counts["taken"] += len(chunk)
-            self._chunk(chunk)
+            self._chunk(chunk, built)
             if self.result.status == "failed":
                 return
         if self.target is None:
@@ -124,6 +124,15 @@ class BoardRun:
                 self._execute(Plan([]), {}, {}, extra=duplicates)
         if self.dry_run and self.creates:
             self._refused(self.creates, None)
+
+    def _chunks(self) -> Iterable[tuple[Chunk, Payloads | None]]:
+        """The board's lines in chunks, with their payloads when a preparation built them already."""
+        if isinstance(self.source, PreparedSource):
+            prepared = self.source.take(self.config, self.index, self.customer, self.target)
+            if prepared is not None:
+                return prepared
+        chunks = self.source.chunks(self.config, self.index, self.customer, self.target, needed_columns(self.config))
+        return ((chunk, None) for chunk in chunks)
 
     def _board_info(self) -> BoardInfo:
         """The board's columns, groups and item count, read once (only when something is to be sent)."""
@@ -156,10 +165,11 @@ class BoardRun:
         log.error("monday sync of %s: %s", self.customer, self.result.message)
         return True
 
-    def _chunk(self, frame: Any) -> None:
+    def _chunk(self, frame: Any, built: Payloads | None = None) -> None:
         if not len(frame):
             return
-        built = build_payloads(frame, self.customer, self.config)
+        if built is None:
+            built = build_payloads(frame, self.customer, self.config)
         self.seen.update(built.lines)
         self.seen.update(built.failures)
         state: dict[str, st.LineState] = {}

@@ -259,5 +259,6 @@ def fork_server() -> ForkServer:
 
 def start_worker_server() -> None:
     """Start the fork server now (it imports the pipeline once, about a second), so a run that follows
-    finds it ready: the headless refresh calls this before Dagster plans the run, and the two overlap."""
+    finds it ready: the CLI's refresh calls this before its own imports, the headless refresh before Dagster
+    plans the run, so that the two overlap."""
     fork_server()

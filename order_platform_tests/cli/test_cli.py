@@ -97,3 +97,15 @@ def test_retire_asks_then_archives_the_slice_tables_and_board_items(platform, mo
     with store.engine.connect() as conn:
         quarantined = sa.text("SELECT count(*) FROM ORDER_LIST_QUARANTINE WHERE customer = 'GREYSON'")
         assert conn.execute(quarantined).scalar() == 0
+
+
+def test_refresh_leaves_the_shutdown_collections_out_at_exit_only(monkeypatch):
+    import atexit
+    import gc
+
+    from order_platform.cli.main import exit_without_final_collections
+
+    registered = []
+    monkeypatch.setattr(atexit, "register", registered.append)
+    exit_without_final_collections()
+    assert registered == [gc.freeze] and gc.get_freeze_count() == 0  # nothing frozen before the exit

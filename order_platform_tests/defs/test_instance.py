@@ -5,10 +5,12 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 import yaml
 from dagster._core.storage.event_log import ConsolidatedSqliteEventLogStorage
 
 from order_platform.defs.instance import PROJECT_INSTANCE_YAML, ensure_dagster_home
+from order_platform.defs.instance_sync import commits_without_fsync
 from order_platform.settings import PlatformSettings
 
 
@@ -41,3 +43,25 @@ def test_the_kept_instance_is_under_order_platform_home_with_one_event_log(
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     ensure_dagster_home(PlatformSettings())  # an instance's own dagster.yaml is kept as it is
     assert (home / "dagster.yaml").read_text(encoding="utf-8") == "telemetry:\n  enabled: false\n"
+
+
+def _synchronous(url: str) -> int:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)  # a new connection, as Dagster's storages
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql("PRAGMA synchronous").scalar_one())
+
+
+def test_the_instance_databases_commit_without_fsync_while_a_command_writes_them(tmp_path: Path):
+    home, elsewhere = tmp_path / "dagster", tmp_path / "other.db"
+    (home / "history").mkdir(parents=True)
+    inside = f"sqlite:///{home / 'history' / 'runs.db'}"
+    full, normal = 2, 1  # SQLite's default, and what WAL mode needs
+    assert _synchronous(inside) == full
+    with commits_without_fsync(home), commits_without_fsync(home):  # nested: the run inside the command
+        assert _synchronous(inside) == normal
+        assert _synchronous(f"sqlite:///{elsewhere}") == full  # only the instance's own files
+    with commits_without_fsync(home):
+        pass
+    assert _synchronous(inside) == full  # the listener is gone with the last holder
+    with commits_without_fsync(None):
+        assert _synchronous(inside) == full

@@ -7,7 +7,7 @@ its own load only. The logic is plain Python in `monday/` (`sync_customer`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -20,9 +20,9 @@ from order_platform.load.stages import timed
 from order_platform.monday import BoardConfig, MondayClient, MondaySettings, SyncResult
 from order_platform.monday.api.answers import MondayError
 from order_platform.monday.capacity import plan_capacity, record_refusal, refusals
-from order_platform.monday.plan.lines import Target, store_source
+from order_platform.monday.plan.lines import LineSource, Target, store_source
 from order_platform.monday.state.board_lease import boards_lease
-from order_platform.monday.sync import effective_config, sync_published
+from order_platform.monday.sync import effective_config, sync_customer
 from order_platform.warehouse.store import OrderStore
 
 MONDAY_BOARD_ITEMS = dg.AssetKey("monday_board_items")
@@ -80,9 +80,12 @@ def sync_board(
     *,
     target: Target | None = None,
     audit: bool = False,
+    prepared: Mapping[str, LineSource] | None = None,
 ) -> Iterator[dg.AssetMaterialization | dg.AssetObservation | dg.AssetCheckEvaluation]:
     """Sync each customer's current slice (or the `target` lines of it) in turn through one paced client,
-    holding the boards' leases (one writer per board across runs and pods)."""
+    holding the boards' leases (one writer per board across runs and pods). `prepared`: the customers'
+    lines already read while the run loaded (defs/monday/preparation.py); the others are read here."""
+    prepared = prepared or {}
     settings = monday.settings()
     config = monday.board_config()
     boards = [settings.board_id or config.board.id, *(b.id for b in config.extra_boards)]
@@ -99,10 +102,11 @@ def sync_board(
         scope = f", only {target}" if target else ""
         context.log.info(f"monday.com sync of {len(customers)} customer(s): {mode}{scope}")
         try:
-            refused = whole_plan_refusals(store, customers, client, settings, config, target)
+            refused = whole_plan_refusals(store, customers, client, settings, config, target, prepared)
         except MondayError as exc:  # the board cannot be read: each customer's sync meets it and says so
             context.log.warning(f"the run's plan could not be checked against the board's limit: {exc.message}")
             refused = {}
+        in_step: list[SyncResult] = []  # the customers synced cleanly
         for customer in customers:
             if customer in refused:
                 refusal = record_refusal(store.engine, customer, boards[0], client is None, refused[customer])
@@ -116,9 +120,13 @@ def sync_board(
                 continue
             try:
                 with timed("board_plan"):
-                    result = sync_published(
-                        store, customer, client, settings, config=config, target=target, audit=audit
-                    )
+                    # its published slice: as prepared while the run loaded, else read now (sync_published)
+                    source = prepared.get(customer) or store_source(store, customer)
+                    result = None
+                    if source is not None:
+                        result = sync_customer(
+                            store.engine, customer, source, client, settings, config=config, target=target, audit=audit
+                        )
             except Exception as exc:  # a bug or a broken board: this customer fails, the others go on
                 outcome.problems[customer] = f"{type(exc).__name__}: {exc}"
                 # warnings as they happen: the run's error line (the step's failure) names every customer
@@ -143,11 +151,13 @@ def sync_board(
             yield event(asset_key=MONDAY_BOARD_ITEMS, partition=customer, metadata=sync_metadata(result, config))
             if check_selected:
                 yield _check(result, clean)
-            if clean:
-                context.log.info(_log_line(result))
+            if clean:  # its counts are on its materialisation; the run's line below sums them
+                in_step.append(result)
             else:
                 outcome.problems[customer] = problem_line(result)
                 context.log.warning(_log_line(result))
+        if in_step:
+            context.log.info(_summary_line(in_step))
 
 
 def board_check(
@@ -179,10 +189,12 @@ def whole_plan_refusals(
     settings: MondaySettings,
     config: BoardConfig,
     target: Target | None,
+    prepared: Mapping[str, LineSource] | None = None,
 ) -> dict[str, str]:
     """Before anything is sent: the customers refused because the run as a whole would overflow a
     board (monday/capacity.py)."""
-    sources = {c: s for c in customers if (s := store_source(store, c)) is not None}
+    prepared = prepared or {}
+    sources = {c: s for c in customers if (s := prepared.get(c) or store_source(store, c)) is not None}
     if not sources:
         return {}
     loads = plan_capacity(store.engine, dict(sources), client, effective_config(config, settings), target)
@@ -204,6 +216,19 @@ def _check(result: SyncResult, clean: bool) -> dg.AssetCheckEvaluation:
             "status": result.status,
             "first_failures": dg.MetadataValue.json(first_failures(result, 10)),
         },
+    )
+
+
+def _summary_line(results: list[SyncResult]) -> str:
+    """One line for the customers synced cleanly (each one's counts are on its materialisation)."""
+    names = ("created", "updated", "unchanged", "archived")
+    counts = ", ".join(f"{name} {sum(getattr(r, name) for r in results)}" for name in names)
+    statuses = ", ".join(sorted({r.status for r in results}))
+    requests = sum(r.requests for r in results)
+    complexity = sum(r.complexity_spent for r in results)
+    return (
+        f"monday.com {statuses}: {len(results)} customer(s) synced; {counts}; {requests} requests, "
+        f"{complexity} complexity, {sum(r.seconds for r in results):.2f}s"
     )
 
 

@@ -1,7 +1,8 @@
 """Which order lines a sync reads: line sources, board scopes and the target of a targeted sync.
 
 A source yields one board's lines chunk by chunk (`sync.chunk_lines`), so a sync holds one chunk in
-memory, never the slice:
+memory, never the slice (a refresh prepares customers' lines while it loads, up to a bound of lines:
+plan/prepared.py, defs/monday/preparation.py):
 - `FrameSource`: a DataFrame (tests, the bench), filtered in pandas;
 - `StoreSource`: a customer's published ORDER_LIST slice, filtered in SQL and read with the
   driver's own values (no per-value type conversion); the 245 size columns, nearly all blank, come

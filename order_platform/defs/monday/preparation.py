@@ -1,0 +1,57 @@
+"""The board sync's preparation while a run's customers load: each published customer's lines read and
+their payloads built (monday/plan/prepared.py) as its load report arrives, in the run's process, while
+the workers go on with the next customers. The sync after the last load (assets.sync_board) then
+starts from these; nothing is stored or sent before it, so its run-wide item-limit check still sees
+every customer's plan first.
+
+What is held is bounded: customers are prepared until `PREPARED_LINES` lines are held (the one that
+crosses it included); the rest are read at sync time, as without preparation.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from order_platform.defs.monday.resources import MondayResource
+from order_platform.monday.mapping import BoardConfig
+from order_platform.monday.plan.lines import LineSource, Target, store_source
+from order_platform.monday.plan.prepared import PreparedSource
+from order_platform.monday.sync import effective_config
+from order_platform.warehouse.store import OrderStore
+
+log = logging.getLogger(__name__)
+
+# ~0.6 KB per line held (chunk and payloads): ~130 MB at most, the demo's 101,500 lines all prepared
+PREPARED_LINES = 200_000
+
+
+class BoardPreparation:
+    """The prepared sources of a run's customers, by customer (what sync_board reads first)."""
+
+    def __init__(
+        self, store: OrderStore, monday: MondayResource, target: Target | None, budget: int = PREPARED_LINES
+    ) -> None:
+        self.store, self.target, self.budget = store, target, budget
+        self.sources: dict[str, LineSource] = {}
+        self.lines = 0
+        try:
+            self.config: BoardConfig | None = effective_config(monday.board_config(), monday.settings())
+        except Exception:  # a broken mapping or setting: the sync meets it and fails the run, as before
+            log.debug("no board preparation", exc_info=True)
+            self.config = None
+
+    def add(self, customer: str) -> None:
+        """Prepare a customer just published (while there is room); a failure is left to its sync,
+        which meets it again and reports it for that customer."""
+        if self.config is None or self.lines >= self.budget or customer in self.sources:
+            return
+        try:
+            source = store_source(self.store, customer)
+            if source is None:
+                return
+            prepared = PreparedSource(source, self.config, customer, self.target)
+        except Exception:
+            log.debug("board lines of %s not prepared; its sync reads them", customer, exc_info=True)
+            return
+        self.sources[customer] = prepared
+        self.lines += prepared.lines
