@@ -110,37 +110,45 @@ class OrderStore(StoreReads):
                         )
 
     # -- bulk helpers -------------------------------------------------------------------------
-    def _insert(self, conn: sa.Connection, table: str, frame: pd.DataFrame) -> None:
-        if frame.empty:
+    def _insert(
+        self, conn: sa.Connection, table: str, frame: pd.DataFrame, columns: list[str] | None = None
+    ) -> None:
+        """Insert `frame`'s `columns` (default: all of them)."""
+        names = [str(c) for c in frame.columns] if columns is None else columns
+        if frame.empty or not names:
             return
-        cols = ", ".join(self._quote(c) for c in frame.columns)
-        marks = ", ".join("?" for _ in frame.columns)
+        cols = ", ".join(self._quote(c) for c in names)
+        marks = ", ".join("?" for _ in names)
         sql = f"INSERT INTO {self._quote(table)} ({cols}) VALUES ({marks})"
-        conn.exec_driver_sql(sql, frame_rows(frame, self.dialect))
+        conn.exec_driver_sql(sql, frame_rows(frame, self.dialect, names))
 
     def _replace_table(self, table: sa.Table, frame: pd.DataFrame) -> None:
-        """Replace `table` with `frame`'s rows in one transaction (readers see old or new)."""
+        """Replace `table` with `frame`'s rows in one transaction (readers see old or new); the frame's
+        columns of the table's names are written, in the table's order (other columns are left out)."""
         name = table.name
+        columns = [c.name for c in table.columns]
         with self.engine.connect() as conn:
             if self.dialect == "sqlite":
-                self._replace_sqlite_table(conn, table, frame)
+                self._replace_sqlite_table(conn, table, frame, columns)
             elif self.dialect == "mssql" and len(frame) and can_bulk_copy(conn):
-                columns = [str(c) for c in frame.columns]
-                replace_by_bulk_copy(conn, table, columns, iter_frame_rows(frame, self.dialect), len(frame))
+                rows = iter_frame_rows(frame, self.dialect, columns)
+                replace_by_bulk_copy(conn, table, columns, rows, len(frame))
             else:
                 table.drop(conn, checkfirst=True)
                 table.create(conn)
-                self._insert(conn, name, frame)
+                self._insert(conn, name, frame, columns)
                 conn.commit()
 
-    def _replace_sqlite_table(self, conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
+    def _replace_sqlite_table(
+        self, conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, columns: list[str]
+    ) -> None:
         """Rows are bound outside the database (see sqlite_bulk), so its write lock is held only for a
         C-speed INSERT ... SELECT; several processes can load customers side by side."""
         name = self._quote(table.name)
         create = str(CreateTable(table).compile(dialect=self.engine.dialect))
-        cols = ", ".join(self._quote(c) for c in frame.columns)
-        insert = f"INSERT INTO {name} ({cols}) VALUES ({', '.join('?' for _ in frame.columns)})"
-        image = scratch_image(create, insert, iter_frame_rows(frame, self.dialect))
+        cols = ", ".join(self._quote(c) for c in columns)
+        insert = f"INSERT INTO {name} ({cols}) VALUES ({', '.join('?' for _ in columns)})"
+        image = scratch_image(create, insert, iter_frame_rows(frame, self.dialect, columns))
         conn.exec_driver_sql("ATTACH DATABASE ':memory:' AS scratch")
         try:
             driver = conn.connection.dbapi_connection
@@ -167,7 +175,7 @@ class OrderStore(StoreReads):
             check_sql_server_raw_limits(headers, raw)
         elif self.dialect == "sqlite":
             check_raw_column_count(headers, raw, SQLITE_MAX_COLUMNS, "SQLite")
-        self._replace_table(raw_table(name, headers), raw[[*headers, *RAW_LINEAGE]])
+        self._replace_table(raw_table(name, headers), raw)
 
     def read_raw(self, name: str) -> tuple[pd.DataFrame, list[str]]:
         frame = self._read(f"SELECT * FROM {self._quote(name)}")
@@ -184,7 +192,7 @@ class OrderStore(StoreReads):
         ]
 
         table = staging_table(name, self.schema, canonical)  # built once: ~150 columns cost milliseconds
-        self._replace_table(table, staged[[c.name for c in table.columns]])
+        self._replace_table(table, staged)
 
     def read_staging(self, name: str) -> pd.DataFrame:
         return self._read(f"SELECT * FROM {self._quote(name)} ORDER BY {self._quote('_SOURCE_ROW')}")

@@ -1,13 +1,19 @@
 """The SQLite engine's own settings: durability kept (WAL, synchronous=NORMAL), 16 KiB pages for a new
-database, a larger page cache, and one connection reused while the code runs one statement at a time."""
+database, a larger page cache, and one connection reused while the code runs one statement at a time;
+and the store's bulk writes on it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 
 import sqlalchemy as sa
 
+from order_platform.schema import order_list_schema
 from order_platform.warehouse.engine import SQLITE_CACHE_KIB, SQLITE_PAGE_SIZE, make_engine
+from order_platform.warehouse.store import OrderStore, raw_frame
+
+_LOADED = dt.datetime(2024, 3, 25, 9)
 
 
 def _pragma(conn: sa.Connection, name: str) -> object:
@@ -56,3 +62,19 @@ def test_an_in_memory_database_still_works() -> None:
     engine = make_engine("sqlite://")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
+
+
+def test_raw_and_staging_tables_take_their_columns_from_the_frame_by_name(tmp_path) -> None:
+    """The frame may hold its columns in another order and more of them: the table's are written."""
+    store = OrderStore(make_engine(f"sqlite:///{tmp_path / 'o.db'}"), order_list_schema())
+    store.ensure_tables()
+    frame = raw_frame({"B": ["b1", None], "A": ["a1", "a2"]}, [5, 6], "f.xlsx", "MASTER", _LOADED)
+    frame["NOT A HEADER"] = "x"
+    store.write_raw("RAW", ["A", "B"], frame[list(reversed(frame.columns))])
+    back, headers = store.read_raw("RAW")
+    assert headers == ["A", "B"] and "NOT A HEADER" not in back.columns
+    assert back[["A", "B", "_SOURCE_ROW"]].to_dict("list") == {
+        "A": ["a1", "a2"],
+        "B": ["b1", None],
+        "_SOURCE_ROW": [5, 6],
+    }
