@@ -38,7 +38,7 @@ from order_platform.warehouse.tables import (
 )
 from order_platform.warehouse.writes.mssql_bulk import can_bulk_copy, replace_by_bulk_copy
 from order_platform.warehouse.writes.raw_limits import check_raw_column_count, check_sql_server_raw_limits
-from order_platform.warehouse.writes.rows import frame_rows, iter_frame_rows
+from order_platform.warehouse.writes.rows import frame_columns, frame_rows, iter_frame_rows
 from order_platform.warehouse.writes.sqlite_bulk import scratch_image
 
 SQLITE_MAX_COLUMNS = 2000  # SQLITE_MAX_COLUMN as Python's sqlite3 is built
@@ -261,12 +261,9 @@ class OrderStore(StoreReads):
         conn.execute(sa.delete(self.cell_issues).where(self.cell_issues.c.customer == record.customer))
         if issues is None or not len(issues):
             return 0
-        frame = issues[[c.name for c in self.cell_issues.columns if c.name in issues.columns]].copy()
-        frame["value"] = frame["value"].map(lambda v: None if v is None or v != v else str(v))
-        frame.insert(0, "load_id", record.load_id)
-        frame.insert(0, "customer", record.customer)
-        self._insert(conn, CELL_ISSUES, frame)
-        return int((~frame["reason_code"].isin(NOT_A_PROBLEM)).sum())
+        columns = [c.name for c in self.cell_issues.columns if c.name in issues.columns]
+        self._insert_for_load(conn, CELL_ISSUES, record, issues, columns)
+        return int((~issues["reason_code"].isin(NOT_A_PROBLEM)).sum())
 
     def remembered_date_order(self, customer: str) -> str | None:
         """The day/month order (DMY | MDY) the customer's text dates were last read in, if any."""
@@ -275,11 +272,23 @@ class OrderStore(StoreReads):
     def _replace_quarantine(self, conn: sa.Connection, record: LoadRecord, quarantine: pd.DataFrame) -> None:
         conn.execute(sa.delete(self.quarantine).where(self.quarantine.c.customer == record.customer))
         if len(quarantine):
-            frame = quarantine.copy()
-            frame["value"] = frame["value"].map(lambda v: None if v is None or v != v else str(v))
-            frame.insert(0, "load_id", record.load_id)
-            frame.insert(0, "customer", record.customer)
-            self._insert(conn, QUARANTINE, frame)
+            self._insert_for_load(conn, QUARANTINE, record, quarantine, [str(c) for c in quarantine.columns])
+
+    def _insert_for_load(
+        self, conn: sa.Connection, table: str, record: LoadRecord, frame: pd.DataFrame, columns: list[str]
+    ) -> None:
+        """Insert `frame`'s `columns` after the record's customer and load id, its `value` (the cell as
+        written) as text. Built from the columns: a copy of a small frame costs more than its rows."""
+        cells = frame_columns(frame, self.dialect, columns)
+        at = columns.index("value")
+        cells[at] = [None if v is None or v != v else str(v) for v in frame["value"].tolist()]
+        rows = len(frame)
+        names = ["customer", "load_id", *columns]
+        sql = (
+            f"INSERT INTO {self._quote(table)} ({', '.join(self._quote(c) for c in names)}) "
+            f"VALUES ({', '.join('?' for _ in names)})"
+        )
+        conn.exec_driver_sql(sql, list(zip([record.customer] * rows, [record.load_id] * rows, *cells, strict=True)))
 
     def _log_load(
         self,

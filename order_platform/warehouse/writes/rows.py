@@ -5,7 +5,7 @@ Conversions go through numpy in bulk; a per-value Python loop here costs seconds
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -54,11 +54,15 @@ def _cells(series: pd.Series, dialect: str) -> list:
     return cells
 
 
+def frame_columns(frame: pd.DataFrame, dialect: str, columns: Iterable[str]) -> list[list]:
+    """The named columns as lists of driver-ready values."""
+    return [_column_values(frame[c], dialect) for c in columns]
+
+
 def iter_frame_rows(frame: pd.DataFrame, dialect: str, columns: Sequence[str] | None = None) -> Iterator[tuple]:
     """Rows as tuples of `columns` (default: all, in the frame's order), made one at a time (a list of
     100,000 wide tuples costs a second to build). Columns are taken by name: no copy of the frame."""
-    names = frame.columns if columns is None else columns
-    return zip(*(_column_values(frame[c], dialect) for c in names), strict=True)
+    return zip(*frame_columns(frame, dialect, frame.columns if columns is None else columns), strict=True)
 
 
 def frame_rows(frame: pd.DataFrame, dialect: str, columns: Sequence[str] | None = None) -> list[tuple]:
