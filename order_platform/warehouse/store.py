@@ -16,7 +16,6 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.schema import CreateTable
 
 from order_platform.schema import KEY_COLUMN, SOURCE_TABLE_COLUMN, OrderListSchema
 from order_platform.staging.cell_issues import NOT_A_PROBLEM
@@ -40,6 +39,7 @@ from order_platform.warehouse.writes.mssql_bulk import can_bulk_copy, replace_by
 from order_platform.warehouse.writes.raw_limits import check_raw_column_count, check_sql_server_raw_limits
 from order_platform.warehouse.writes.rows import frame_columns, frame_rows, iter_frame_rows
 from order_platform.warehouse.writes.sqlite_bulk import scratch_image
+from order_platform.warehouse.writes.sqlite_ddl import raw_table_sql, staging_table_sql
 
 SQLITE_MAX_COLUMNS = 2000  # SQLITE_MAX_COLUMN as Python's sqlite3 is built
 
@@ -128,9 +128,7 @@ class OrderStore(StoreReads):
         name = table.name
         columns = [c.name for c in table.columns]
         with self.engine.connect() as conn:
-            if self.dialect == "sqlite":
-                self._replace_sqlite_table(conn, table, frame, columns)
-            elif self.dialect == "mssql" and len(frame) and can_bulk_copy(conn):
+            if self.dialect == "mssql" and len(frame) and can_bulk_copy(conn):
                 rows = iter_frame_rows(frame, self.dialect, columns)
                 replace_by_bulk_copy(conn, table, columns, rows, len(frame))
             else:
@@ -139,16 +137,20 @@ class OrderStore(StoreReads):
                 self._insert(conn, name, frame, columns)
                 conn.commit()
 
-    def _replace_sqlite_table(
-        self, conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, columns: list[str]
-    ) -> None:
-        """Rows are bound outside the database (see sqlite_bulk), so its write lock is held only for a
+    def _replace_sqlite_table(self, table: str, create: str, columns: list[str], frame: pd.DataFrame) -> None:
+        """Replace SQLite's `table` (made by `create`, of `columns`) with `frame`'s rows in one transaction.
+
+        Rows are bound outside the database (see sqlite_bulk), so its write lock is held only for a
         C-speed INSERT ... SELECT; several processes can load customers side by side."""
-        name = self._quote(table.name)
-        create = str(CreateTable(table).compile(dialect=self.engine.dialect))
+        name = self._quote(table)
         cols = ", ".join(self._quote(c) for c in columns)
         insert = f"INSERT INTO {name} ({cols}) VALUES ({', '.join('?' for _ in columns)})"
         image = scratch_image(create, insert, iter_frame_rows(frame, self.dialect, columns))
+        with self.engine.connect() as conn:
+            self._swap_in_scratch(conn, name, create, image)
+
+    def _swap_in_scratch(self, conn: sa.Connection, name: str, create: str, image: bytes) -> None:
+        """Drop, create and fill table `name` from the scratch image's copy, one transaction."""
         conn.exec_driver_sql("ATTACH DATABASE ':memory:' AS scratch")
         try:
             driver = conn.connection.dbapi_connection
@@ -175,7 +177,10 @@ class OrderStore(StoreReads):
             check_sql_server_raw_limits(headers, raw)
         elif self.dialect == "sqlite":
             check_raw_column_count(headers, raw, SQLITE_MAX_COLUMNS, "SQLite")
-        self._replace_table(raw_table(name, headers), raw)
+        if self.dialect == "sqlite":  # its CREATE TABLE from column definitions compiled once (sqlite_ddl)
+            self._replace_sqlite_table(name, *raw_table_sql(name, headers), raw)
+        else:
+            self._replace_table(raw_table(name, headers), raw)
 
     def read_raw(self, name: str) -> tuple[pd.DataFrame, list[str]]:
         frame = self._read(f"SELECT * FROM {self._quote(name)}")
@@ -190,9 +195,10 @@ class OrderStore(StoreReads):
             for c in staged.columns
             if c in self.schema.by_name and c not in (KEY_COLUMN, SOURCE_TABLE_COLUMN)
         ]
-
-        table = staging_table(name, self.schema, canonical)  # built once: ~150 columns cost milliseconds
-        self._replace_table(table, staged)
+        if self.dialect == "sqlite":  # its CREATE TABLE from column definitions compiled once (sqlite_ddl)
+            self._replace_sqlite_table(name, *staging_table_sql(name, self.schema, canonical), staged)
+        else:
+            self._replace_table(staging_table(name, self.schema, canonical), staged)
 
     def read_staging(self, name: str) -> pd.DataFrame:
         return self._read(f"SELECT * FROM {self._quote(name)} ORDER BY {self._quote('_SOURCE_ROW')}")
