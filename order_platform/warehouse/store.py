@@ -16,7 +16,6 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.schema import CreateTable
 
 from order_platform.schema import KEY_COLUMN, SOURCE_TABLE_COLUMN, OrderListSchema
 from order_platform.staging.cell_issues import NOT_A_PROBLEM
@@ -38,8 +37,9 @@ from order_platform.warehouse.tables import (
 )
 from order_platform.warehouse.writes.mssql_bulk import can_bulk_copy, replace_by_bulk_copy
 from order_platform.warehouse.writes.raw_limits import check_raw_column_count, check_sql_server_raw_limits
-from order_platform.warehouse.writes.rows import frame_rows, iter_frame_rows
+from order_platform.warehouse.writes.rows import frame_columns, frame_rows, iter_frame_rows
 from order_platform.warehouse.writes.sqlite_bulk import scratch_image
+from order_platform.warehouse.writes.sqlite_ddl import raw_table_sql, staging_table_sql
 
 SQLITE_MAX_COLUMNS = 2000  # SQLITE_MAX_COLUMN as Python's sqlite3 is built
 
@@ -110,37 +110,47 @@ class OrderStore(StoreReads):
                         )
 
     # -- bulk helpers -------------------------------------------------------------------------
-    def _insert(self, conn: sa.Connection, table: str, frame: pd.DataFrame) -> None:
-        if frame.empty:
+    def _insert(
+        self, conn: sa.Connection, table: str, frame: pd.DataFrame, columns: list[str] | None = None
+    ) -> None:
+        """Insert `frame`'s `columns` (default: all of them)."""
+        names = [str(c) for c in frame.columns] if columns is None else columns
+        if frame.empty or not names:
             return
-        cols = ", ".join(self._quote(c) for c in frame.columns)
-        marks = ", ".join("?" for _ in frame.columns)
+        cols = ", ".join(self._quote(c) for c in names)
+        marks = ", ".join("?" for _ in names)
         sql = f"INSERT INTO {self._quote(table)} ({cols}) VALUES ({marks})"
-        conn.exec_driver_sql(sql, frame_rows(frame, self.dialect))
+        conn.exec_driver_sql(sql, frame_rows(frame, self.dialect, names))
 
     def _replace_table(self, table: sa.Table, frame: pd.DataFrame) -> None:
-        """Replace `table` with `frame`'s rows in one transaction (readers see old or new)."""
+        """Replace `table` with `frame`'s rows in one transaction (readers see old or new); the frame's
+        columns of the table's names are written, in the table's order (other columns are left out)."""
         name = table.name
+        columns = [c.name for c in table.columns]
         with self.engine.connect() as conn:
-            if self.dialect == "sqlite":
-                self._replace_sqlite_table(conn, table, frame)
-            elif self.dialect == "mssql" and len(frame) and can_bulk_copy(conn):
-                columns = [str(c) for c in frame.columns]
-                replace_by_bulk_copy(conn, table, columns, iter_frame_rows(frame, self.dialect), len(frame))
+            if self.dialect == "mssql" and len(frame) and can_bulk_copy(conn):
+                rows = iter_frame_rows(frame, self.dialect, columns)
+                replace_by_bulk_copy(conn, table, columns, rows, len(frame))
             else:
                 table.drop(conn, checkfirst=True)
                 table.create(conn)
-                self._insert(conn, name, frame)
+                self._insert(conn, name, frame, columns)
                 conn.commit()
 
-    def _replace_sqlite_table(self, conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
-        """Rows are bound outside the database (see sqlite_bulk), so its write lock is held only for a
+    def _replace_sqlite_table(self, table: str, create: str, columns: list[str], frame: pd.DataFrame) -> None:
+        """Replace SQLite's `table` (made by `create`, of `columns`) with `frame`'s rows in one transaction.
+
+        Rows are bound outside the database (see sqlite_bulk), so its write lock is held only for a
         C-speed INSERT ... SELECT; several processes can load customers side by side."""
-        name = self._quote(table.name)
-        create = str(CreateTable(table).compile(dialect=self.engine.dialect))
-        cols = ", ".join(self._quote(c) for c in frame.columns)
-        insert = f"INSERT INTO {name} ({cols}) VALUES ({', '.join('?' for _ in frame.columns)})"
-        image = scratch_image(create, insert, iter_frame_rows(frame, self.dialect))
+        name = self._quote(table)
+        cols = ", ".join(self._quote(c) for c in columns)
+        insert = f"INSERT INTO {name} ({cols}) VALUES ({', '.join('?' for _ in columns)})"
+        image = scratch_image(create, insert, iter_frame_rows(frame, self.dialect, columns))
+        with self.engine.connect() as conn:
+            self._swap_in_scratch(conn, name, create, image)
+
+    def _swap_in_scratch(self, conn: sa.Connection, name: str, create: str, image: bytes) -> None:
+        """Drop, create and fill table `name` from the scratch image's copy, one transaction."""
         conn.exec_driver_sql("ATTACH DATABASE ':memory:' AS scratch")
         try:
             driver = conn.connection.dbapi_connection
@@ -167,7 +177,10 @@ class OrderStore(StoreReads):
             check_sql_server_raw_limits(headers, raw)
         elif self.dialect == "sqlite":
             check_raw_column_count(headers, raw, SQLITE_MAX_COLUMNS, "SQLite")
-        self._replace_table(raw_table(name, headers), raw[[*headers, *RAW_LINEAGE]])
+        if self.dialect == "sqlite":  # its CREATE TABLE from column definitions compiled once (sqlite_ddl)
+            self._replace_sqlite_table(name, *raw_table_sql(name, headers), raw)
+        else:
+            self._replace_table(raw_table(name, headers), raw)
 
     def read_raw(self, name: str) -> tuple[pd.DataFrame, list[str]]:
         frame = self._read(f"SELECT * FROM {self._quote(name)}")
@@ -182,9 +195,10 @@ class OrderStore(StoreReads):
             for c in staged.columns
             if c in self.schema.by_name and c not in (KEY_COLUMN, SOURCE_TABLE_COLUMN)
         ]
-
-        table = staging_table(name, self.schema, canonical)  # built once: ~150 columns cost milliseconds
-        self._replace_table(table, staged[[c.name for c in table.columns]])
+        if self.dialect == "sqlite":  # its CREATE TABLE from column definitions compiled once (sqlite_ddl)
+            self._replace_sqlite_table(name, *staging_table_sql(name, self.schema, canonical), staged)
+        else:
+            self._replace_table(staging_table(name, self.schema, canonical), staged)
 
     def read_staging(self, name: str) -> pd.DataFrame:
         return self._read(f"SELECT * FROM {self._quote(name)} ORDER BY {self._quote('_SOURCE_ROW')}")
@@ -253,12 +267,9 @@ class OrderStore(StoreReads):
         conn.execute(sa.delete(self.cell_issues).where(self.cell_issues.c.customer == record.customer))
         if issues is None or not len(issues):
             return 0
-        frame = issues[[c.name for c in self.cell_issues.columns if c.name in issues.columns]].copy()
-        frame["value"] = frame["value"].map(lambda v: None if v is None or v != v else str(v))
-        frame.insert(0, "load_id", record.load_id)
-        frame.insert(0, "customer", record.customer)
-        self._insert(conn, CELL_ISSUES, frame)
-        return int((~frame["reason_code"].isin(NOT_A_PROBLEM)).sum())
+        columns = [c.name for c in self.cell_issues.columns if c.name in issues.columns]
+        self._insert_for_load(conn, CELL_ISSUES, record, issues, columns)
+        return int((~issues["reason_code"].isin(NOT_A_PROBLEM)).sum())
 
     def remembered_date_order(self, customer: str) -> str | None:
         """The day/month order (DMY | MDY) the customer's text dates were last read in, if any."""
@@ -267,11 +278,23 @@ class OrderStore(StoreReads):
     def _replace_quarantine(self, conn: sa.Connection, record: LoadRecord, quarantine: pd.DataFrame) -> None:
         conn.execute(sa.delete(self.quarantine).where(self.quarantine.c.customer == record.customer))
         if len(quarantine):
-            frame = quarantine.copy()
-            frame["value"] = frame["value"].map(lambda v: None if v is None or v != v else str(v))
-            frame.insert(0, "load_id", record.load_id)
-            frame.insert(0, "customer", record.customer)
-            self._insert(conn, QUARANTINE, frame)
+            self._insert_for_load(conn, QUARANTINE, record, quarantine, [str(c) for c in quarantine.columns])
+
+    def _insert_for_load(
+        self, conn: sa.Connection, table: str, record: LoadRecord, frame: pd.DataFrame, columns: list[str]
+    ) -> None:
+        """Insert `frame`'s `columns` after the record's customer and load id, its `value` (the cell as
+        written) as text. Built from the columns: a copy of a small frame costs more than its rows."""
+        cells = frame_columns(frame, self.dialect, columns)
+        at = columns.index("value")
+        cells[at] = [None if v is None or v != v else str(v) for v in frame["value"].tolist()]
+        rows = len(frame)
+        names = ["customer", "load_id", *columns]
+        sql = (
+            f"INSERT INTO {self._quote(table)} ({', '.join(self._quote(c) for c in names)}) "
+            f"VALUES ({', '.join('?' for _ in names)})"
+        )
+        conn.exec_driver_sql(sql, list(zip([record.customer] * rows, [record.load_id] * rows, *cells, strict=True)))
 
     def _log_load(
         self,

@@ -265,7 +265,9 @@ def test_publish_swaps_the_slice_in_one_transaction(
     ]
     _, baseline, added, removed, changed, *calls = calls
     assert "TOP 1" in baseline.sql and baseline.first_params[0] == "TITLE NINE"
-    assert "NOT EXISTS" in added.sql and "NOT EXISTS" in removed.sql and added.first_params == (RAW,)
+    # lines added: NOT IN the slice's line ids (gathered once); removed: NOT EXISTS in the staging table
+    assert "record_uuid NOT IN (SELECT o.record_uuid FROM [ORDER_LIST] o WHERE o.[_SOURCE_TABLE] = ?)" in added.sql
+    assert "NOT EXISTS" in removed.sql and added.first_params == (RAW,)
     # null-safe comparison of whole lines on SQL Server (any version): EXISTS (SELECT old EXCEPT SELECT new)
     assert "WHERE EXISTS (SELECT o.[AAG ORDER NUMBER]" in changed.sql and " EXCEPT SELECT n." in changed.sql
     assert "[_SOURCE_ROW]" not in changed.sql.split("WHERE")[1]  # platform columns are not changes

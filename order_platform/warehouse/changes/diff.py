@@ -9,7 +9,7 @@ compared with the staging table about to replace it, in the database and set-bas
 - one join finds the lines whose business values differ, null-safe (SQLite `(...) IS NOT (...)`, SQL
   Server `EXISTS (SELECT ... EXCEPT SELECT ...)`), so an unchanged reload reads nothing back; only the
   differing lines are fetched and compared column by column (numpy);
-- two anti-joins find the lines added and removed;
+- two anti-joins find the lines added (NOT IN the old slice's ids) and removed (NOT EXISTS in staging);
 - the platform's own columns (`_SOURCE_ROW`, `_LOAD_ID`, `_CELL_ISSUES`...) are not compared.
 
 The customer's first load (or its first after being retired) is its baseline: nothing is recorded.
@@ -209,9 +209,11 @@ class _Comparer:
 
     def added(self) -> list[dict[str, Any]]:
         cols = ", ".join([f"n.{self.key}", *(f"n.{self.quote(c)}" for c in self.staged)])
+        # NOT IN: the slice's line ids are gathered once (both columns are NOT NULL: no NULL semantics to
+        # mind); a correlated NOT EXISTS read a wide ORDER_LIST row per staged line to check its source
         rows = self._fetch(
-            f"SELECT {cols} FROM {self.staging} n WHERE NOT EXISTS "
-            f"(SELECT 1 FROM {self.order_list} o WHERE o.{self.key} = n.{self.key} AND o.{self.source} = :source_table)"
+            f"SELECT {cols} FROM {self.staging} n WHERE n.{self.key} NOT IN "
+            f"(SELECT o.{self.key} FROM {self.order_list} o WHERE o.{self.source} = :source_table)"
         )
         self.counts[ADDED] = len(rows)
         out = []
