@@ -31,6 +31,7 @@ _REF = re.compile(rb"""\br\s*=\s*["']([A-Z]+)(\d+)["']""")
 _VALUE = re.compile(rb"<v>([^<]*)</v>")
 # A zip member's local file header: signature, then (at byte 26) the lengths of its name and extra field.
 _LOCAL_HEADER = struct.Struct("<4s22xHH")
+_INFLATE_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]  # its stubs call it an instance
 
 
 def _sheet_part(book: zipfile.ZipFile, sheet: str) -> str | None:
@@ -70,7 +71,7 @@ def _member(data: bytes, book: zipfile.ZipFile, part: str) -> bytes:
             begin = start + _LOCAL_HEADER.size + name_length + extra_length
             try:
                 xml = isal_zlib.decompress(data[begin : begin + info.compress_size], -15)  # raw deflate
-            except isal_zlib.error:
+            except _INFLATE_ERROR:
                 xml = b""
             if len(xml) == info.file_size:
                 return xml
