@@ -18,7 +18,6 @@ from order_platform.ingest.excel_errors import restore_error_values
 from order_platform.ingest.workbook_guard import WorkbookGuard, WorkbookLimits, WorkbookTooLarge
 from order_platform.load.stages import timed
 from order_platform.schema import AAG_ORDER_NUMBER, OrderListSchema, normalise_header
-from order_platform.staging.native import NativeCells
 from order_platform.staging.transform import RAW_LINEAGE
 
 HEADER_SCAN_ROWS = 50
@@ -63,7 +62,6 @@ class SheetData:
     row_numbers: list[int]  # 1-based Excel row of each data row
     other_sheets: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    native: NativeCells | None = None  # the columns holding numbers or dates, as calamine read them
 
 
 def column_letter(index: int) -> str:
@@ -132,10 +130,7 @@ def _without_space_only(texts: list[str | None]) -> list[str | None]:
 def column_text(values: tuple | list, texts: CellTexts | None = None) -> list[str | None]:
     """`cell_text` over a column. Text columns take one C-speed pass; columns of numbers, dates and text
     look each distinct cell up in `texts` (shared by a sheet's columns)."""
-    return _column_text(values, set(map(type, values)), texts)
-
-
-def _column_text(values: tuple | list, types: set[type], texts: CellTexts | None) -> list[str | None]:
+    types = set(map(type, values))
     if types == {str}:
         return _without_space_only([v or None for v in values])
     if types <= _ONE_TEXT_PER_VALUE:
@@ -272,13 +267,11 @@ def read_order_sheet(
     headers: list[str] = []
     letters: list[str] = []
     columns: list[list[str | None]] = []
-    cells: list[tuple | None] = []  # calamine's values of the columns holding numbers or dates
     notes: list[str] = []
     seen: dict[str, int] = {}  # normalised header -> position in `headers`
     for index, (cell, values) in enumerate(zip(padded_header, raw_columns, strict=True)):
         letter = column_letter(index)
-        types = set(map(type, values))
-        texts = _column_text(values, types, sheet_texts)
+        texts = column_text(values, sheet_texts)
         has_data = texts.count(None) != len(texts)
         header = cell_text(cell)
         if isinstance(cell, date):
@@ -302,7 +295,6 @@ def read_order_sheet(
             if not first_has_data:
                 notes.append(f"empty duplicate header {header!r} in column {letters[first]} ignored")
                 headers[first], letters[first], columns[first] = header.strip(), letter, texts
-                cells[first] = values if types != {str} and types <= _ONE_TEXT_PER_VALUE else None
                 continue
             raise WorkbookError(
                 f"duplicate header {header.strip()!r} in columns {letters[first]} and {letter}, both holding "
@@ -316,7 +308,6 @@ def read_order_sheet(
         headers.append(" ".join(header.split()))
         letters.append(letter)
         columns.append(texts)
-        cells.append(values if types != {str} and types <= _ONE_TEXT_PER_VALUE else None)
     if header_index:
         notes.append(f"header found on row {header_index + 1}; {header_index} row(s) above it skipped")
     if sheet in hidden_sheets(book):
@@ -331,5 +322,4 @@ def read_order_sheet(
         row_numbers=row_numbers,
         other_sheets=other_sheets,
         notes=notes,
-        native=NativeCells({h: c for h, c in zip(headers, cells, strict=True) if c is not None}),
     )

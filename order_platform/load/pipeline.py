@@ -239,7 +239,6 @@ class OrderListPipeline:
             schema=self.schema,
             directory=self.directory,
             dates=self.date_context(customer, ref),
-            native=raw.sheet.native if raw.sheet is not None else None,
         )
 
     def publish(

@@ -134,28 +134,13 @@ def _no_mask(n: int) -> np.ndarray:
     return np.zeros(n, dtype=bool)
 
 
-def _parse_number_array(
-    text: pd.Series, known: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _parse_number_array(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Numbers from text (`1,200`, ` 12 `, `15%`, `$3.50`) as arrays:
-    (float64 values, not a number, placeholder, Excel error).
-
-    `known`: the numbers of cells already read as numbers (NaN elsewhere), taken as they are; only the
-    other cells are parsed from their text."""
+    (float64 values, not a number, placeholder, Excel error)."""
     cells = text.to_numpy(dtype=object)
-    if known is not None:
-        given = ~np.isnan(known)
-        if given.any():
-            cells = cells.copy()
-            cells[given] = None
-    if known is not None and pd.isna(cells).all():  # every cell read already: nothing to parse
-        numbers = known.copy()
-    else:
-        numbers = np.asarray(pd.to_numeric(cells, errors="coerce"), dtype="float64")
-        if numbers is cells or not numbers.flags.writeable:
-            numbers = numbers.copy()
-        if known is not None:
-            numbers[given] = known[given]
+    numbers = np.asarray(pd.to_numeric(cells, errors="coerce"), dtype="float64")
+    if numbers is cells or not numbers.flags.writeable:
+        numbers = numbers.copy()
     failed = np.isnan(numbers) & ~pd.isna(cells)
     placeholder = _no_mask(len(cells))
     blank = _no_mask(len(cells))
@@ -171,9 +156,8 @@ def _parse_number_array(
     return numbers, invalid, placeholder, error
 
 
-def cast_integer(text: pd.Series, column: Column, numbers: np.ndarray | None = None) -> Cast:
-    """Whole numbers; `numbers`: cells already read as numbers (see `_parse_number_array`)."""
-    arr, not_number, placeholder, error = _parse_number_array(text, numbers)
+def cast_integer(text: pd.Series, column: Column) -> Cast:
+    arr, not_number, placeholder, error = _parse_number_array(text)
     low, high = INT_RANGES[column.kind]
     missing = np.isnan(arr)
     rounded = np.round(arr)
@@ -217,9 +201,8 @@ def _round_half_away_from_zero(values: np.ndarray, scale: int) -> np.ndarray:
     return np.copysign(magnitude, values)
 
 
-def cast_decimal(text: pd.Series, column: Column, numbers: np.ndarray | None = None) -> Cast:
-    """Numbers rounded to the column's scale; `numbers`: cells already read as numbers."""
-    values, not_number, placeholder, error = _parse_number_array(text, numbers)
+def cast_decimal(text: pd.Series, column: Column) -> Cast:
+    values, not_number, placeholder, error = _parse_number_array(text)
     rounded = _round_half_away_from_zero(values, column.scale or 0)
     limit = column.max_abs_decimal or float("inf")
     with np.errstate(invalid="ignore"):

@@ -21,7 +21,6 @@ import pandas as pd
 from order_platform.schema import Column, Kind
 from order_platform.staging.casting import PLACEHOLDER, Cast, cast_decimal, cast_integer, cast_text
 from order_platform.staging.dates import cast_date
-from order_platform.staging.native import NativeCells
 
 OTHER_CUSTOMER = "OTHER_CUSTOMER"
 CELL_ISSUE_COLUMNS = (
@@ -39,21 +38,14 @@ CELL_ISSUE_COLUMNS = (
 NOT_A_PROBLEM = frozenset({PLACEHOLDER})
 
 
-def cast_cells(
-    text: pd.Series, column: Column, day_first: bool | None = None, native: NativeCells | None = None
-) -> Cast:
-    """A raw column typed as its ORDER_LIST column, with its cell issues.
-
-    `native` (optional): the workbook's own cells, when the raw column was just read from it; its
-    numbers and dates are taken as they are instead of being read back from their text (`native.py`)."""
-    header = str(text.name)
-    known = native is not None and header in native
+def cast_cells(text: pd.Series, column: Column, day_first: bool | None = None) -> Cast:
+    """A raw column typed as its ORDER_LIST column, with its cell issues."""
     if column.kind in (Kind.INT, Kind.SMALLINT):
-        return cast_integer(text, column, native.numbers(header) if native is not None and known else None)
+        return cast_integer(text, column)
     if column.kind is Kind.DECIMAL:
-        return cast_decimal(text, column, native.numbers(header) if native is not None and known else None)
+        return cast_decimal(text, column)
     if column.kind is Kind.DATE:
-        return cast_date(text, column, day_first, native.dates(header) if native is not None and known else None)
+        return cast_date(text, column, day_first)
     return cast_text(text, column)
 
 

@@ -176,22 +176,11 @@ def _full_iso_dates(text: pd.Series) -> pd.Series:
     return dates
 
 
-def cast_date(
-    text: pd.Series, column: Column, day_first: bool | None = None, known: np.ndarray | None = None
-) -> Cast:
+def cast_date(text: pd.Series, column: Column, day_first: bool | None = None) -> Cast:
     """Dates from ISO text, Excel serial numbers, `dd/mm/yyyy` or `mm/dd/yyyy` (in the workbook's order;
-    None: decided by this column alone, day first when it does not say), `yyyy/mm/dd`, spelled months.
-
-    `known` (datetime64[ns]): the dates of cells already read as dates from FIRST_YEAR to LAST_YEAR (NaT
-    elsewhere), taken as they are; only the other cells are read from their text."""
+    None: decided by this column alone, day first when it does not say), `yyyy/mm/dd`, spelled months."""
     text = text.astype(object)
-    given = None if known is None else ~np.isnat(known)
-    if given is not None and given.any():
-        text = text.copy()
-        text[given] = None
     result = _full_iso_dates(text)
-    if given is not None and known is not None and given.any():
-        result[given] = known[given]
     todo = result.isna().to_numpy() & _present(text)
     n = len(text)
     placeholder, blank, error, partial = _no_mask(n), _no_mask(n), _no_mask(n), _no_mask(n)

@@ -43,7 +43,6 @@ from order_platform.staging.customers import CustomerDirectory
 from order_platform.staging.date_order import DateOrder, DateOrderContext, decide_date_order
 from order_platform.staging.dates import DayMonthEvidence, day_month_evidence
 from order_platform.staging.identity import line_ids
-from order_platform.staging.native import NativeCells
 
 RAW_LINEAGE = ("_SOURCE_FILE", "_SOURCE_SHEET", "_SOURCE_ROW", "_LOADED_AT")
 ORDER_TYPE_SYNONYMS = {"ACTIVE": "RECEIVED"}
@@ -184,13 +183,11 @@ def stage(
     schema: OrderListSchema,
     directory: CustomerDirectory,
     dates: DateOrderContext | None = None,
-    native: NativeCells | None = None,
 ) -> StagingResult:
     """Type and clean one customer's raw rows (all text), in source-row order.
 
     `dates`: what is known about the customer's day/month order besides the workbook (customers.json,
-    the remembered order, the region folder); see date_order.py. `native`: the workbook's own numbers
-    and dates, when the raw rows were just read from it (the same result, sooner: native.py)."""
+    the remembered order, the region folder); see date_order.py."""
     raw = raw.reset_index(drop=True)
     n = len(raw)
     mapping, unknown, notes = header_mapping(headers, schema)
@@ -201,7 +198,7 @@ def stage(
     found: list[CellIssues] = []
     placeholder_counts: dict[str, int] = {}
     for header, canonical in mapping.items():
-        cast = cast_cells(raw[header], columns[canonical], date_order.day_first, native)
+        cast = cast_cells(raw[header], columns[canonical], date_order.day_first)
         typed[canonical] = cast.values
         if cast.placeholder.any():
             placeholder_counts[canonical] = int(cast.placeholder.sum())
