@@ -272,7 +272,7 @@ def read_order_sheet(
     for index, (cell, values) in enumerate(zip(padded_header, raw_columns, strict=True)):
         letter = column_letter(index)
         texts = column_text(values, sheet_texts)
-        has_data = texts.count(None) != len(texts)
+        has_data = any(texts)  # each text is None or not blank
         header = cell_text(cell)
         if isinstance(cell, date):
             header = _size_typed_as_date(cell, schema, letter, notes) or header
@@ -288,7 +288,7 @@ def read_order_sheet(
             header, key = renamed, normalise_header(renamed)
         if key in seen:
             first = seen[key]
-            first_has_data = columns[first].count(None) != len(columns[first])
+            first_has_data = any(columns[first])
             if not has_data:
                 notes.append(f"empty duplicate header {header!r} in column {letter} ignored")
                 continue
