@@ -4,8 +4,8 @@ An error cell is stored in the sheet's XML as `<c r="B7" t="e"><f>...</f><v>#REF
 (python-calamine 0.9) returns it as `""`, so the value would be published as a blank with no note.
 `restore_error_values` looks for such cells in the sheet's XML and puts their text back into the rows
 calamine read, so the raw table keeps what the sheet shows and staging lists them as cell issues.
-The common case (no error cell) costs one decompression of the sheet and a byte search: ~0.6 s
-for the 190 MB of sheet XML in the 46 sample workbooks, ~8% of calamine's own read.
+The common case (no error cell) costs one decompression of the sheet (ISA-L's inflate) and two byte
+searches: ~0.4 s for the 190 MB of sheet XML in the 46 sample workbooks, ~10% of calamine's own read.
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ from __future__ import annotations
 import io
 import posixpath
 import re
+import struct
 import zipfile
 from collections.abc import Iterator
 from html import unescape
 from xml.etree import ElementTree
+
+from isal import isal_zlib
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -26,6 +29,9 @@ _PACKAGE_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _ERROR_CELL = re.compile(rb"""<c\b[^>]*?\st\s*=\s*["']e["'][^>]*>""")
 _REF = re.compile(rb"""\br\s*=\s*["']([A-Z]+)(\d+)["']""")
 _VALUE = re.compile(rb"<v>([^<]*)</v>")
+# A zip member's local file header: signature, then (at byte 26) the lengths of its name and extra field.
+_LOCAL_HEADER = struct.Struct("<4s22xHH")
+_INFLATE_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]  # its stubs call it an instance
 
 
 def _sheet_part(book: zipfile.ZipFile, sheet: str) -> str | None:
@@ -52,6 +58,26 @@ def _column_index(letters: bytes) -> int:
     return index - 1
 
 
+def _member(data: bytes, book: zipfile.ZipFile, part: str) -> bytes:
+    """The zip member `part` decompressed: a deflated member (every xlsx writer's) with ISA-L's inflate,
+    ~2x zlib's speed, its bytes sliced after the local header the central directory points to (no CRC
+    check: calamine has just read the same member); anything else through zipfile."""
+    info = book.getinfo(part)
+    start = info.header_offset
+    header = data[start : start + _LOCAL_HEADER.size]
+    if info.compress_type == zipfile.ZIP_DEFLATED and not info.flag_bits & 1 and len(header) == _LOCAL_HEADER.size:
+        signature, name_length, extra_length = _LOCAL_HEADER.unpack(header)
+        if signature == b"PK\x03\x04":
+            begin = start + _LOCAL_HEADER.size + name_length + extra_length
+            try:
+                xml = isal_zlib.decompress(data[begin : begin + info.compress_size], -15)  # raw deflate
+            except _INFLATE_ERROR:
+                xml = b""
+            if len(xml) == info.file_size:
+                return xml
+    return book.read(part)
+
+
 def error_cells(data: bytes, sheet: str) -> dict[tuple[int, int], str]:
     """(0-based row, 0-based column) -> error text for every error cell of `sheet` in the workbook `data`."""
     try:
@@ -59,10 +85,8 @@ def error_cells(data: bytes, sheet: str) -> dict[tuple[int, int], str]:
             part = _sheet_part(book, sheet)
             if part is None:
                 return {}
-            xml = book.read(part)
+            xml = _member(data, book, part)
     except (zipfile.BadZipFile, KeyError):
-        return {}
-    if b't="e"' not in xml and b"t='e'" not in xml:  # memchr-speed; a regex here costs 5x more
         return {}
     found: dict[tuple[int, int], str] = {}
     for tag in _error_tags(xml):
@@ -77,8 +101,9 @@ def error_cells(data: bytes, sheet: str) -> dict[tuple[int, int], str]:
 
 def _error_tags(xml: bytes) -> Iterator[re.Match[bytes]]:
     """The opening tags of the error cells, in sheet order. Every such tag holds `"e"` or `'e'`; those are
-    found with bytes.find (memchr speed) and only the tag around each is matched: the regex alone, run
-    over the whole sheet, tries every `<c` of it and costs more than calamine's read of the sheet."""
+    found with bytes.find (one C-speed pass over the sheet for each quote; a sheet without error cells
+    costs just these two) and only the tag around each is matched: the regex alone, run over the whole
+    sheet, tries every `<c` of it and costs more than calamine's read of the sheet."""
     for quote in (b'"e"', b"'e'"):  # a tag holding both is found twice: the same cell, the same value
         at = xml.find(quote)
         while at >= 0:

@@ -233,4 +233,8 @@ def cast_text(text: pd.Series, column: Column) -> Cast:
     if issues:
         values = [None if bad else v for v, bad in zip(values, too_long | error, strict=True)]
     reasons = {VALUE_TOO_LONG: f"longer than {column.sql_server_type} allows", EXCEL_ERROR: EXCEL_ERROR_REASON}
-    return Cast(pd.Series(values, index=text.index, dtype=object), _no_mask(n), issues, reasons)
+    if values is raw:  # clean text (the usual case): the raw column's own array, not a copy of its list
+        typed = pd.Series(text.to_numpy(dtype=object), index=text.index, dtype=object, copy=False)
+    else:
+        typed = pd.Series(values, index=text.index, dtype=object)
+    return Cast(typed, _no_mask(n), issues, reasons)

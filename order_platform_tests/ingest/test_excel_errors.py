@@ -67,3 +67,18 @@ def test_the_reader_keeps_error_values_as_text():
     assert columns["TOTAL QTY"] == ["#DIV/0!", "5"]
     assert columns["EX FACTORY DATE"] == ["#N/A", "2025-03-01"]
     assert columns["PO NUMBER"] == ["PO-1", "#DIV/0!"]
+
+
+def test_sheet_xml_is_read_as_zipfile_reads_it_deflated_or_stored():
+    from order_platform.ingest.excel_errors import _member
+
+    for compression in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED):
+        out = io.BytesIO(b"prefix bytes of a self-extracting archive")
+        with zipfile.ZipFile(io.BytesIO(_workbook())) as source, zipfile.ZipFile(out, "a", compression) as target:
+            for item in source.infolist():
+                target.writestr(item.filename, source.read(item.filename))
+        data = out.getvalue()
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            for name in book.namelist():
+                assert _member(data, book, name) == book.read(name)
+        assert error_cells(data, "MASTER") == error_cells(_workbook(), "MASTER")

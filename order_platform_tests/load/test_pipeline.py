@@ -388,3 +388,29 @@ def test_placeholders_are_listed_but_do_not_fail_the_cell_issue_check(platform):
     listed = platform.pipeline.store.cell_issues_for("GREYSON")
     assert listed["reason_code"].tolist() == ["PLACEHOLDER"] and listed["value"].tolist() == ["TBC"]
     assert platform.pipeline.store.last_load("GREYSON")["cell_issues"] == 0
+
+
+def test_staging_rebuilt_from_the_raw_table_equals_staging_from_the_workbook(platform):
+    """The raw layer built from the workbook in memory and the raw table read back type the same:
+    numbers stored as text, text in number columns, Excel and text dates, errors, blanks."""
+    from datetime import date, datetime
+
+    rows = [
+        line("GRE-1", "ST1", s="12", m="lots", **{"EX FACTORY DATE": date(2025, 3, 1)}),
+        line("GRE-2", "ST2", s=7.5, m="#N/A", **{"EX FACTORY DATE": "01/04/2025", "CUSTOMER PRICE": "1,200"}),
+        line("GRE-3", "ST3", s=" 3 ", m=-0.0, **{"EX FACTORY DATE": 45000, "CUSTOMER PRICE": True}),
+        line("GRE-4", "ST4", s=2.0**53, **{"EX FACTORY DATE": datetime(2025, 3, 1, 10, 30), "CUSTOMER PRICE": "TBC"}),
+        line("GRE-5", " ST5 ", s=None, m=None, total=None, **{"EX FACTORY DATE": datetime(1900, 1, 1)}),
+        line(None, "ST9"),
+        ["TOTAL", None, None, None, None, None, None, None, None, None, None, 1500],
+    ]
+    write_workbook(platform.source / "USA CUSTOMERS" / workbook_name("GREYSON"), rows)
+    pipeline = platform.pipeline
+    ref = pipeline.locate("GREYSON")
+    raw = pipeline.load_raw("GREYSON", ref, pipeline.fetch_source(ref).data)
+    fresh = pipeline.stage("GREYSON", ref, raw).result
+    again = pipeline.stage("GREYSON", ref, pipeline.read_raw("GREYSON")).result
+    assert fresh.raw_rows == again.raw_rows == 7 and len(fresh.cell_issues) > 3
+    pd.testing.assert_frame_equal(fresh.staged.drop(columns="_LOAD_ID"), again.staged.drop(columns="_LOAD_ID"))
+    pd.testing.assert_frame_equal(fresh.quarantine, again.quarantine)
+    pd.testing.assert_frame_equal(fresh.cell_issues, again.cell_issues)

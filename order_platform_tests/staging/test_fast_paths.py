@@ -60,3 +60,51 @@ def test_column_text_equals_cell_text_on_every_kind_of_column() -> None:
     for values in columns:
         assert column_text(values) == [cell_text(v) for v in values]
         assert column_text(tuple(values)) == [cell_text(v) for v in values]
+
+
+def test_column_text_with_a_sheet_wide_memo_equals_cell_text() -> None:
+    """CellTexts formats each distinct cell once across a sheet's columns; equal cells of different types
+    (True == 1.0, 2**53 == 2.0**53) must still get their own text, so such columns are not memoised."""
+    from datetime import date, datetime, time, timedelta
+
+    from order_platform.ingest.workbook import CellTexts, cell_text
+
+    columns = [
+        ["", 1.0, 0.0, -0.0, 1.0, 2.5, 2.0**53, 1e16, "1", " ", "x"],
+        ["", True, 1.0, False, 0.0, 1],  # bools and numbers: cell by cell
+        [1.0, True, "", 0.0, False],
+        [2**53, 2.0**53, ""],
+        ["", date(2025, 3, 1), datetime(2025, 3, 1), datetime(2025, 3, 1, 10, 30), time(8), timedelta(days=1)],
+        ["A", "A", " A ", "\xa0", "", "1"],
+        [],
+    ]
+    texts = CellTexts()
+    for values in columns + columns[::-1]:  # the memo filled by other columns first, in both orders
+        assert column_text(values, texts) == [cell_text(v) for v in values]
+        assert column_text(tuple(values), texts) == [cell_text(v) for v in values]
+    assert all(type(cell) not in (bool, int) for cell in texts)
+
+
+def test_raw_frame_is_the_text_block_plus_lineage() -> None:
+    from datetime import datetime
+
+    import numpy as np
+    import pandas as pd
+    import pytest
+
+    from order_platform.warehouse.store import raw_frame
+
+    loaded = datetime(2025, 3, 1, 10, 30, 15, 123)
+    columns = {"AAG ORDER NUMBER": ["A-1", None, "A-3"], "QTY": ["1", "2.5", None], "EMPTY": [None, None, None]}
+    frame = raw_frame(columns, [4, 5, 7], "f.xlsx", "MASTER", loaded)
+    expected = pd.DataFrame({h: pd.Series(v, dtype=object) for h, v in columns.items()})
+    expected["_SOURCE_FILE"] = "f.xlsx"
+    expected["_SOURCE_SHEET"] = "MASTER"
+    expected["_SOURCE_ROW"] = np.asarray([4, 5, 7], dtype="int64")
+    expected["_LOADED_AT"] = "2025-03-01 10:30:15"
+    pd.testing.assert_frame_equal(frame, expected, check_exact=True)
+    assert list(frame.dtypes) == list(expected.dtypes)
+    assert raw_frame({}, [1, 2], "f", "s", loaded).shape == (2, 4)
+    assert raw_frame({"A": []}, [], "f", "s", loaded).shape == (0, 5)
+    with pytest.raises(ValueError):
+        raw_frame({"A": ["x"], "B": ["y", "z"]}, [1], "f", "s", loaded)
