@@ -4,8 +4,9 @@ the workers go on with the next customers. The sync after the last load (assets.
 starts from these; nothing is stored or sent before it, so its run-wide item-limit check still sees
 every customer's plan first.
 
-What is held is bounded: customers are prepared until `PREPARED_LINES` lines are held (the one that
-crosses it included); the rest are read at sync time, as without preparation.
+What is held is bounded: customers are prepared while their lines fit in `PREPARED_LINES`; a customer
+that would cross it is let go at once and read at sync time, as without preparation (while one customer
+is prepared, its lines in scope are held once, as a sync without preparation holds a chunk of them).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from order_platform.warehouse.store import OrderStore
 
 log = logging.getLogger(__name__)
 
-# ~0.6 KB per line held (chunk and payloads): ~130 MB at most, the demo's 101,500 lines all prepared
-PREPARED_LINES = 200_000
+# ~7 KB per line held (its chunk row and payloads; measured with tracemalloc on the demo): ~180 MB at most.
+# The demo's 8,394 lines in the board's scope are all prepared; at 10x the rows, the first ~25,000.
+PREPARED_LINES = 25_000
 
 
 class BoardPreparation:
@@ -52,6 +54,9 @@ class BoardPreparation:
             prepared = PreparedSource(source, self.config, customer, self.target)
         except Exception:
             log.debug("board lines of %s not prepared; its sync reads them", customer, exc_info=True)
+            return
+        if self.lines + prepared.lines > self.budget:  # would cross the budget: read at sync time
+            self.lines = self.budget  # and no other customer after it (the largest load first)
             return
         self.sources[customer] = prepared
         self.lines += prepared.lines

@@ -22,18 +22,24 @@ def store(tmp_path_factory: pytest.TempPathFactory):
     return spec.build().store
 
 
-def test_customers_are_prepared_until_the_budget_is_reached(store):
-    preparation = BoardPreparation(store, MondayResource(), None, budget=1)
-    preparation.add("GREYSON")
-    preparation.add("AESCAPE")  # the budget was crossed by the first: read at sync time
-    preparation.add("NOBODY")  # never published: its sync says so
-    assert list(preparation.sources) == ["GREYSON"] and isinstance(preparation.sources["GREYSON"], PreparedSource)
-    assert preparation.lines == preparation.sources["GREYSON"].lines > 1
-
+def test_customers_are_prepared_while_their_lines_fit_the_budget(store):
     everyone = BoardPreparation(store, MondayResource(), None)
-    for customer in ("GREYSON", "AESCAPE", "NOBODY"):
+    for customer in ("GREYSON", "AESCAPE", "NOBODY"):  # NOBODY was never published: its sync says so
         everyone.add(customer)
     assert sorted(everyone.sources) == ["AESCAPE", "GREYSON"]
+    assert isinstance(everyone.sources["GREYSON"], PreparedSource)
+    greyson = everyone.sources["GREYSON"].lines
+    assert greyson > 1 and everyone.lines == greyson + everyone.sources["AESCAPE"].lines
+
+    room_for_one = BoardPreparation(store, MondayResource(), None, budget=greyson)
+    room_for_one.add("GREYSON")
+    room_for_one.add("AESCAPE")  # would cross the budget: read at sync time
+    assert list(room_for_one.sources) == ["GREYSON"]
+
+    too_small = BoardPreparation(store, MondayResource(), None, budget=greyson - 1)
+    too_small.add("GREYSON")  # let go at once, not held over the budget
+    too_small.add("AESCAPE")  # and none after it
+    assert too_small.sources == {}
 
 
 def test_a_broken_mapping_prepares_nothing_and_is_left_to_the_sync(store, tmp_path):
