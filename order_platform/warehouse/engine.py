@@ -60,7 +60,6 @@ def make_engine(url: str, **options: Any) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True, **options)
 
 
-
 def _sqlite_file_pool(url: sa.URL, options: dict[str, Any]) -> bool:
     """Whether SQLAlchemy pools this SQLite URL's connections in a queue (a database file; an in-memory
     one gets a single connection per thread)."""

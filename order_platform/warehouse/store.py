@@ -118,10 +118,12 @@ class OrderStore(StoreReads):
         names = [str(c) for c in frame.columns] if columns is None else columns
         if frame.empty or not names:
             return
-        cols = ", ".join(self._quote(c) for c in names)
-        marks = ", ".join("?" for _ in names)
-        sql = f"INSERT INTO {self._quote(table)} ({cols}) VALUES ({marks})"
-        conn.exec_driver_sql(sql, frame_rows(frame, self.dialect, names))
+        conn.exec_driver_sql(self._insert_sql(table, names), frame_rows(frame, self.dialect, names))
+
+    def _insert_sql(self, table: str, columns: list[str]) -> str:
+        """`INSERT INTO table (columns) VALUES (?, ...)`, the driver binding one row per execution."""
+        cols = ", ".join(self._quote(c) for c in columns)
+        return f"INSERT INTO {self._quote(table)} ({cols}) VALUES ({', '.join('?' for _ in columns)})"
 
     def _replace_table(self, table: sa.Table, frame: pd.DataFrame) -> None:
         """Replace `table` with `frame`'s rows in one transaction (readers see old or new); the frame's
@@ -143,12 +145,9 @@ class OrderStore(StoreReads):
 
         Rows are bound outside the database (see sqlite_bulk), so its write lock is held only for a
         C-speed INSERT ... SELECT; several processes can load customers side by side."""
-        name = self._quote(table)
-        cols = ", ".join(self._quote(c) for c in columns)
-        insert = f"INSERT INTO {name} ({cols}) VALUES ({', '.join('?' for _ in columns)})"
-        image = scratch_image(create, insert, iter_frame_rows(frame, self.dialect, columns))
+        image = scratch_image(create, self._insert_sql(table, columns), iter_frame_rows(frame, self.dialect, columns))
         with self.engine.connect() as conn:
-            self._swap_in_scratch(conn, name, create, image)
+            self._swap_in_scratch(conn, self._quote(table), create, image)
 
     def _swap_in_scratch(self, conn: sa.Connection, name: str, create: str, image: bytes) -> None:
         """Drop, create and fill table `name` from the scratch image's copy, one transaction."""
@@ -290,11 +289,7 @@ class OrderStore(StoreReads):
         at = columns.index("value")
         cells[at] = [None if v is None or v != v else str(v) for v in frame["value"].tolist()]
         rows = len(frame)
-        names = ["customer", "load_id", *columns]
-        sql = (
-            f"INSERT INTO {self._quote(table)} ({', '.join(self._quote(c) for c in names)}) "
-            f"VALUES ({', '.join('?' for _ in names)})"
-        )
+        sql = self._insert_sql(table, ["customer", "load_id", *columns])
         conn.exec_driver_sql(sql, list(zip([record.customer] * rows, [record.load_id] * rows, *cells, strict=True)))
 
     def _log_load(

@@ -101,8 +101,11 @@ def sync_board(
         mode = "dry run (nothing is sent)" if client is None else f"live, board(s) {', '.join(boards)}"
         scope = f", only {target}" if target else ""
         context.log.info(f"monday.com sync of {len(customers)} customer(s): {mode}{scope}")
+        # each customer's published slice, read once for the limit check and the sync: as prepared while
+        # the run loaded, else from the store (None: never published)
+        sources = {c: prepared.get(c) or store_source(store, c) for c in customers}
         try:
-            refused = whole_plan_refusals(store, customers, client, settings, config, target, prepared)
+            refused = whole_plan_refusals(store, sources, client, settings, config, target)
         except MondayError as exc:  # the board cannot be read: each customer's sync meets it and says so
             context.log.warning(f"the run's plan could not be checked against the board's limit: {exc.message}")
             refused = {}
@@ -120,13 +123,10 @@ def sync_board(
                 continue
             try:
                 with timed("board_plan"):
-                    # its published slice: as prepared while the run loaded, else read now (sync_published)
-                    source = prepared.get(customer) or store_source(store, customer)
-                    result = None
-                    if source is not None:
-                        result = sync_customer(
-                            store.engine, customer, source, client, settings, config=config, target=target, audit=audit
-                        )
+                    source = sources[customer]
+                    result = None if source is None else sync_customer(
+                        store.engine, customer, source, client, settings, config=config, target=target, audit=audit
+                    )
             except Exception as exc:  # a bug or a broken board: this customer fails, the others go on
                 outcome.problems[customer] = f"{type(exc).__name__}: {exc}"
                 # warnings as they happen: the run's error line (the step's failure) names every customer
@@ -184,20 +184,18 @@ def in_step_check(customer: str, note: str) -> dg.AssetCheckEvaluation:
 
 def whole_plan_refusals(
     store: OrderStore,
-    customers: list[str],
+    sources: Mapping[str, LineSource | None],
     client: MondayClient | None,
     settings: MondaySettings,
     config: BoardConfig,
     target: Target | None,
-    prepared: Mapping[str, LineSource] | None = None,
 ) -> dict[str, str]:
     """Before anything is sent: the customers refused because the run as a whole would overflow a
-    board (monday/capacity.py)."""
-    prepared = prepared or {}
-    sources = {c: s for c in customers if (s := prepared.get(c) or store_source(store, c)) is not None}
-    if not sources:
+    board (monday/capacity.py); `sources`: each customer's published slice (None: never published)."""
+    published = {c: s for c, s in sources.items() if s is not None}
+    if not published:
         return {}
-    loads = plan_capacity(store.engine, dict(sources), client, effective_config(config, settings), target)
+    loads = plan_capacity(store.engine, published, client, effective_config(config, settings), target)
     return refusals(loads, dry_run=client is None)
 
 
