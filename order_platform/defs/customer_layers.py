@@ -21,7 +21,7 @@ import dagster as dg
 
 from order_platform.defs.check_results import Event, carried_forward, check_outputs, with_target
 from order_platform.defs.instance import databases_held_open
-from order_platform.defs.instance_sync import commits_without_fsync
+from order_platform.defs.instance_sqlite import tuned_instance_writes
 from order_platform.defs.monday.assets import (
     MONDAY_BOARD_ITEMS,
     NO_FAILED_RECORDS,
@@ -101,7 +101,7 @@ def build_customer_layers(backfill_policy: dg.BackfillPolicy | None = None) -> d
         monday: MondayResource,
     ) -> Iterator[Event]:
         # every check evaluation targets the materialisation it checked: the UI shows it per customer
-        with commits_without_fsync(context.instance.root_directory):  # an embedded instance's events
+        with tuned_instance_writes(context.instance.root_directory):  # an embedded instance's events
             yield from with_target(context.instance, run_layers(context, config, order_platform, monday))
 
     return customer_layers

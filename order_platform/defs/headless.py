@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 
 from order_platform.defs.instance import databases_held_open, ensure_dagster_home
-from order_platform.defs.instance_sync import commits_without_fsync
+from order_platform.defs.instance_sqlite import tuned_instance_writes
 from order_platform.defs.jobs import REFRESH_JOB
 from order_platform.defs.monday.assets import MONDAY_BOARD_ITEMS
 from order_platform.defs.notify.sensors import notify_after_run
@@ -117,7 +117,7 @@ def refresh(
         wanted -= set(removed)
     else:
         wanted = set(listing)
-    with stages.timed("run"), commits_without_fsync(home):  # from the instance's set-up on
+    with stages.timed("run"), tuned_instance_writes(home):  # from the instance's set-up on
         outcome = _run(wanted, listing, removed, skipped_in_source, resource, pipeline, force, monday)
     outcome.run_stages = stages.take()
     stages.give_back(earlier)

@@ -10,7 +10,7 @@ import yaml
 from dagster._core.storage.event_log import ConsolidatedSqliteEventLogStorage
 
 from order_platform.defs.instance import PROJECT_INSTANCE_YAML, ensure_dagster_home
-from order_platform.defs.instance_sync import commits_without_fsync
+from order_platform.defs.instance_sqlite import tuned_instance_writes
 from order_platform.settings import PlatformSettings
 
 
@@ -57,11 +57,37 @@ def test_the_instance_databases_commit_without_fsync_while_a_command_writes_them
     inside = f"sqlite:///{home / 'history' / 'runs.db'}"
     full, normal = 2, 1  # SQLite's default, and what WAL mode needs
     assert _synchronous(inside) == full
-    with commits_without_fsync(home), commits_without_fsync(home):  # nested: the run inside the command
+    with tuned_instance_writes(home), tuned_instance_writes(home):  # nested: the run inside the command
         assert _synchronous(inside) == normal
         assert _synchronous(f"sqlite:///{elsewhere}") == full  # only the instance's own files
-    with commits_without_fsync(home):
+    with tuned_instance_writes(home):
         pass
     assert _synchronous(inside) == full  # the listener is gone with the last holder
-    with commits_without_fsync(None):
+    with tuned_instance_writes(None):
         assert _synchronous(inside) == full
+
+
+def _insert(url: str, value: int) -> object:
+    """A new engine per statement, as Dagster's storages: the compiled INSERT it ran."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    table = sa.table("t", sa.column("v", sa.Integer))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS t (v INTEGER)")
+        return conn.execute(sa.insert(table).values(v=value)).context.compiled
+
+
+def _values(url: str) -> list[int]:
+    with sa.create_engine(url, poolclass=sa.pool.NullPool).connect() as conn:
+        return [row[0] for row in conn.exec_driver_sql("SELECT v FROM t ORDER BY v")]
+
+
+def test_the_instance_databases_compile_each_statement_once_across_engines(tmp_path: Path):
+    home = tmp_path / "dagster"
+    home.mkdir()
+    inside, elsewhere = f"sqlite:///{home / 'event_log.db'}", f"sqlite:///{tmp_path / 'other.db'}"
+    with tuned_instance_writes(home):
+        first, second = _insert(inside, 1), _insert(inside, 2)
+        assert first is second  # compiled by the first engine, reused by the second
+        assert _insert(elsewhere, 1) is not _insert(elsewhere, 2)  # only the instance's own files
+    assert _values(inside) == [1, 2]  # each row with its own parameters: none kept in the cache
+    assert _insert(inside, 3) is not _insert(inside, 4)  # the listeners are gone with the last holder
