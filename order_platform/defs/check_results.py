@@ -51,20 +51,47 @@ def latest_materialization(instance: dg.DagsterInstance, asset: dg.AssetKey, par
     )
 
 
-def with_target(instance: dg.DagsterInstance, events: Iterable[Event]) -> Iterator[Event]:
+class _RunMaterializations:
+    """The partition materialisations a run has stored, read from its own events as they come: one
+    query for everything stored since the last look (a customer's layers, or every board at the end),
+    instead of one per asset and customer."""
+
+    def __init__(self, instance: dg.DagsterInstance, run_id: str) -> None:
+        self.instance, self.run_id = instance, run_id
+        self.cursor: str | None = None
+        self.latest: dict[tuple[dg.AssetKey, str], Any] = {}
+
+    def read_new(self) -> None:
+        page = self.instance.get_records_for_run(
+            self.run_id, cursor=self.cursor, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+        )
+        for record in page.records:
+            materialization = record.event_log_entry.asset_materialization
+            if materialization is not None and materialization.partition:
+                self.latest[(materialization.asset_key, materialization.partition)] = _target_type()(
+                    storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+                )
+        self.cursor = page.cursor
+
+
+def with_target(instance: dg.DagsterInstance, run_id: str, events: Iterable[Event]) -> Iterator[Event]:
     """The events, each check evaluation targeting its partition's latest materialisation at that point
-    of the stream (looked up once per asset and customer, again after a new materialisation of it)."""
-    targets: dict[tuple[dg.AssetKey, str], Any] = {}
+    of the stream: the one this run stored last, else (none in this run) the partition's latest."""
+    stored = _RunMaterializations(instance, run_id)
+    stale: set[tuple[dg.AssetKey, str]] = set()  # materialised since the last look
     for event in events:
         if isinstance(event, dg.AssetMaterialization) and event.partition:
-            targets.pop((event.asset_key, event.partition), None)
+            stale.add((event.asset_key, event.partition))
         if not isinstance(event, dg.AssetCheckEvaluation) or event.partition is None:
             yield event
             continue
         key = (event.asset_key, event.partition)
-        if key not in targets:
-            targets[key] = latest_materialization(instance, *key)
-        yield _evaluation(event, target=targets[key])
+        if key in stale or key not in stored.latest:
+            stored.read_new()
+            stale.clear()
+        if key not in stored.latest:
+            stored.latest[key] = latest_materialization(instance, *key)
+        yield _evaluation(event, target=stored.latest[key])
 
 
 def _evaluation(

@@ -102,7 +102,8 @@ def build_customer_layers(backfill_policy: dg.BackfillPolicy | None = None) -> d
     ) -> Iterator[Event]:
         # every check evaluation targets the materialisation it checked: the UI shows it per customer
         with tuned_instance_writes(context.instance.root_directory):  # an embedded instance's events
-            yield from with_target(context.instance, run_layers(context, config, order_platform, monday))
+            events = run_layers(context, config, order_platform, monday)
+            yield from with_target(context.instance, context.run_id, events)
 
     return customer_layers
 
