@@ -121,7 +121,8 @@ def refresh(
         wanted -= set(removed)
     else:
         wanted = set(listing)
-    ahead = _read_ahead(settings, resource, pipeline, listing, wanted, force)
+    with stages.timed("listing"):
+        ahead = _read_ahead(settings, resource, pipeline, listing, wanted, force)
     try:
         with stages.timed("run"), commits_without_fsync(home):  # from the instance's set-up on
             outcome = _run(wanted, listing, removed, skipped_in_source, resource, pipeline, force, monday)
