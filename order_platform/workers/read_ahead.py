@@ -160,8 +160,7 @@ class ReadAhead:
     """One request, in the fork server: `step` reads the next workbook; `stop` ends it for good."""
 
     def __init__(self, request: ReadAheadRequest) -> None:
-        sheets.clear()  # a new read-ahead replaces the last one (and frees it)
-        self.request = request
+        self.request = request  # the server has forgotten the last read-ahead's sheets (sheets.clear)
         self.queue = list(request.workbooks)
         self.schema = order_list_schema()  # the workers' pipeline's (the cached one they inherit)
         self.left = request.budget_bytes
