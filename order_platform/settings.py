@@ -62,6 +62,11 @@ class PlatformSettings(BaseSettings):
         ge=2,
         description="A workbook part (over 10 MB) that decompresses more times than this is a zip bomb, refused.",
     )
+    read_ahead: bool = Field(
+        default=True,
+        description="The CLI's refresh has the fork server read the largest workbooks into cell text while "
+        "Dagster starts the run (workers/read_ahead.py); false: the workers read every workbook.",
+    )
     timezone: str = Field(
         default="UTC", description="Time zone of the reconcile, full-refresh and daily change report schedules."
     )

@@ -73,6 +73,12 @@ def format_refresh(outcome: RefreshOutcome) -> str:
         f"\n{len(outcome.customers)} customer(s) in {runs} Dagster run(s); "
         f"ORDER_LIST published in {(finished - outcome.started).total_seconds():.1f}s"
     )
+    ahead = outcome.read_ahead
+    if ahead and ahead.workbooks:
+        text += (
+            f"; read ahead while the run started: {ahead.workbooks} workbook(s), {ahead.rows:,} rows, "
+            f"{ahead.cpu_seconds:.1f}s CPU"
+        )
     failed = outcome.runs_failed
     if failed:
         text += f"; {failed} run(s) failed (details in the Dagster UI: `make ui`)"

@@ -31,6 +31,8 @@ from order_platform.load.pipeline import OrderListPipeline
 from order_platform.notify.notices import Notice
 from order_platform.settings import PlatformSettings
 from order_platform.staging.customers import customer_directory
+from order_platform.workers import read_ahead
+from order_platform.workers.read_ahead import ReadAheadStats
 from order_platform.workers.runner import start_worker_server
 
 # The terminal gets the run's few progress lines and every problem (the per-customer figures are on the
@@ -61,6 +63,8 @@ class RefreshOutcome:
     # this process's own (listing, the Dagster run, its events, the board sync)
     load_stages: dict[str, tuple[float, float]] = field(default_factory=dict)
     run_stages: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # what the fork server read ahead while Dagster started the run (workers/read_ahead.py); None: nothing
+    read_ahead: ReadAheadStats | None = None
     worker_peak_mb: float = 0.0  # the largest worker's peak resident memory while it loaded a customer
     notices: list[Notice] = field(default_factory=list)  # the runs' messages (Teams or the run log)
 
@@ -117,11 +121,33 @@ def refresh(
         wanted -= set(removed)
     else:
         wanted = set(listing)
-    with stages.timed("run"), tuned_instance_writes(home):  # from the instance's set-up on
-        outcome = _run(wanted, listing, removed, skipped_in_source, resource, pipeline, force, monday)
+    with stages.timed("listing"):
+        ahead = _read_ahead(settings, resource, pipeline, listing, wanted, force)
+    try:
+        with stages.timed("run"), tuned_instance_writes(home):  # from the instance's set-up on
+            outcome = _run(wanted, listing, removed, skipped_in_source, resource, pipeline, force, monday)
+    finally:
+        stats = ahead.finish() if ahead else None  # the server lets go of what it read
+    outcome.read_ahead = stats
     outcome.run_stages = stages.take()
     stages.give_back(earlier)
     return outcome
+
+
+def _read_ahead(
+    settings: PlatformSettings,
+    resource: OrderPlatformResource,
+    pipeline: OrderListPipeline,
+    listing: dict[str, list[WorkbookRef]],
+    wanted: set[str],
+    force: bool,
+) -> read_ahead.ReadAheadHandle | None:
+    """Have the fork server read ahead what this refresh will load while Dagster starts the run; only when
+    the run's customers load in worker processes forked from it (not in this process)."""
+    limits = resource.worker_limits()
+    if not settings.read_ahead or (resource.worker_count() <= 1 and not limits.any):
+        return None
+    return read_ahead.start(pipeline, listing, wanted, force=force, memory_mb=limits.memory_mb)
 
 
 def _run(

@@ -16,6 +16,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from order_platform.ingest import read_ahead
 from order_platform.ingest.blob import BlobPut, BlobStore, content_hash, last_good, mark_good, put_workbook
 from order_platform.ingest.changes import listing_version
 from order_platform.ingest.source import SourceFileError, WorkbookRef, WorkbookSource
@@ -183,12 +184,20 @@ class OrderListPipeline:
             "materialise the blob layer (with the layers after it) first"
         )
 
-    def load_raw(self, customer: str, ref: WorkbookRef, data: bytes | None = None) -> RawResult:
+    def load_raw(
+        self, customer: str, ref: WorkbookRef, data: bytes | None = None, digest: str | None = None
+    ) -> RawResult:
+        """The raw table from the workbook's bytes (`digest`: their content hash, when known). A sheet the
+        fork server read ahead from the same bytes (ingest/read_ahead.py) is used instead of reading again."""
         started = time.perf_counter()
         if data is None:
-            data = self.blob_copy(customer, ref)
+            data, digest = self.blob_copy(customer, ref), None
         with timed("cell_text"):
-            sheet = read_order_sheet(data, ref.file_name, self.schema, self.workbook_limits)
+            sheet = read_ahead.take(data, digest, ref.file_name, self.schema, self.workbook_limits)
+            if sheet is None:
+                sheet = read_order_sheet(data, ref.file_name, self.schema, self.workbook_limits)
+            else:
+                log.debug("%s: order sheet of %r read ahead by the fork server", customer, ref.file_name)
             frame = raw_frame(
                 dict(zip(sheet.headers, sheet.columns, strict=True)),
                 sheet.row_numbers,
@@ -385,7 +394,7 @@ class OrderListPipeline:
             raw: RawResult | None = None
             if "raw" in layers:
                 self._layer("raw")
-                raw = run.raw = self.load_raw(customer, ref, data)
+                raw = run.raw = self.load_raw(customer, ref, data, digest)
             staged: StageResult | None = None
             if "staging" in layers:
                 self._layer("staging")

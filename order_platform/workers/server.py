@@ -12,6 +12,10 @@ imports per worker), and its fork server outlives a killed main process while an
   `process.worker_main`, and the server answers with the pid. It reaps its children (SIGCHLD) and
   reports each exit ("exit", pid, code: negative for a signal), and kills one on request ("kill",
   pid): the parent that reaps is the one that kills, so a pid is never reused under our feet.
+- "read_ahead" (the CLI's refresh, see read_ahead.py) gives it workbooks to read into cell text while
+  it waits: one at a time, a look at the control socket (select, timeout 0) before each, and none after
+  the next "fork" (the workers have the cores from then on); the workers inherit what it read. It says
+  what it read ("read_ahead", stats) when it stops. `None` stops it and forgets what it read.
 - It ignores SIGINT (Ctrl-C reaches the whole process group: the main process decides what stops).
 - When the main process ends, however it ends (kill -9 included), the control socket reaches end of
   file: the server SIGKILLs its workers and exits; a worker also dies with the server
@@ -50,7 +54,9 @@ def serve(control_fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the workers
     for module in PRELOAD:
         importlib.import_module(module)
+    from order_platform.ingest import read_ahead as sheets
     from order_platform.workers.process import worker_main
+    from order_platform.workers.read_ahead import ReadAhead
 
     control = socket.socket(fileno=control_fd)
     wake_r, wake_w = os.pipe()
@@ -59,13 +65,26 @@ def serve(control_fd: int) -> None:
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda _signum, _frame: None)
     children: set[int] = set()
+    reading: ReadAhead | None = None  # the read-ahead under way, between control messages
 
     def tell(message: tuple) -> None:
         with contextlib.suppress(OSError):
             control.send(pickle.dumps(message))
 
+    def stop_reading() -> None:
+        nonlocal reading
+        if reading is not None:
+            tell(("read_ahead", reading.stop()))
+            reading = None
+
     while True:
-        ready, _, _ = select.select([control.fileno(), wake_r], [], [])
+        waiting = 0 if reading is not None else None  # reading ahead: only look whether a message waits
+        ready, _, _ = select.select([control.fileno(), wake_r], [], [], waiting)
+        if not ready and reading is not None:
+            reading.step()
+            if not reading.pending:
+                stop_reading()
+            continue
         if wake_r in ready:
             with contextlib.suppress(OSError):
                 os.read(wake_r, 4096)
@@ -84,7 +103,13 @@ def serve(control_fd: int) -> None:
                     os.kill(pid, signal.SIGKILL)
             os._exit(0)
         kind, argument = pickle.loads(data)
-        if kind == "fork":
+        if kind == "read_ahead":  # a new one replaces the last; None: stop and forget
+            stop_reading()
+            sheets.clear()
+            if argument is not None:
+                reading = ReadAhead(argument)
+        elif kind == "fork":
+            stop_reading()  # for good: the run's workers take over
             server_pid = os.getpid()
             try:
                 pid = os.fork()
@@ -146,6 +171,7 @@ class ForkServer:
         self.gone = False
         self.exits: dict[int, int] = {}
         self._forked: list[int] = []
+        self.read_ahead_stats: Any = None  # what it said of its last read-ahead (read_ahead.ReadAheadStats)
         self._lock = threading.RLock()
 
     @property
@@ -169,6 +195,19 @@ class ForkServer:
             if pid <= 0:
                 raise OSError(-pid, f"the fork server could not start a worker: {os.strerror(-pid)}")
             return pid
+
+    def read_ahead(self, request: Any) -> None:
+        """Have it read workbooks ahead until the next fork (read_ahead.ReadAheadRequest); None: stop, forget."""
+        with self._lock:
+            self._send(("read_ahead", request))
+
+    def wait_message(self, timeout: float) -> None:
+        """Wait up to `timeout` for anything from the server, and read it."""
+        with self._lock:
+            if not self.gone:
+                ready, _, _ = select.select([self.control], [], [], timeout)
+                if ready:
+                    self._receive(block=False)
 
     def kill(self, pid: int) -> None:
         with self._lock:
@@ -222,7 +261,11 @@ class ForkServer:
             if block:
                 raise ServerGone(f"the worker fork server ended (exit code {self.process.poll()})")
             return False
-        kind, pid, code = pickle.loads(data)
+        message = pickle.loads(data)
+        if message[0] == "read_ahead":
+            self.read_ahead_stats = message[1]
+            return True
+        kind, pid, code = message
         if kind == "forked":
             self._forked.append(pid if pid > 0 else -code)
         else:
