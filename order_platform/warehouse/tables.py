@@ -89,7 +89,7 @@ def _typed_columns(schema: OrderListSchema, names: list[str] | None = None) -> l
 @cache
 def platform_metadata(schema: OrderListSchema) -> sa.MetaData:
     """The fixed tables: ORDER_LIST, its quarantine and the load log (built once per schema: ~40 ms for
-    ~450 columns, which each worker process would otherwise pay again; see worker_warmup)."""
+    ~450 columns, which each worker process would otherwise pay again; see workers/warmup.py)."""
     metadata = sa.MetaData()
     sa.Table(
         ORDER_LIST,

@@ -6,8 +6,8 @@ imports per worker), and its fork server outlives a killed main process while an
 "client alive" pipe; avoiding both took patching its private internals. Here, on public APIs only:
 
 - The server is a plain `python -c` subprocess (nothing of the main script), that imports the
-  pipeline (`PRELOAD`), then waits on its control socket (a Unix SOCK_SEQPACKET pair: one message
-  per send, file descriptors passed with `socket.send_fds`).
+  pipeline (`PRELOAD`) and builds its caches (`warmup.warm_up`), then waits on its control socket (a
+  Unix SOCK_SEQPACKET pair: one message per send, file descriptors passed with `socket.send_fds`).
 - "fork" hands it one end of a worker's channel; it forks (it has a single thread), the child runs
   `process.worker_main`, and the server answers with the pid. It reaps its children (SIGCHLD) and
   reports each exit ("exit", pid, code: negative for a signal), and kills one on request ("kill",
@@ -41,7 +41,6 @@ PRELOAD = [
     "order_platform.workers.process",
     "order_platform.load.factory",
     "order_platform.load.report",
-    "order_platform.workers.warmup",
 ]
 _MESSAGE = 1 << 16
 
@@ -54,6 +53,9 @@ def serve(control_fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the workers
     for module in PRELOAD:
         importlib.import_module(module)
+    from order_platform.workers.warmup import warm_up
+
+    warm_up()
     from order_platform.ingest import read_ahead as sheets
     from order_platform.workers.process import worker_main
     from order_platform.workers.read_ahead import ReadAhead
