@@ -91,12 +91,15 @@ def refresh(customers: tuple[str, ...], force: bool) -> None:
     from order_platform.workers.server import start_worker_server
 
     start_worker_server()  # first: its imports (~1 s) overlap this process's own (Dagster, the definitions)
+    from order_platform.workers.read_ahead import start_for_refresh
+
+    ahead = start_for_refresh(list(customers) or None, force=force)  # read while Dagster loads and plans
     from order_platform.cli.summary import format_refresh
     from order_platform.defs.headless import UnknownCustomerError
     from order_platform.defs.headless import refresh as run_refresh
 
     try:
-        outcome = run_refresh(list(customers) or None, force=force)
+        outcome = run_refresh(list(customers) or None, force=force, ahead=ahead)
     except UnknownCustomerError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(format_refresh(outcome))

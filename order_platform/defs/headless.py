@@ -97,9 +97,12 @@ def refresh(
     force: bool = True,
     monday: bool = True,
     settings: PlatformSettings | None = None,
+    ahead: read_ahead.ReadAheadHandle | None = None,
 ) -> RefreshOutcome:
     """Every layer, workbook to board (a dry run without MONDAY_API_TOKEN), for the named customers
-    (default: every workbook in the source), in as few runs as the partition order allows (one for all)."""
+    (default: every workbook in the source), in as few runs as the partition order allows (one for all).
+    `ahead`: a read-ahead the caller started (the CLI, `read_ahead.start_for_refresh`); else one is
+    started here once the listing is known."""
     settings = settings or PlatformSettings()
     home = ensure_dagster_home(settings)
     earlier = stages.take()
@@ -121,8 +124,9 @@ def refresh(
         wanted -= set(removed)
     else:
         wanted = set(listing)
-    with stages.timed("listing"):
-        ahead = _read_ahead(settings, resource, pipeline, listing, wanted, force)
+    if ahead is None:
+        with stages.timed("listing"):
+            ahead = _read_ahead(settings, resource, pipeline, listing, wanted, force)
     try:
         with stages.timed("run"), tuned_instance_writes(home):  # from the instance's set-up on
             outcome = _run(wanted, listing, removed, skipped_in_source, resource, pipeline, force, monday)

@@ -157,3 +157,17 @@ def test_kill_9_of_the_main_process_while_its_server_reads_ahead_ends_the_server
         main.kill()
         if server_pid and _alive(server_pid):
             os.kill(server_pid, signal.SIGKILL)
+
+
+def test_the_cli_asks_for_the_refresh_s_workbooks_before_its_own_imports(platform, monkeypatch):
+    write_workbook(platform.source / workbook_name("GREYSON"), [line(f"GRE-{i}", "A") for i in range(40)])
+    write_workbook(platform.source / workbook_name("RHONE"), [line(f"RHO-{i}", "A") for i in range(5)])
+    handle = read_ahead.start_for_refresh(["GREYSON"], force=False)  # `refresh --customer GREYSON`
+    assert handle is not None
+    try:
+        stats = handle.wait(timeout=60)
+    finally:
+        handle.finish()
+    assert stats is not None and (stats.workbooks, stats.rows) == (1, 40)  # the named customer's only
+    monkeypatch.setenv("ORDER_PLATFORM_READ_AHEAD", "false")
+    assert read_ahead.start_for_refresh(None, force=False) is None
