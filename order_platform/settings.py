@@ -6,6 +6,7 @@ workbooks, a local blob folder and a SQLite file, all under ORDER_PLATFORM_HOME.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, model_validator
@@ -90,3 +91,8 @@ class PlatformSettings(BaseSettings):
     @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
+
+    @property
+    def worker_count(self) -> int:
+        """ORDER_PLATFORM_WORKERS, else min(2, CPUs)."""
+        return self.workers or max(1, min(2, os.cpu_count() or 1))

@@ -237,7 +237,7 @@ def run_bench(
         profiles: list[tuple[int, float, float, RefreshOutcome]] = []
         own_cpu: list[float] = []
         _reset_peak_memory()  # the floor above read whole sheets in this process: not the refresh's memory
-        for count in ([1] if profile else []) + [workers or PlatformSettings().workers or min(2, os.cpu_count() or 1)]:
+        for count in ([1] if profile else []) + [workers or PlatformSettings().worker_count]:
             _use_home(work / f"home-{count}", work / "source")
             os.environ["ORDER_PLATFORM_WORKERS"] = str(count)
             started, cpu = time.perf_counter(), _own_cpu()

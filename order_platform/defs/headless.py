@@ -149,7 +149,7 @@ def _read_ahead(
     """Have the fork server read ahead what this refresh will load while Dagster starts the run; only when
     the run's customers load in worker processes forked from it (not in this process)."""
     limits = resource.worker_limits()
-    if not settings.read_ahead or (resource.worker_count() <= 1 and not limits.any):
+    if not read_ahead.should_read_ahead(settings, resource.worker_count(), limits):
         return None
     return read_ahead.start(pipeline, listing, wanted, force=force, memory_mb=limits.memory_mb)
 

@@ -8,8 +8,6 @@ uses the resource (`PlatformSettings`), never when the code location is imported
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 from pydantic import Field
 
@@ -30,7 +28,7 @@ class OrderPlatformResource(dg.ConfigurableResource):
         return PlatformSettings()
 
     def worker_count(self) -> int:
-        return self.workers or self.settings().workers or max(1, min(2, os.cpu_count() or 1))
+        return self.workers or self.settings().worker_count
 
     def worker_limits(self) -> WorkerLimits:
         return WorkerLimits.from_settings(self.settings())

@@ -44,6 +44,8 @@ from order_platform.schema import order_list_schema
 
 if TYPE_CHECKING:
     from order_platform.load.pipeline import OrderListPipeline
+    from order_platform.settings import PlatformSettings
+    from order_platform.workers.process import WorkerLimits
     from order_platform.workers.server import ForkServer
 
 log = logging.getLogger(__name__)
@@ -261,6 +263,13 @@ def start(
         return None
 
 
+def should_read_ahead(settings: PlatformSettings, workers: int, limits: WorkerLimits) -> bool:
+    """Whether to read ahead: when set (ORDER_PLATFORM_READ_AHEAD) and the run's customers load in worker
+    processes forked from the fork server, not in the run's own process (`runner.run_customers`: one
+    worker without limits loads in process)."""
+    return settings.read_ahead and (workers > 1 or limits.any)
+
+
 def start_for_refresh(names: list[str] | None, *, force: bool) -> ReadAheadHandle | None:
     """The CLI's refresh asks right after starting the fork server, before its own Dagster imports: the
     server reads from the moment its imports are done (~1 s earlier than the refresh's own listing
@@ -274,8 +283,7 @@ def start_for_refresh(names: list[str] | None, *, force: bool) -> ReadAheadHandl
     try:
         settings = PlatformSettings()
         limits = WorkerLimits.from_settings(settings)
-        workers = settings.workers or max(1, min(2, os.cpu_count() or 1))
-        if not settings.read_ahead or (workers <= 1 and not limits.any):
+        if not should_read_ahead(settings, settings.worker_count, limits):
             return None
         pipeline = PipelineSpec.from_settings(settings).build()
         listing = pipeline.workbooks()
