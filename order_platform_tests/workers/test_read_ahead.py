@@ -15,8 +15,10 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
+from order_platform.ingest.source import WorkbookRef
 from order_platform.ingest.workbook_guard import WorkbookLimits
 from order_platform.workers import read_ahead
 from order_platform.workers.channel import Channel
@@ -171,3 +173,14 @@ def test_the_cli_asks_for_the_refresh_s_workbooks_before_its_own_imports(platfor
     assert stats is not None and (stats.workbooks, stats.rows) == (1, 40)  # the named customer's only
     monkeypatch.setenv("ORDER_PLATFORM_READ_AHEAD", "false")
     assert read_ahead.start_for_refresh(None, force=False) is None
+
+
+def test_a_workbook_too_large_to_read_before_the_first_fork_is_left_to_its_worker(platform):
+    def ref(name: str, size: int) -> WorkbookRef:
+        return WorkbookRef(name, f"{name} ORDER LIST.xlsx", size, datetime.now(), f"v{size}")
+
+    listing = {"BIG": [ref("BIG", 9_000_000)], "MID": [ref("MID", 6_000_000)], "SMALL": [ref("SMALL", 3_000_000)]}
+    request = read_ahead.plan(platform.pipeline, listing, set(listing), force=True, memory_mb=4096)
+    assert request is not None
+    # largest first, but none the first fork would wait long for: a read cannot be interrupted
+    assert [name for _, name in request.workbooks] == ["MID ORDER LIST.xlsx", "SMALL ORDER LIST.xlsx"]
