@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
@@ -376,7 +377,7 @@ class OrderListPipeline:
             data: bytes | None = None
             digest: str | None = None
             last = None if force else self.store.last_load(customer, status="published")
-            if last and last["source_version"] == ref.version:  # same version: not even downloaded
+            if read_before(last, ref):  # same version: not even downloaded
                 run.unchanged = True
                 return run
             if "source" in layers or "blob" in layers:
@@ -427,6 +428,12 @@ class OrderListPipeline:
             digest = run.source.content_hash if run.source else None
             self.store.record_failure(replace(record, content_hash=digest), run.error, counts)
         return run
+
+
+def read_before(last_published: Mapping[str, Any] | None, ref: WorkbookRef) -> bool:
+    """Whether the last published load read this very version of the workbook: a load (and the
+    read-ahead) leaves it unopened."""
+    return last_published is not None and last_published["source_version"] == ref.version
 
 
 def _publish_check(staged: int, published: int) -> CheckOutcome:

@@ -40,10 +40,10 @@ from order_platform.ingest.source import LocalFolderSource, WorkbookRef
 from order_platform.ingest.workbook import read_order_sheet
 from order_platform.ingest.workbook_guard import WorkbookLimits, stored_size_refusal
 from order_platform.load import stages
+from order_platform.load.pipeline import OrderListPipeline, read_before
 from order_platform.schema import order_list_schema
 
 if TYPE_CHECKING:
-    from order_platform.load.pipeline import OrderListPipeline
     from order_platform.settings import PlatformSettings
     from order_platform.workers.process import WorkerLimits
     from order_platform.workers.server import ForkServer
@@ -113,10 +113,8 @@ def plan(
         if len(found) != 1:  # none, or several: the customer fails without reading
             continue
         ref = found[0]
-        if not force:  # the same check the load makes first: an unchanged version is not even opened
-            last = pipeline.store.last_load(customer, status="published")
-            if last and last["source_version"] == ref.version:
-                continue
+        if not force and read_before(pipeline.store.last_load(customer, status="published"), ref):
+            continue  # the load leaves it unopened
         refs.append(ref)
     budget = budget_bytes(memory_mb)
     chosen: list[tuple[str, str]] = []
