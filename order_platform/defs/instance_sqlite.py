@@ -1,8 +1,8 @@
 """The embedded Dagster instance's SQLite databases while a command or run writes to them: commits without
-an fsync each, and each statement compiled once.
+an fsync each, each statement compiled once, connections kept.
 
 Dagster's SQLite storages open a new engine (NullPool) for nearly every event they store or read: a
-refresh stores ~900 events, several statements and a commit each. Two costs follow, both removed here
+refresh stores ~900 events, several statements and a commit each. Three costs follow, all removed here
 for the files under the instance's folder only (production keeps its instance in Postgres,
 deploy/dagster.yaml, where nothing here applies):
 
@@ -20,14 +20,23 @@ deploy/dagster.yaml, where nothing here applies):
   Dagster creates here is a SQLite engine created the same way, so the key holds the dialect's class
   and settings instead of the object (`_SharedStatements`).
 
-Both are set as each connection opens, through SQLAlchemy's public events for every engine:
-`do_connect` (which sees the file name) marks a DBAPI connection to a SQLite file under a registered
-folder and `connect` sets the pragma on the marked ones; `engine_connect` gives the shared cache to a
-connection whose engine's database is such a file.
+- **A connection per event.** Each new engine opens a new SQLite connection, and its first statement
+  opens the file, maps the WAL index and reads the schema; its close undoes it all (~20% of storing an
+  event). Such connections are kept instead: SQLAlchemy's close gives one back to a free list of its
+  thread (rolled back first if anything was left open), and the next engine for the same file takes it
+  (`_KeptConnection`). Outside a transaction a kept connection holds no lock, and each statement after a
+  commit or rollback reads the database as it is then, as a new connection would. They are closed with
+  the last holder of `tuned_instance_writes`.
+
+All are set through SQLAlchemy's public events for every engine: `do_connect` (which sees the file name)
+returns a kept connection, with the pragma set, for a SQLite file under a registered folder (a handler
+may return the DBAPI connection to use); `engine_connect` gives the shared cache to a connection whose
+engine's database is such a file.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
@@ -42,7 +51,6 @@ import sqlalchemy as sa
 _lock = threading.Lock()
 _folders: Counter[str] = Counter()  # folder (with a trailing separator) -> how many holders
 _prefixes: tuple[str, ...] = ()  # the folders, as read by the listeners (replaced whole, never changed)
-_MARK = "order_platform_commits_without_fsync"  # in the connection record's info, from do_connect to connect
 STATEMENTS_KEPT = 500  # compiled statements in the shared cache; Dagster's storages use a few dozen
 
 
@@ -93,20 +101,86 @@ class _SharedStatements(MutableMapping[Any, Any]):
 _statements = _SharedStatements()
 
 
+@functools.lru_cache(maxsize=64)
+def _real(path: str) -> str:
+    return os.path.realpath(path)
+
+
 def _under_instance(path: object) -> bool:
     prefixes = _prefixes
-    return bool(prefixes) and isinstance(path, str) and os.path.realpath(path).startswith(prefixes)
+    return bool(prefixes) and isinstance(path, str) and _real(path).startswith(prefixes)
 
 
-def _on_do_connect(dialect: Any, record: Any, cargs: Any, _cparams: Any) -> None:
-    """Before a SQLite connection opens: mark it when its file is under a registered folder."""
-    if dialect.name == "sqlite" and cargs:
-        record.info[_MARK] = _under_instance(cargs[0])
+class _KeptConnection:
+    """A SQLite connection to an instance file that SQLAlchemy's close gives back to its thread's free
+    list (after a rollback of anything left open) instead of closing; the rest is the connection's own."""
+
+    __slots__ = ("_connection", "_free")
+
+    def __init__(self, connection: sqlite3.Connection, free: list[_KeptConnection]) -> None:
+        object.__setattr__(self, "_connection", connection)
+        object.__setattr__(self, "_free", free)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._connection, name, value)
+
+    def close(self) -> None:
+        connection = self._connection
+        if connection.in_transaction:
+            connection.rollback()
+        with _lock:
+            if _folders and len(self._free) < KEPT_PER_FILE:
+                self._free.append(self)
+                return
+        connection.close()
 
 
-def _on_connect(dbapi_connection: Any, record: Any) -> None:
-    if record.info.pop(_MARK, False) and isinstance(dbapi_connection, sqlite3.Connection):
-        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+KEPT_PER_FILE = 4  # free connections kept per thread and file; Dagster nests at most two or three
+_per_thread = threading.local()
+_free_lists: list[list[_KeptConnection]] = []  # every thread's, to close them with the last holder
+
+
+def _kept_connection(cargs: tuple[Any, ...], cparams: dict[str, Any]) -> _KeptConnection:
+    """A free connection of this thread to the same file with the same arguments, else a new one."""
+    lists: dict[Any, list[_KeptConnection]] | None = getattr(_per_thread, "lists", None)
+    if lists is None:
+        lists = _per_thread.lists = {}
+    key = (cargs, tuple(sorted((name, repr(value)) for name, value in cparams.items())))
+    free = lists.get(key)
+    if free is None:
+        free = lists[key] = []
+        with _lock:
+            _free_lists.append(free)
+    with _lock:
+        if free:
+            return free.pop()
+    # Closed from the thread that releases the last holder; used by one thread at a time (its own list).
+    connection = sqlite3.connect(*cargs, **{**cparams, "check_same_thread": False})
+    connection.execute("PRAGMA synchronous=NORMAL")
+    return _KeptConnection(connection, free)
+
+
+def _close_kept() -> None:
+    """With the last holder: close every free connection (one checked out closes when given back)."""
+    global _per_thread
+    with _lock:
+        kept = [connection for free in _free_lists for connection in free]
+        for free in _free_lists:
+            free.clear()
+        _free_lists.clear()
+        _per_thread = threading.local()
+    for connection in kept:
+        connection._connection.close()
+
+
+def _on_do_connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    """A kept connection, instead of a new one, when the file is under a registered folder."""
+    if dialect.name == "sqlite" and cargs and _under_instance(cargs[0]):
+        return _kept_connection(tuple(cargs), dict(cparams))
+    return None
 
 
 def _on_engine_connect(connection: sa.Connection) -> None:
@@ -114,14 +188,14 @@ def _on_engine_connect(connection: sa.Connection) -> None:
         connection.execution_options(compiled_cache=_statements)
 
 
-_LISTENERS = (("do_connect", _on_do_connect), ("connect", _on_connect), ("engine_connect", _on_engine_connect))
+_LISTENERS = (("do_connect", _on_do_connect), ("engine_connect", _on_engine_connect))
 
 
 @contextmanager
 def tuned_instance_writes(folder: str | Path | None) -> Iterator[None]:
     """While open: every new SQLAlchemy connection to a SQLite file under `folder` (the instance's root
-    directory) commits with synchronous=NORMAL and shares one compiled-statement cache. Nestable; no-op
-    without a folder."""
+    directory) commits with synchronous=NORMAL, shares one compiled-statement cache and reuses a kept
+    SQLite connection. Nestable; no-op without a folder."""
     if folder is None:
         yield
         return
@@ -141,6 +215,9 @@ def tuned_instance_writes(folder: str | Path | None) -> Iterator[None]:
             if _folders[key] <= 0:
                 del _folders[key]
             _prefixes = tuple(_folders)
-            if not _folders:
+            last = not _folders
+            if last:
                 for name, listener in _LISTENERS:
                     sa.event.remove(sa.Engine, name, listener)
+        if last:
+            _close_kept()

@@ -1,6 +1,7 @@
 """The embedded Dagster instance: the project's dagster.yaml as Dagster reads it with nothing set, and the
 kept instance <ORDER_PLATFORM_HOME>/dagster that `make ui`, `make demo` and `order-platform refresh` use."""
 
+import sqlite3
 from pathlib import Path
 
 import dagster as dg
@@ -91,3 +92,35 @@ def test_the_instance_databases_compile_each_statement_once_across_engines(tmp_p
         assert _insert(elsewhere, 1) is not _insert(elsewhere, 2)  # only the instance's own files
     assert _values(inside) == [1, 2]  # each row with its own parameters: none kept in the cache
     assert _insert(inside, 3) is not _insert(inside, 4)  # the listeners are gone with the last holder
+
+
+def _connect(url: str) -> sa.Connection:
+    return sa.create_engine(url, poolclass=sa.pool.NullPool).connect()  # a new engine, as Dagster's storages
+
+
+def test_the_instance_databases_keep_their_connections_between_engines(tmp_path: Path):
+    home = tmp_path / "dagster"
+    home.mkdir()
+    inside, elsewhere = f"sqlite:///{home / 'event_log.db'}", f"sqlite:///{tmp_path / 'other.db'}"
+    _insert(inside, 1)
+    with tuned_instance_writes(home):
+        with _connect(inside) as conn:  # a TEMP table lives as long as its SQLite connection
+            conn.exec_driver_sql("CREATE TEMP TABLE marker (x INTEGER)")
+            with _connect(inside) as nested:  # one in use is not handed out twice
+                assert nested.exec_driver_sql("SELECT count(*) FROM sqlite_temp_master").scalar_one() == 0
+        with _connect(inside) as conn:  # the next engine gets the kept connection
+            assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_temp_master").scalar_one() == 1
+            conn.exec_driver_sql("INSERT INTO t VALUES (99)")  # left uncommitted: rolled back on close
+        outside = sqlite3.connect(home / "event_log.db")
+        outside.execute("INSERT INTO t VALUES (2)")  # another process's commit, while the connection is kept
+        outside.commit()
+        outside.close()
+        with _connect(inside) as conn:
+            assert [r[0] for r in conn.exec_driver_sql("SELECT v FROM t ORDER BY v")] == [1, 2]
+        with _connect(elsewhere) as conn:  # only the instance's own files
+            conn.exec_driver_sql("CREATE TEMP TABLE marker (x INTEGER)")
+        with _connect(elsewhere) as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_temp_master").scalar_one() == 0
+    with _connect(inside) as conn:  # closed with the last holder
+        assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_temp_master").scalar_one() == 0
+    assert _values(inside) == [1, 2]
