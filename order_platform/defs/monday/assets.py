@@ -110,6 +110,10 @@ def sync_board(
             context.log.warning(f"the run's plan could not be checked against the board's limit: {exc.message}")
             refused = {}
         in_step: list[SyncResult] = []  # the customers synced cleanly
+        # A dry run plans every customer in a moment: its check evaluations follow all its materialisations,
+        # so that their targets are read in one query (defs/check_results.py), not one per customer. A live
+        # sync evaluates each customer's check as soon as its board is written.
+        deferred: list[dg.AssetCheckEvaluation] | None = [] if client is None else None
         for customer in customers:
             if customer in refused:
                 refusal = record_refusal(store.engine, customer, boards[0], client is None, refused[customer])
@@ -119,7 +123,7 @@ def sync_board(
                     asset_key=MONDAY_BOARD_ITEMS, partition=customer, metadata=sync_metadata(refusal, config)
                 )
                 if check_selected:
-                    yield _check(refusal, False)
+                    yield from _evaluate(_check(refusal, False), deferred)
                 continue
             try:
                 with timed("board_plan"):
@@ -132,13 +136,17 @@ def sync_board(
                 # warnings as they happen: the run's error line (the step's failure) names every customer
                 context.log.warning(f"{customer}: monday.com sync failed", exc_info=True)
                 if check_selected:
-                    yield board_check(customer, NO_FAILED_RECORDS, False, outcome.problems[customer])
+                    yield from _evaluate(
+                        board_check(customer, NO_FAILED_RECORDS, False, outcome.problems[customer]), deferred
+                    )
                 continue
             if result is None:
                 outcome.problems[customer] = "no published ORDER_LIST slice; materialise order_list first"
                 context.log.warning(f"{customer}: {outcome.problems[customer]}")
                 if check_selected:
-                    yield board_check(customer, NO_FAILED_RECORDS, False, outcome.problems[customer])
+                    yield from _evaluate(
+                        board_check(customer, NO_FAILED_RECORDS, False, outcome.problems[customer]), deferred
+                    )
                 continue
             if result.cell_issues:
                 context.log.warning(
@@ -150,14 +158,25 @@ def sync_board(
             event = dg.AssetMaterialization if clean and target is None else dg.AssetObservation
             yield event(asset_key=MONDAY_BOARD_ITEMS, partition=customer, metadata=sync_metadata(result, config))
             if check_selected:
-                yield _check(result, clean)
+                yield from _evaluate(_check(result, clean), deferred)
             if clean:  # its counts are on its materialisation; the run's line below sums them
                 in_step.append(result)
             else:
                 outcome.problems[customer] = problem_line(result)
                 context.log.warning(_log_line(result))
+        yield from deferred or ()
         if in_step:
             context.log.info(_summary_line(in_step))
+
+
+def _evaluate(
+    evaluation: dg.AssetCheckEvaluation, deferred: list[dg.AssetCheckEvaluation] | None
+) -> Iterator[dg.AssetCheckEvaluation]:
+    """The evaluation now, or kept in `deferred` for after the loop."""
+    if deferred is None:
+        yield evaluation
+    else:
+        deferred.append(evaluation)
 
 
 def board_check(
