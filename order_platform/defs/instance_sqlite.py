@@ -129,8 +129,12 @@ class _KeptConnection:
 
     def close(self) -> None:
         connection = self._connection
-        if connection.in_transaction:
-            connection.rollback()
+        try:
+            if connection.in_transaction:
+                connection.rollback()
+        except sqlite3.Error:  # closed or broken (SQLAlchemy closes a connection it invalidates): not kept
+            connection.close()
+            return
         with _lock:
             if _folders and len(self._free) < KEPT_PER_FILE:
                 self._free.append(self)
