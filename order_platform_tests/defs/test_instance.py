@@ -125,14 +125,3 @@ def test_the_instance_databases_keep_their_connections_between_engines(tmp_path:
         assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_temp_master").scalar_one() == 0
     assert _values(inside) == [1, 2]
 
-
-def test_a_broken_kept_connection_is_not_handed_out_again(tmp_path: Path):
-    home = tmp_path / "dagster"
-    home.mkdir()
-    inside = f"sqlite:///{home / 'event_log.db'}"
-    _insert(inside, 1)
-    with tuned_instance_writes(home):
-        with _connect(inside) as conn:
-            conn.connection.dbapi_connection._connection.close()  # broken under SQLAlchemy's feet
-        with _connect(inside) as conn:  # a working connection, not the broken one
-            assert conn.exec_driver_sql("SELECT v FROM t").scalar_one() == 1
