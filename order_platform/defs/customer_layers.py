@@ -176,7 +176,7 @@ def run_layers(
                     yield from check_evaluations(report, checks)
                 if preparation is not None and report.ok and not report.unchanged and not report.source_removed:
                     with timed("board_prepare"):
-                        preparation.add(report.customer)
+                        preparation.add(report.customer, report.published_slice)
                 # a published customer's figures are on its materialisations (one event each, not a log
                 # line too: on SQLite every event costs a connection, and the run writes ~800 of them)
                 if report.source_removed:

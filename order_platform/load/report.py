@@ -65,6 +65,13 @@ class CustomerReport:
         return layer.rows if layer else None
 
     @property
+    def published_slice(self) -> tuple[str, int] | None:
+        """(load id, rows) of the ORDER_LIST slice this load published (counted in its transaction)."""
+        layer = self.layers.get("order_list")
+        load_id = layer.details.get("load_id") if layer else None
+        return (str(load_id), layer.rows) if layer and load_id else None
+
+    @property
     def change_counts(self) -> dict[str, Any]:
         """What the publish changed (added, removed, changed_lines, changed_cells, baseline); {} if none ran."""
         layer = self.layers.get("order_list")

@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from order_platform.load.factory import PipelineSpec
+from order_platform.load.report import CustomerReport
 from order_platform.monday import Target, load_board_config, sync_customer, sync_published
 from order_platform.monday.capacity import line_counts
 from order_platform.monday.plan.lines import needed_columns, store_source
@@ -17,13 +18,31 @@ from stand_ins.sample_data import customer_headers, write_customer_workbook
 
 
 @pytest.fixture(scope="module")
-def spec(tmp_path_factory: pytest.TempPathFactory) -> PipelineSpec:
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[PipelineSpec, CustomerReport]:
     root = tmp_path_factory.mktemp("prepared")
     write_customer_workbook("GREYSON", customer_headers()["GREYSON"], 300, 5, root / "source" / "USA CUSTOMERS")
     spec = PipelineSpec(f"sqlite:///{root / 'order_list.db'}", str(root / "source"), str(root / "blob"))
     reports = list(run_customers(spec, ["GREYSON"], workers=1))
     assert all(r.ok for r in reports), [r.error for r in reports]
-    return spec
+    return spec, reports[0]
+
+
+@pytest.fixture(scope="module")
+def spec(loaded: tuple[PipelineSpec, CustomerReport]) -> PipelineSpec:
+    return loaded[0]
+
+
+def test_a_slice_from_its_load_report_is_the_slice_the_load_log_names(loaded):
+    spec, report = loaded
+    store = spec.build().store
+    config = load_board_config().with_scope().with_knobs(chunk_lines=70)
+    logged, reported = store_source(store, "GREYSON"), store_source(store, "GREYSON", report.published_slice)
+    assert logged is not None and reported is not None
+    assert report.published_slice == (store.last_load("GREYSON", "published")["load_id"], logged.total())
+    assert reported.total() == logged.total() == 300 - report.quarantined_rows
+    columns = needed_columns(config)
+    chunks = list(reported.chunks(config, 0, "GREYSON", None, columns))
+    assert len(chunks) > 1 and chunks == list(logged.chunks(config, 0, "GREYSON", None, columns))
 
 
 def _copy(spec: PipelineSpec, tmp_path: Path, name: str):

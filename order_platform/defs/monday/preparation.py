@@ -42,13 +42,14 @@ class BoardPreparation:
             log.debug("no board preparation", exc_info=True)
             self.config = None
 
-    def add(self, customer: str) -> None:
+    def add(self, customer: str, published: tuple[str, int] | None = None) -> None:
         """Prepare a customer just published (while there is room); a failure is left to its sync,
-        which meets it again and reports it for that customer."""
+        which meets it again and reports it for that customer. `published`: its slice's load id and rows,
+        from the load's report."""
         if self.config is None or self.lines >= self.budget or customer in self.sources:
             return
         try:
-            source = store_source(self.store, customer)
+            source = store_source(self.store, customer, published)
             if source is None:
                 return
             prepared = PreparedSource(source, self.config, customer, self.target)

@@ -146,8 +146,8 @@ def for_board(
 class StoreSource:
     """A customer's published ORDER_LIST slice (the warehouse Store), read in SQL chunks."""
 
-    def __init__(self, store: Any, customer: str, load_id: str, source_table: str) -> None:
-        self.store, self.customer = store, customer
+    def __init__(self, store: Any, customer: str, load_id: str, source_table: str, rows: int | None = None) -> None:
+        self.store, self.customer, self._rows = store, customer, rows
         table = store.order_list
         self.table = table
         self.slice = [table.c["_SOURCE_TABLE"] == source_table, table.c["_LOAD_ID"] == load_id]
@@ -198,6 +198,8 @@ class StoreSource:
                 cursor.close()
 
     def total(self) -> int:
+        if self._rows is not None:  # counted when the slice was published
+            return self._rows
         with self.store.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(self.table).where(*self.slice)).scalar())
 
@@ -246,10 +248,15 @@ def _raw_lines(rows: list[Any], names: list[str], sizes: list[str], packed: bool
 _FIELD = re.compile(f"[^{CELL_SEP}]+")
 
 
-def store_source(store: Any, customer: str) -> StoreSource | None:
-    """The customer's published slice as a source; None when it was never published."""
+def store_source(store: Any, customer: str, published: tuple[str, int] | None = None) -> StoreSource | None:
+    """The customer's published slice as a source; None when it was never published. `published`: the
+    slice's load id and row count, when the caller has them from the publish (a load report of this run),
+    so that neither the load log is read nor the slice counted."""
     from order_platform.staging.customers import raw_table_name
 
+    if published is not None:
+        load_id, rows = published
+        return StoreSource(store, customer, load_id, raw_table_name(customer), rows=rows)
     load = store.last_load(customer, "published")
     if load is None:
         return None
