@@ -23,18 +23,10 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import tenacity
-from gql import Client, GraphQLRequest
-from gql.transport.exceptions import (
-    TransportConnectionFailed,
-    TransportProtocolError,
-    TransportQueryError,
-    TransportServerError,
-)
-from gql.transport.requests import RequestsHTTPTransport
 
 from order_platform.monday.api.answers import (  # the client's errors and answers, re-exported
     COMPLEXITY_FIELD,
@@ -56,6 +48,9 @@ from order_platform.monday.api.settings import MondaySettings
 from order_platform.monday.mapping import BoardConfig, SyncKnobs
 from order_platform.throttle import LocalThrottle, Throttle
 
+if TYPE_CHECKING:
+    from gql import GraphQLRequest
+
 log = logging.getLogger(__name__)
 
 
@@ -74,16 +69,6 @@ __all__ = [
 
 def _new_key() -> str:
     return str(uuid.uuid4())
-
-
-class _Transport(RequestsHTTPTransport):
-    """gql's requests transport, remembering the HTTP status of the last answer."""
-
-    last_status: int | None = None
-
-    def _get_json_result(self, response: requests.Response) -> Any:
-        self.last_status = response.status_code
-        return super()._get_json_result(response)
 
 
 class _Transient(Exception):
@@ -121,7 +106,10 @@ class MondayClient:
         self.stats = ClientStats()
         self._sleep = sleep
         self._rng = rng
-        self._transport = _Transport(
+        from order_platform.monday.api import transport  # gql: only when a client is made (see transport.py)
+
+        self._gql = transport
+        self._transport = transport.StatusTransport(
             url=url,
             headers={
                 "Authorization": token,
@@ -132,7 +120,7 @@ class MondayClient:
             timeout=knobs.retry.timeout_seconds,  # type: ignore[arg-type]
             retries=0,
         )
-        self._client = Client(transport=self._transport, fetch_schema_from_transport=False)
+        self._client = transport.Client(transport=self._transport, fetch_schema_from_transport=False)
         self._session = self._client.connect_sync()
         complexity = knobs.complexity
         self.pacer = ComplexityPacer(
@@ -248,7 +236,7 @@ class MondayClient:
         """One request, re-sent after rate limits. A callable key makes a fresh key per send: a 429 was
         not applied, and a server that cached the 429 under the key would otherwise replay it."""
         document = document.replace("{", "{ " + COMPLEXITY_FIELD + " ", 1)
-        request = GraphQLRequest(document, variable_values=variables or None)
+        request = self._gql.GraphQLRequest(document, variable_values=variables or None)
         headers = dict(self._transport.headers or {})
         waits = self.knobs.retry.max_rate_limit_waits
         retrying = tenacity.Retrying(
@@ -284,9 +272,9 @@ class MondayClient:
         try:
             result = self._session.execute(request, get_execution_result=True, extra_args={"headers": sent})
             data, errors = result.data or {}, []
-        except TransportQueryError as exc:
+        except self._gql.TransportQueryError as exc:
             data, errors = exc.data or {}, list(exc.errors or [])
-        except TransportServerError as exc:
+        except self._gql.TransportServerError as exc:
             status = exc.code or 0
             if status == 429:
                 raise self._rate_limited([], waits) from None
@@ -295,10 +283,10 @@ class MondayClient:
             if status >= 500:
                 raise _Transient(f"HTTP {status}") from None
             raise MondayRequestError(f"HTTP {status}: {exc}", f"HTTP_{status}") from None
-        except TransportConnectionFailed as exc:
+        except self._gql.TransportConnectionFailed as exc:
             timed_out = isinstance(exc.__cause__, requests.Timeout)
             raise _Transient(("timeout" if timed_out else "connection failed") + f": {exc}", timed_out) from None
-        except TransportProtocolError as exc:
+        except self._gql.TransportProtocolError as exc:
             raise _Transient(f"not a GraphQL answer: {str(exc)[:200]}") from None
 
         self._check_version()
