@@ -88,7 +88,10 @@ def main(ctx: click.Context, debug: bool) -> None:
 def refresh(customers: tuple[str, ...], force: bool) -> None:
     """Run the ORDER_LIST layers (then the monday.com sync) through Dagster for customers whose workbook is
     new or changed (all with --force); print a per-customer summary; exit 1 if any failed."""
+    from order_platform.workers.collector import quiet_start_up
     from order_platform.workers.server import start_worker_server
+
+    quiet_start_up()  # until the run starts (defs/headless.py): nothing imported or loaded is garbage
 
     start_worker_server()  # first: its imports (~1 s) overlap this process's own (Dagster, the definitions)
     from order_platform.workers.read_ahead import start_for_refresh

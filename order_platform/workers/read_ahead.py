@@ -42,6 +42,7 @@ from order_platform.ingest.workbook_guard import WorkbookLimits, stored_size_ref
 from order_platform.load import stages
 from order_platform.load.pipeline import OrderListPipeline, read_before
 from order_platform.schema import order_list_schema
+from order_platform.workers import collector
 
 if TYPE_CHECKING:
     from order_platform.settings import PlatformSettings
@@ -180,7 +181,8 @@ class ReadAhead:
         path, file_name = self.queue.pop(0)
         wall, cpu = time.perf_counter(), time.process_time()
         try:
-            kept = self._read(path, file_name)
+            with collector.paused():  # as a worker's load: millions of cells, freed by reference counting
+                kept = self._read(path, file_name)
         except BaseException as exc:  # a panic in the reader too (pyo3's PanicException): its worker reports it
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise

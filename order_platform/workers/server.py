@@ -51,11 +51,15 @@ def serve(control_fd: int) -> None:
     import importlib
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the workers
+    from order_platform.workers.collector import quiet_start_up, settle_start_up
+
+    quiet_start_up()  # imports and warm-up make nothing that is garbage
     for module in PRELOAD:
         importlib.import_module(module)
     from order_platform.workers.warmup import warm_up
 
     warm_up()
+    settle_start_up()  # the workers inherit the frozen imports: their collections skip them too
     from order_platform.ingest import read_ahead as sheets
     from order_platform.workers.process import worker_main
     from order_platform.workers.read_ahead import ReadAhead
