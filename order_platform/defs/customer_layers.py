@@ -50,6 +50,7 @@ from order_platform.load.stages import timed
 from order_platform.monday.plan.lines import Target
 from order_platform.monday.state.freshness import boards_behind
 from order_platform.settings import PlatformSettings
+from order_platform.workers.collector import settle_start_up
 from order_platform.workers.runner import run_customers, start_worker_server
 
 # Steps of this op that may run at once across runs (dagster.yaml: 1 with SQLite). Within a step,
@@ -125,6 +126,7 @@ def run_layers(
     checks = set(context.selected_asset_check_keys)
     customers = list(context.partition_keys)
     layers = frozenset(LAYER_OF[k] for k in selected if k in LAYER_OF)
+    settle_start_up()  # in a run's own process (UI, daemon): the collector leaves its imports alone
     if layers:
         start_worker_server()  # its imports (~1 s) overlap with what follows
     context.instance.add_run_tags(context.run.run_id, process_tags())

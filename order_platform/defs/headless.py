@@ -32,8 +32,8 @@ from order_platform.notify.notices import Notice
 from order_platform.settings import PlatformSettings
 from order_platform.staging.customers import customer_directory
 from order_platform.workers import read_ahead
-from order_platform.workers.read_ahead import ReadAheadStats
 from order_platform.workers.collector import settle_start_up
+from order_platform.workers.read_ahead import ReadAheadStats
 from order_platform.workers.runner import start_worker_server
 
 # The terminal gets the run's few progress lines and every problem (the per-customer figures are on the

@@ -1,4 +1,4 @@
-"""The cycle collector in the processes that load customers: the refresh command's and the fork server's.
+"""The cycle collector in the processes that run refreshes: the command's, a run's own, the fork server.
 
 Such a process imports Dagster, pandas and the pipeline (millions of objects that live as long as it does),
 then allocates millions of short-lived ones per customer, freed by reference counting. With the default
