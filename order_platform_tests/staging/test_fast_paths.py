@@ -2,14 +2,38 @@
 
 import uuid
 
+import pandas as pd
+import pytest
+
 from order_platform.ingest.workbook import _float_text, column_text
 from order_platform.staging.casting import _needs_strip
-from order_platform.staging.identity import LINE_ID_NAMESPACE, _uuid5
+from order_platform.staging.identity import LINE_ID_NAMESPACE, _normalised, _uuid5
 
 
 def test_uuid5_matches_uuid_module() -> None:
     for name in ["", "A\x1fB\x1e0", "GREYSON\x1e12345\x1fSEA\x1f\x1f\x1f\x1f\x1e3", "é😀 x" * 7]:
         assert _uuid5(name) == str(uuid.uuid5(LINE_ID_NAMESPACE, name))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["PO 1", "PO 2", None, "A B C"],  # clean: the fast path
+        ["PO  1", "PO 2"],  # two spaces inside
+        ["PO 1 ", "PO 2"],  # a trailing space
+        [" PO 1", "PO 2"],  # a leading space
+        ["PO\t1", "PO 2"],  # a tab
+        ["PO\u00a01", "PO 2"],  # a no-break space
+        ["PO 1", "PO\n2"],  # a line break
+        ["po 1", "PO 2"],  # lower case
+        ["PO 1", "", "PO 3"],  # an empty text
+        ["PO 1", " ", "PO 3"],  # a space only
+        [None, None],
+    ],
+)
+def test_line_key_text_fast_path_matches_the_plain_normalisation(values: list) -> None:
+    plain = [" ".join(str(v).split()).upper() if v is not None else "" for v in values]
+    assert _normalised(pd.Series(values, dtype=object)) == plain
 
 
 def test_numeric_column_text_matches_float_text() -> None:
