@@ -23,7 +23,7 @@ from order_platform.monday.apply.recovery import ExecutionReport
 from order_platform.monday.capacity import line_counts, to_archive
 from order_platform.monday.mapping import BoardConfig, BoardIds
 from order_platform.monday.plan.lines import Chunk, LineSource, Target, as_source, needed_columns
-from order_platform.monday.plan.payloads import LineFailure, LinePayload, Payloads, build_payloads, gc_paused
+from order_platform.monday.plan.payloads import LineFailure, LinePayload, Payloads, build_payloads
 from order_platform.monday.plan.plan_rows import plan_json, plan_row
 from order_platform.monday.plan.planner import LinePlan, Op, Plan, plan_lines
 from order_platform.monday.plan.prepared import PreparedSource
@@ -35,6 +35,7 @@ from order_platform.monday.result import (
 )
 from order_platform.monday.state import records
 from order_platform.monday.state import sync_state as st
+from order_platform.workers.collector import paused
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ class BoardRun:
         if not self.dry_run or self._board_has_state():  # a dry run never adds state: empty stays empty
             with self.engine.connect() as conn:
                 state = st.load_state(conn, self.board.id, built.lines)
-        with gc_paused():
+        with paused():
             plan = plan_lines(built.lines, state, built.failures)
         self.result.lines += len(plan.lines)
         issues = [i.as_dict() for i in built.issues]
@@ -301,7 +302,7 @@ class BoardRun:
 
     def _plan_payloads(self, plan: Plan, payloads: dict[str, LinePayload]) -> list[tuple[str, str, str]]:
         """MONDAY_PLAN rows (record_uuid, action, payload JSON) of the lines that change."""
-        with gc_paused():
+        with paused():
             return [
                 (line.record_uuid, line.action, plan_json(line, payloads.get(line.record_uuid)))
                 for line in plan.lines

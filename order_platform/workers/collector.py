@@ -36,7 +36,9 @@ def settle_start_up() -> None:
 
 @contextmanager
 def paused() -> Iterator[None]:
-    """No cyclic collection meanwhile (a CPU-bound read of one workbook); the previous state comes back."""
+    """No cyclic collection meanwhile, for CPU-bound steps that make millions of acyclic objects (a workbook's
+    cells, a board's payloads), never around I/O waits; reference counting still frees everything, and the
+    collector's previous state comes back."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -1,12 +1,17 @@
 """The cycle collector's policy in the processes that load customers (workers/collector.py).
 
-Each case runs in a fresh interpreter: freezing the test process's heap would outlive the test."""
+The start-up cases run in a fresh interpreter: freezing the test process's heap would outlive the test."""
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import textwrap
+
+import pytest
+
+from order_platform.workers import collector
 
 
 def _run(code: str) -> str:
@@ -62,17 +67,20 @@ def test_reference_cycles_made_after_the_start_up_are_still_collected() -> None:
 
 
 def test_paused_restores_the_collector_as_it_was() -> None:
-    out = _run(
-        """
-        import gc
-        from order_platform.workers import collector
+    assert gc.isenabled()
+    with collector.paused():
+        assert not gc.isenabled()
         with collector.paused():
             assert not gc.isenabled()
-        assert gc.isenabled()
-        gc.disable()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector.paused():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+    gc.disable()
+    try:
         with collector.paused():
             pass
-        print("enabled" if gc.isenabled() else "disabled")
-        """
-    )
-    assert out == "disabled"
+        assert not gc.isenabled()  # paused by someone else before: left paused
+    finally:
+        gc.enable()

@@ -12,7 +12,6 @@ A line goes to the first board whose scope takes it (scopes: mapping.BoardScope)
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from order_platform.monday.mapping import BoardConfig, BoardScope, size_columns
+from order_platform.workers.collector import paused
 
 TARGET_COLUMNS = {"po_number": "PO NUMBER", "aag_season": "AAG SEASON", "customer_season": "CUSTOMER SEASON"}
 CELL_SEP = "\x1e"  # after each size value in the packed text (never in a value)
@@ -214,14 +214,9 @@ def _sizes_sql(quoted: tuple[str, ...]) -> str:
 def _fetch(cursor: Any, size: int, names: list[str], sizes: list[str], packed: bool) -> RawLines | None:
     """The next chunk, or None. The cycle collector is paused meanwhile: millions of fresh acyclic
     objects would trigger full collections for nothing."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused():
         rows = cursor.fetchmany(size)
         return _raw_lines(rows, names, sizes, packed) if rows else None
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _raw_lines(rows: list[Any], names: list[str], sizes: list[str], packed: bool) -> RawLines:

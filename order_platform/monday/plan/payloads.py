@@ -7,11 +7,9 @@ reported too (formatting.py states both rules). Only a missing or repeated line 
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import filterfalse
 from json.encoder import encode_basestring  # what item_hash's json.dumps uses for str (ensure_ascii=False)
@@ -31,6 +29,7 @@ from order_platform.monday.plan.columns import (
 )
 from order_platform.monday.plan.formatting import NEUTRALISED, FormatError, is_blank, is_formula_like, neutralise
 from order_platform.monday.plan.lines import RawLines
+from order_platform.workers.collector import paused
 
 ITEM_NAME = "(item name)"
 GROUP_NAME = "(group)"
@@ -156,24 +155,12 @@ def build_payloads(lines: pd.DataFrame | RawLines, customer: str, config: BoardC
     table, and only the non-blank cells of the size block are formatted. Results are those of
     formatting each row's values one by one (pinned by test_payloads_columnwise).
     """
-    with gc_paused():
+    # Planning allocates dozens of small acyclic containers per line; each full collection this would
+    # trigger also walks every object column of the frame (a third of build_payloads' time at 20K lines).
+    with paused():
         return _build_payloads(lines, customer, config)
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection meanwhile, for CPU-bound planning steps (never around I/O waits).
-
-    Planning allocates dozens of small acyclic containers per line; each full collection this triggers
-    also walks every object column of the frame (a third of build_payloads' time at 20K lines).
-    Reference counting still frees everything; the collector's previous state is restored."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _shown(value: Any) -> str:

@@ -8,7 +8,6 @@ must be identical, value types included.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import random
 from decimal import Decimal
 from typing import Any
@@ -39,7 +38,6 @@ from order_platform.monday.plan.payloads import (
     LinePayload,
     Payloads,
     build_payloads,
-    gc_paused,
     item_hash,
 )
 from order_platform.monday.state.sync_state import plan_table, to_json
@@ -297,19 +295,6 @@ def test_columnwise_payloads_match_on_sample_lines_and_edge_frames(config):
     doubled = pd.concat([make_lines(10), make_lines(10, seed=3)[["CUSTOMER STYLE"]]], axis=1)
     with pytest.warns(UserWarning, match="not unique"):  # (the row-wise reference warns)
         assert_same(doubled, config)  # duplicate column label: the last one counts, as in a row dict
-
-
-def test_gc_paused_restores_the_collector():
-    assert gc.isenabled()
-    with gc_paused():
-        assert not gc.isenabled()
-        with gc_paused():
-            assert not gc.isenabled()
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError), gc_paused():
-        raise RuntimeError("boom")
-    assert gc.isenabled()
 
 
 def test_dry_run_stores_each_planned_row_as_to_json_would(config, engine):
