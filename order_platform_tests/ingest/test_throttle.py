@@ -40,13 +40,19 @@ def test_retry_after_holds_every_process_of_the_instance(tmp_path, graph: FakeGr
     SharedThrottle(make_engine(database_url), KEY).not_before()  # table exists before the race
     context = multiprocessing.get_context("spawn")
     go = time.time() + 4.0  # spawned interpreters import first; then all start together
-    with context.Pool(3) as pool:
+    # closed and joined, not terminated (the context manager's exit): terminating sends SIGTERM, which a
+    # worker started where SIGTERM is ignored (a background job's child) never acts on, and the join hangs
+    pool = context.Pool(3)
+    try:
         results = [
             pool.apply_async(_worker, (database_url, graph.base_url, graph.DRIVE_ID, 3.5, go)) for _ in range(3)
         ]
         time.sleep(max(0.0, go - time.time()) + 0.5)  # the three are sending now
         graph.faults.append(Fault("/root", 429, {"Retry-After": str(int(RETRY_AFTER))}))
         sent = [r.get(timeout=60) for r in results]
+    finally:
+        pool.close()
+        pool.join()
 
     assert all(n > 0 for n in sent)
     throttled = [r for r in graph.requests if r.status == 429]
