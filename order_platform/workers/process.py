@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import gc
 import logging
 import os
 import resource
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from order_platform.ingest.source import WorkbookRef
+from order_platform.workers import collector
 from order_platform.workers.channel import Channel, ChannelClosed
 
 if TYPE_CHECKING:
@@ -163,22 +163,22 @@ def _run_job(job: WorkerJob, setup: WorkerSetup, send: Any) -> Any:
     log.debug("%s: loading in worker process %d", job.customer, os.getpid())
     # The cycle collector's scans over a load's millions of short-lived objects cost ~6% and find almost
     # nothing (reference counting frees the data); it runs again between customers.
-    gc.disable()
     _reset_peak_memory()
-    try:
-        pipeline = job.spec.build()
-        pipeline.memory_limit_mb = setup.memory_mb or None
-        pipeline.on_layer = lambda layer: send((LAYER, layer))
-        report = report_for(pipeline.run_customer(job.customer, job.layers, force=job.force, listing=job.listing))
-    except BaseException as exc:  # run_customer reports its own errors; this is a bug or a broken database
-        text = traceback.format_exc()
-        log.error("%s: %s", job.customer, text)
-        error = f"{type(exc).__name__}: {exc}"
-        report = CustomerReport(job.customer, False, error, False, 0.0, traceback=text)
-        with contextlib.suppress(BaseException):
-            record_failed_load(job.spec.build().store, job.customer, job.listing.get(job.customer, []), error)
-    finally:
-        gc.enable()
+    with collector.paused():
+        try:
+            pipeline = job.spec.build()
+            pipeline.memory_limit_mb = setup.memory_mb or None
+            pipeline.on_layer = lambda layer: send((LAYER, layer))
+            report = report_for(
+                pipeline.run_customer(job.customer, job.layers, force=job.force, listing=job.listing)
+            )
+        except BaseException as exc:  # run_customer reports its own errors; this is a bug or a broken database
+            text = traceback.format_exc()
+            log.error("%s: %s", job.customer, text)
+            error = f"{type(exc).__name__}: {exc}"
+            report = CustomerReport(job.customer, False, error, False, 0.0, traceback=text)
+            with contextlib.suppress(BaseException):
+                record_failed_load(job.spec.build().store, job.customer, job.listing.get(job.customer, []), error)
     report.peak_memory_mb = _peak_memory_mb()
     return report
 
