@@ -91,7 +91,7 @@ def refresh(customers: tuple[str, ...], force: bool) -> None:
     from order_platform.workers.collector import quiet_start_up
     from order_platform.workers.server import start_worker_server
 
-    quiet_start_up()  # until the run starts (defs/headless.py): nothing imported or loaded is garbage
+    quiet_start_up()  # until the run's step starts (defs/customer_layers.py): nothing imported is garbage
 
     start_worker_server()  # first: its imports (~1 s) overlap this process's own (Dagster, the definitions)
     from order_platform.workers.read_ahead import start_for_refresh

@@ -126,7 +126,7 @@ def run_layers(
     checks = set(context.selected_asset_check_keys)
     customers = list(context.partition_keys)
     layers = frozenset(LAYER_OF[k] for k in selected if k in LAYER_OF)
-    settle_start_up()  # in a run's own process (UI, daemon): the collector leaves its imports alone
+    settle_start_up()  # any run's process (CLI, UI, daemon): the collector leaves its start-up alone
     if layers:
         start_worker_server()  # its imports (~1 s) overlap with what follows
     context.instance.add_run_tags(context.run.run_id, process_tags())

@@ -32,7 +32,6 @@ from order_platform.notify.notices import Notice
 from order_platform.settings import PlatformSettings
 from order_platform.staging.customers import customer_directory
 from order_platform.workers import read_ahead
-from order_platform.workers.collector import settle_start_up
 from order_platform.workers.read_ahead import ReadAheadStats
 from order_platform.workers.runner import start_worker_server
 
@@ -169,7 +168,6 @@ def _run(
     start_worker_server()  # its imports overlap with Dagster loading and planning the run
     defs = load_definitions()
     instance = dg.DagsterInstance.get()
-    settle_start_up()  # the collector leaves what the start-up made alone (workers/collector.py)
     # No daemon may be running here (run monitoring frees ended runs' slots): the CLI frees them itself.
     reaped = reap_dead_runs(instance, resource.release_run_holdings, free_ended_runs=True)
     outcome = RefreshOutcome(
@@ -266,7 +264,6 @@ def run_sensor_tick(*, monday: bool = True) -> int:
 
     defs = load_definitions()
     instance = dg.DagsterInstance.get()
-    settle_start_up()  # the collector leaves what the start-up made alone (workers/collector.py)
     job = defs.resolve_job_def(REFRESH_JOB)
     context = dg.build_sensor_context(instance=instance, resources={"order_platform": OrderPlatformResource()})
     result = workbook_sensor(context)
